@@ -1,0 +1,211 @@
+"""The paper's two scaling laws, evaluated in log space.
+
+* the supervised law, Eq. 1 of Busbridge et al. (arXiv 2502.08606v2):
+  ``L(N, D) = E + (A / N**alpha + B / D**beta) ** gamma``;
+* the distillation law, Eq. 8:
+  ``L_S = L_T + L_T**-c0 * (1 + (L_T / (L~_S d1)) ** (1/f1)) ** (-c1 f1)
+  * (A' / N_S**alpha' + B' / D_S**beta') ** gamma'``,
+  where ``L~_S = L(N_S, D_S)`` is the student's *supervised* loss from Eq. 1.
+
+Every power is formed as ``exp(k * log x)`` and sums of positive terms with
+``numpy.logaddexp`` (the log-sum-exp of App. F, Eqs. 44 and 47-49), so the laws stay
+finite and accurate for sizes and token counts from 1e6 to 1e17 and beyond.
+All functions broadcast over numpy arrays and return numpy float arrays
+(0-d for scalar input; use ``float()`` to get a Python float).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from analysis._checks import positive_array
+
+__all__ = [
+    "SupervisedCoefficients",
+    "DistillationCoefficients",
+    "PAPER_SUPERVISED",
+    "PAPER_DISTILLATION",
+    "PAPER_SUPERVISED_INTERVALS",
+    "PAPER_DISTILLATION_INTERVALS",
+    "PAPER_RATIOS",
+    "supervised_loss",
+    "log_supervised_loss",
+    "supervised_loss_infinite_data",
+    "distilled_loss",
+    "log_distilled_loss",
+    "capacity_gap_factor",
+    "log_capacity_gap_factor",
+]
+
+
+@dataclass(frozen=True)
+class SupervisedCoefficients:
+    """Coefficients of the supervised law (Eq. 1).
+
+    ``E`` is the irreducible loss (nats/token); ``A``, ``alpha`` the model-size
+    term; ``B``, ``beta`` the data term; ``gamma`` the exponent the paper adds
+    on top of the Chinchilla form (``gamma = 1`` recovers Hoffmann et al. 2022).
+    """
+
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    gamma: float = 1.0
+
+    def __post_init__(self):
+        for name in ("E", "A", "B", "alpha", "beta", "gamma"):
+            positive_array(name, getattr(self, name))
+
+    @property
+    def a(self) -> float:
+        """Exponent of N* in C under C = 6ND: beta / (alpha + beta)."""
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def b(self) -> float:
+        """Exponent of D* in C under C = 6ND: alpha / (alpha + beta)."""
+        return self.alpha / (self.alpha + self.beta)
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DistillationCoefficients:
+    """Coefficients of the distillation law (Eq. 8), primes dropped.
+
+    ``A, B, alpha, beta, gamma`` are the paper's A', B', alpha', beta', gamma';
+    ``c0`` sets how the student's excess loss scales with the teacher's loss;
+    ``c1, f1, d1`` shape the capacity-gap factor (a broken power law whose break
+    sits at ``L_T / L~_S = d1`` and whose sharpness is set by ``f1``).
+    """
+
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    gamma: float
+    c0: float
+    c1: float
+    f1: float
+    d1: float
+
+    def __post_init__(self):
+        for name in ("A", "B", "alpha", "beta", "gamma", "f1", "d1"):
+            positive_array(name, getattr(self, name))
+        for name in ("c0", "c1"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be finite and >= 0; got {value!r}")
+
+    @property
+    def a(self) -> float:
+        """a' = beta' / (alpha' + beta'), as tabulated in Table 6."""
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def b(self) -> float:
+        """b' = alpha' / (alpha' + beta'), as tabulated in Table 6."""
+        return self.alpha / (self.alpha + self.beta)
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+#: Supervised coefficients of the paper, Table 6 (App. F.3), fitted on 73 runs.
+PAPER_SUPERVISED = SupervisedCoefficients(
+    E=1.220, A=3355.0, B=18186.0, alpha=0.408, beta=0.431, gamma=0.452
+)
+
+#: Distillation coefficients of the paper, Table 6 (App. F.3), fitted on 697 runs.
+PAPER_DISTILLATION = DistillationCoefficients(
+    A=2243.0, B=24181.0, alpha=0.321, beta=0.637, gamma=0.764,
+    c0=2.549, c1=522.6, f1=0.090, d1=1.315,
+)
+
+#: 90% bootstrap intervals (4096 resamples) printed in Table 6.
+PAPER_SUPERVISED_INTERVALS = MappingProxyType({
+    "E": (1.190, 1.247), "A": (3346.0, 3360.0), "B": (18157.0, 18236.0),
+    "alpha": (0.405, 0.411), "beta": (0.428, 0.433), "gamma": (0.442, 0.461),
+    "a": (0.513, 0.513), "b": (0.486, 0.486),
+})
+
+PAPER_DISTILLATION_INTERVALS = MappingProxyType({
+    "A": (2227.0, 2255.0), "B": (24084.0, 24266.0), "alpha": (0.319, 0.324),
+    "beta": (0.634, 0.640), "gamma": (0.732, 0.788), "c0": (2.425, 2.615),
+    "c1": (522.6, 522.6), "f1": (0.088, 0.093), "d1": (1.302, 1.327),
+    "a": (0.662, 0.665), "b": (0.334, 0.337),
+})
+
+#: The ratios a, b (supervised) and a', b' (distillation) as printed in Table 6.
+PAPER_RATIOS = MappingProxyType({
+    "supervised": {"a": 0.513, "b": 0.486},
+    "distillation": {"a": 0.664, "b": 0.335},
+})
+
+
+def _log_power_sum(log_n, log_d, A, B, alpha, beta):
+    """log(A / N**alpha + B / D**beta) from log N and log D."""
+    return np.logaddexp(np.log(A) - alpha * log_n, np.log(B) - beta * log_d)
+
+
+def log_supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
+    """Natural log of the supervised loss, Eq. 1 (App. F.1, Eq. 44)."""
+    log_n = np.log(positive_array("N", N))
+    log_d = np.log(positive_array("D", D))
+    inner = _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
+    return np.logaddexp(np.log(coef.E), coef.gamma * inner)
+
+
+def supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
+    """Validation cross-entropy (nats/token) of a model with ``N`` non-embedding
+    parameters trained with supervision on ``D`` tokens (Eq. 1)."""
+    return np.exp(log_supervised_loss(N, D, coef))
+
+
+def supervised_loss_infinite_data(N, coef: SupervisedCoefficients = PAPER_SUPERVISED):
+    """The model-size floor ``L(N, D=inf) = E + (A / N**alpha)**gamma`` (Eq. 35)."""
+    log_n = np.log(positive_array("N", N))
+    return np.exp(np.logaddexp(np.log(coef.E), coef.gamma * (np.log(coef.A) - coef.alpha * log_n)))
+
+
+def log_capacity_gap_factor(L_T, L_tilde_S, coef: DistillationCoefficients = PAPER_DISTILLATION):
+    """log of ``(1 + (L_T / (L~_S d1)) ** (1/f1)) ** (-c1 f1)`` (App. F.2, Eq. 48)."""
+    log_ratio = (np.log(positive_array("L_T", L_T)) - np.log(positive_array("L_tilde_S", L_tilde_S))
+                 - np.log(coef.d1))
+    return -coef.c1 * coef.f1 * np.logaddexp(0.0, log_ratio / coef.f1)
+
+
+def capacity_gap_factor(L_T, L_tilde_S, coef: DistillationCoefficients = PAPER_DISTILLATION):
+    """The capacity-gap factor of Eq. 8, a number in (0, 1].
+
+    With ``x = L_T / (d1 L~_S)``: the factor is ~1 for x well below 1 (teacher
+    strong relative to the student's own capacity) and falls like ``x ** -c1``
+    for x above 1.
+    """
+    return np.exp(log_capacity_gap_factor(L_T, L_tilde_S, coef))
+
+
+def log_distilled_loss(N_S, D_S, L_T, coef: DistillationCoefficients = PAPER_DISTILLATION,
+                       supervised: SupervisedCoefficients = PAPER_SUPERVISED):
+    """Natural log of the distilled student's loss, Eq. 8 (App. F.2, Eqs. 47-49)."""
+    log_n = np.log(positive_array("N_S", N_S))
+    log_d = np.log(positive_array("D_S", D_S))
+    log_t = np.log(positive_array("L_T", L_T))
+    log_tilde = log_supervised_loss(np.exp(log_n), np.exp(log_d), supervised)
+    log_gap = -coef.c1 * coef.f1 * np.logaddexp(0.0, (log_t - log_tilde - np.log(coef.d1)) / coef.f1)
+    log_power = coef.gamma * _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
+    return np.logaddexp(log_t, -coef.c0 * log_t + log_gap + log_power)
+
+
+def distilled_loss(N_S, D_S, L_T, coef: DistillationCoefficients = PAPER_DISTILLATION,
+                   supervised: SupervisedCoefficients = PAPER_SUPERVISED):
+    """Validation cross-entropy (nats/token, against the data) of a student with
+    ``N_S`` non-embedding parameters distilled on ``D_S`` tokens from a teacher
+    whose own validation cross-entropy is ``L_T`` (Eq. 8)."""
+    return np.exp(log_distilled_loss(N_S, D_S, L_T, coef, supervised))
