@@ -99,7 +99,7 @@ class DistillationCoefficients:
         for name in ("A", "B", "alpha", "beta", "gamma", "f1", "d1"):
             positive_array(name, getattr(self, name))
         for name in ("c0", "c1"):
-            value = getattr(self, name)
+            value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be finite and >= 0; got {value!r}")
 
@@ -154,12 +154,18 @@ def _log_power_sum(log_n, log_d, A, B, alpha, beta):
     return np.logaddexp(np.log(A) - alpha * log_n, np.log(B) - beta * log_d)
 
 
+def _log_supervised_from_logs(log_n, log_d, coef: SupervisedCoefficients):
+    """log L(N, D) of Eq. 1 from log N and log D (App. F.1, Eq. 44, with the
+    printed typo "log A - alpha N" read as log A - alpha log N)."""
+    inner = _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
+    return np.logaddexp(np.log(coef.E), coef.gamma * inner)
+
+
 def log_supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
     """Natural log of the supervised loss, Eq. 1 (App. F.1, Eq. 44)."""
     log_n = np.log(positive_array("N", N))
     log_d = np.log(positive_array("D", D))
-    inner = _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
-    return np.logaddexp(np.log(coef.E), coef.gamma * inner)
+    return _log_supervised_from_logs(log_n, log_d, coef)
 
 
 def supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
@@ -197,7 +203,7 @@ def log_distilled_loss(N_S, D_S, L_T, coef: DistillationCoefficients = PAPER_DIS
     log_n = np.log(positive_array("N_S", N_S))
     log_d = np.log(positive_array("D_S", D_S))
     log_t = np.log(positive_array("L_T", L_T))
-    log_tilde = log_supervised_loss(np.exp(log_n), np.exp(log_d), supervised)
+    log_tilde = _log_supervised_from_logs(log_n, log_d, supervised)
     log_gap = -coef.c1 * coef.f1 * np.logaddexp(0.0, (log_t - log_tilde - np.log(coef.d1)) / coef.f1)
     log_power = coef.gamma * _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
     return np.logaddexp(log_t, -coef.c0 * log_t + log_gap + log_power)
