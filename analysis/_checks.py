@@ -23,7 +23,7 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
         raise ValueError(f"{name} must not be empty")
     bad = ~np.isfinite(arr) | (arr <= 0) | (arr >= upper)
     if np.any(bad):
-        first = arr.flat[int(np.flatnonzero(bad.ravel())[0])]
+        first = float(arr.flat[int(np.flatnonzero(bad.ravel())[0])])
         upper_txt = "inf" if not np.isfinite(upper) else f"{upper:g}"
         raise ValueError(
             f"{name} must be finite and in the open interval (0, {upper_txt}); "

@@ -7,12 +7,15 @@
 * ``detailed_forward_flops`` and ``non_embedding_params``: the full "Ours (Total)"
   counts of Tables 9 and 11, small terms included;
 * ``Scenario`` and ``distillation_flops``: the four compute scenarios of Table 2
-  and the total cost of Eq. 9.
+  and the total cost of Eq. 9;
+* ``rounded_d_ff`` and ``PAPER_TABLE13``: the model family of App. I / Table 13 (the
+  paper's printed values, kept here as comparison targets only).
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +33,10 @@ __all__ = [
     "detailed_forward_flops",
     "non_embedding_params",
     "fixed_aspect_shape",
+    "rounded_d_ff",
+    "Table13Row",
+    "PAPER_TABLE13",
+    "paper_table13",
     "Scenario",
     "supervised_flops",
     "distillation_flops",
@@ -38,8 +45,11 @@ __all__ = [
 
 #: Sequence length of every run in the paper (App. I).
 DEFAULT_N_CTX = 4096
-#: Vocabulary size. The paper prints 32168 (App. G.4) and 32768 (Fig. 54); 32768
-#: reproduces Table 13's total-parameter column exactly (see the FLOPs chapter).
+#: Vocabulary size. The paper prints 32168 (App. G.4) and 32768 (Fig. 54). With
+#: 32768, ``non_embedding_params + n_vocab d_model`` reproduces Table 13's N_total
+#: column to its printed digits (32 of 33 rows; the last sits on a rounding
+#: boundary), and Eq. 59 its "2N+sigma" column (33 of 33); 32168 misses most rows.
+#: See book/counting_flops.md.
 DEFAULT_N_VOCAB = 32768
 #: Fixed aspect ratio d_model / n_layers (App. I).
 DEFAULT_ASPECT_RATIO = 128
@@ -85,6 +95,18 @@ def fixed_aspect_shape(N, aspect_ratio: float = DEFAULT_ASPECT_RATIO,
     rho = float(positive_array("aspect_ratio", aspect_ratio))
     om = float(positive_array("omega", omega))
     return np.cbrt(N / (rho**2 * om)), np.cbrt(N * rho / om)
+
+
+def rounded_d_ff(d_model, rho_ffn: float = 8.0 / 3.0, multiple: int = 128):
+    """Feed-forward width of the paper's models: ``rho_ffn d_model`` rounded *up*
+    to a multiple of ``multiple``. With the defaults this gives every d_ff printed
+    in Table 13 from its d_model (checked in tests/test_flops.py)."""
+    d_model = positive_array("d_model", d_model)
+    rho = float(positive_array("rho_ffn", rho_ffn))
+    m = float(positive_array("multiple", multiple))
+    # the small slack keeps exact multiples (e.g. 8/3 * 1536 = 4096) from
+    # rounding up one step through floating-point error
+    return np.ceil(rho * d_model / m - 1e-9) * m
 
 
 def architecture_forward_flops(n_layers, d_model, n_ctx=DEFAULT_N_CTX, n_vocab=DEFAULT_N_VOCAB,
@@ -215,3 +237,65 @@ def distillation_flops(N_S, D_S, N_T, D_T, scenario, **flops_kwargs):
     """Total FLOPs of Eq. 9 for one of the four scenarios."""
     parts = distillation_flops_split(N_S, D_S, N_T, D_T, scenario, **flops_kwargs)
     return parts["student_training"] + parts["teacher_logits"] + parts["teacher_pretraining"]
+
+
+class Table13Row(NamedTuple):
+    """One row of the paper's Table 13 as printed (App. I). Sizes in billions,
+    ``C_fwd``, ``two_n`` and ``two_n_sigma`` in GFLOPs per token at n_ctx = 4096."""
+
+    name: str
+    N: float
+    N_total: float
+    n_layers: int
+    d_model: int
+    d_ff: int
+    C_fwd: float
+    two_n: float
+    two_n_sigma: float
+
+
+#: Table 13 of the paper, typed from the PDF: comparison targets only, never
+#: inputs to a law. Note the 10B row: its printed d_ff (12672) follows the
+#: rounding rule, yet its N, N_total, C_fwd, 2N and 2N+sigma need d_ff = 12800.
+PAPER_TABLE13: tuple[Table13Row, ...] = tuple(Table13Row(*row) for row in (
+    ("103M", 0.1028, 0.1363, 8, 1024, 2816, 0.3411, 0.2056, 0.3398),
+    ("143M", 0.1434, 0.1811, 9, 1152, 3072, 0.4487, 0.2867, 0.4471),
+    ("198M", 0.1983, 0.2402, 10, 1280, 3456, 0.587, 0.3965, 0.5853),
+    ("266M", 0.2657, 0.3118, 11, 1408, 3840, 0.7524, 0.5314, 0.7505),
+    ("340M", 0.3398, 0.3901, 12, 1536, 4096, 0.9333, 0.6796, 0.9312),
+    ("435M", 0.4348, 0.4893, 13, 1664, 4480, 1.158, 0.8695, 1.156),
+    ("546M", 0.546, 0.6047, 14, 1792, 4864, 1.417, 1.092, 1.415),
+    ("664M", 0.6636, 0.7265, 15, 1920, 5120, 1.692, 1.327, 1.689),
+    ("810M", 0.8096, 0.8767, 16, 2048, 5504, 2.025, 1.619, 2.022),
+    ("975M", 0.9755, 1.047, 17, 2176, 5888, 2.4, 1.951, 2.397),
+    ("1.15B", 1.147, 1.222, 18, 2304, 6144, 2.787, 2.293, 2.784),
+    ("1.35B", 1.355, 1.434, 19, 2432, 6528, 3.25, 2.709, 3.247),
+    ("1.59B", 1.586, 1.67, 20, 2560, 6912, 3.763, 3.172, 3.759),
+    ("1.82B", 1.821, 1.909, 21, 2688, 7168, 4.284, 3.642, 4.28),
+    ("2.1B", 2.102, 2.194, 22, 2816, 7552, 4.899, 4.203, 4.895),
+    ("2.41B", 2.41, 2.506, 23, 2944, 7936, 5.571, 4.819, 5.567),
+    ("2.72B", 2.718, 2.819, 24, 3072, 8192, 6.246, 5.436, 6.241),
+    ("3.08B", 3.082, 3.187, 25, 3200, 8576, 7.034, 6.165, 7.03),
+    ("3.48B", 3.478, 3.587, 26, 3328, 8960, 7.887, 6.956, 7.883),
+    ("3.87B", 3.87, 3.983, 27, 3456, 9216, 8.736, 7.74, 8.731),
+    ("4.33B", 4.329, 4.446, 28, 3584, 9600, 9.72, 8.658, 9.715),
+    ("4.82B", 4.823, 4.944, 29, 3712, 9984, 10.78, 9.646, 10.77),
+    ("5.31B", 5.309, 5.434, 30, 3840, 10240, 11.82, 10.62, 11.81),
+    ("5.87B", 5.873, 6.003, 31, 3968, 10624, 13.02, 11.75, 13.01),
+    ("6.48B", 6.476, 6.611, 32, 4096, 11008, 14.3, 12.95, 14.29),
+    ("7.07B", 7.066, 7.204, 33, 4224, 11264, 15.56, 14.13, 15.55),
+    ("7.75B", 7.747, 7.889, 34, 4352, 11648, 17.0, 15.49, 16.99),
+    ("8.47B", 8.47, 8.617, 35, 4480, 12032, 18.52, 16.94, 18.52),
+    ("9.17B", 9.173, 9.324, 36, 4608, 12288, 20.01, 18.35, 20.01),
+    ("10B", 10.05, 10.2, 37, 4736, 12672, 21.85, 20.1, 21.84),
+    ("10.8B", 10.84, 11.0, 38, 4864, 13056, 23.51, 21.67, 23.5),
+    ("11.7B", 11.66, 11.83, 39, 4992, 13312, 25.26, 23.33, 25.25),
+    ("12.6B", 12.61, 12.78, 40, 5120, 13696, 27.24, 25.22, 27.23),
+))
+
+
+def paper_table13():
+    """``PAPER_TABLE13`` as a pandas DataFrame (one row per model, printed values)."""
+    import pandas as pd
+
+    return pd.DataFrame([row._asdict() for row in PAPER_TABLE13])

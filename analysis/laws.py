@@ -9,7 +9,9 @@
 
 Every power is formed as ``exp(k * log x)`` and sums of positive terms with
 ``numpy.logaddexp`` (the log-sum-exp of App. F, Eqs. 44 and 47-49), so the laws stay
-finite and accurate for sizes and token counts from 1e6 to 1e17 and beyond.
+finite and accurate for sizes and token counts from 1e6 to 1e17 and beyond. The
+linear-space losses add the (log-space) reducible part to ``E`` or ``L_T`` last, so
+``L >= E`` and ``L_S >= L_T`` hold exactly in floating point.
 All functions broadcast over numpy arrays and return numpy float arrays
 (0-d for scalar input; use ``float()`` to get a Python float).
 """
@@ -99,7 +101,7 @@ class DistillationCoefficients:
         for name in ("A", "B", "alpha", "beta", "gamma", "f1", "d1"):
             positive_array(name, getattr(self, name))
         for name in ("c0", "c1"):
-            value = getattr(self, name)
+            value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be finite and >= 0; got {value!r}")
 
@@ -154,24 +156,36 @@ def _log_power_sum(log_n, log_d, A, B, alpha, beta):
     return np.logaddexp(np.log(A) - alpha * log_n, np.log(B) - beta * log_d)
 
 
-def log_supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
-    """Natural log of the supervised loss, Eq. 1 (App. F.1, Eq. 44)."""
-    log_n = np.log(positive_array("N", N))
-    log_d = np.log(positive_array("D", D))
+def _log_supervised_from_logs(log_n, log_d, coef: SupervisedCoefficients):
+    """log L(N, D) of Eq. 1 from log N and log D (App. F.1, Eq. 44, with the
+    printed typo "log A - alpha N" read as log A - alpha log N)."""
     inner = _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
     return np.logaddexp(np.log(coef.E), coef.gamma * inner)
 
 
+def log_supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
+    """Natural log of the supervised loss, Eq. 1 (App. F.1, Eq. 44)."""
+    log_n = np.log(positive_array("N", N))
+    log_d = np.log(positive_array("D", D))
+    return _log_supervised_from_logs(log_n, log_d, coef)
+
+
 def supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
     """Validation cross-entropy (nats/token) of a model with ``N`` non-embedding
-    parameters trained with supervision on ``D`` tokens (Eq. 1)."""
-    return np.exp(log_supervised_loss(N, D, coef))
+    parameters trained with supervision on ``D`` tokens (Eq. 1).
+
+    The reducible part is formed in log space and added to ``E`` in linear
+    space, so the result is never below ``E`` by rounding."""
+    log_n = np.log(positive_array("N", N))
+    log_d = np.log(positive_array("D", D))
+    inner = _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
+    return coef.E + np.exp(coef.gamma * inner)
 
 
 def supervised_loss_infinite_data(N, coef: SupervisedCoefficients = PAPER_SUPERVISED):
     """The model-size floor ``L(N, D=inf) = E + (A / N**alpha)**gamma`` (Eq. 35)."""
     log_n = np.log(positive_array("N", N))
-    return np.exp(np.logaddexp(np.log(coef.E), coef.gamma * (np.log(coef.A) - coef.alpha * log_n)))
+    return coef.E + np.exp(coef.gamma * (np.log(coef.A) - coef.alpha * log_n))
 
 
 def log_capacity_gap_factor(L_T, L_tilde_S, coef: DistillationCoefficients = PAPER_DISTILLATION):
@@ -191,21 +205,34 @@ def capacity_gap_factor(L_T, L_tilde_S, coef: DistillationCoefficients = PAPER_D
     return np.exp(log_capacity_gap_factor(L_T, L_tilde_S, coef))
 
 
+def _log_distilled_excess(N_S, D_S, L_T, coef: DistillationCoefficients,
+                          supervised: SupervisedCoefficients):
+    """(L_T, log of L_S - L_T): the log of Eq. 8's second term, a sum of logs of
+    its three positive factors (App. F.2, Eqs. 47-49)."""
+    log_n = np.log(positive_array("N_S", N_S))
+    log_d = np.log(positive_array("D_S", D_S))
+    L_T = positive_array("L_T", L_T)
+    log_t = np.log(L_T)
+    log_tilde = _log_supervised_from_logs(log_n, log_d, supervised)
+    log_gap = -coef.c1 * coef.f1 * np.logaddexp(0.0, (log_t - log_tilde - np.log(coef.d1)) / coef.f1)
+    log_power = coef.gamma * _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
+    return L_T, -coef.c0 * log_t + log_gap + log_power
+
+
 def log_distilled_loss(N_S, D_S, L_T, coef: DistillationCoefficients = PAPER_DISTILLATION,
                        supervised: SupervisedCoefficients = PAPER_SUPERVISED):
     """Natural log of the distilled student's loss, Eq. 8 (App. F.2, Eqs. 47-49)."""
-    log_n = np.log(positive_array("N_S", N_S))
-    log_d = np.log(positive_array("D_S", D_S))
-    log_t = np.log(positive_array("L_T", L_T))
-    log_tilde = log_supervised_loss(np.exp(log_n), np.exp(log_d), supervised)
-    log_gap = -coef.c1 * coef.f1 * np.logaddexp(0.0, (log_t - log_tilde - np.log(coef.d1)) / coef.f1)
-    log_power = coef.gamma * _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
-    return np.logaddexp(log_t, -coef.c0 * log_t + log_gap + log_power)
+    L_T, log_excess = _log_distilled_excess(N_S, D_S, L_T, coef, supervised)
+    return np.logaddexp(np.log(L_T), log_excess)
 
 
 def distilled_loss(N_S, D_S, L_T, coef: DistillationCoefficients = PAPER_DISTILLATION,
                    supervised: SupervisedCoefficients = PAPER_SUPERVISED):
     """Validation cross-entropy (nats/token, against the data) of a student with
     ``N_S`` non-embedding parameters distilled on ``D_S`` tokens from a teacher
-    whose own validation cross-entropy is ``L_T`` (Eq. 8)."""
-    return np.exp(log_distilled_loss(N_S, D_S, L_T, coef, supervised))
+    whose own validation cross-entropy is ``L_T`` (Eq. 8).
+
+    The excess over ``L_T`` is formed in log space and added in linear space, so
+    ``L_S >= L_T`` holds exactly, as it does in the law (see the chapter)."""
+    L_T, log_excess = _log_distilled_excess(N_S, D_S, L_T, coef, supervised)
+    return L_T + np.exp(log_excess)
