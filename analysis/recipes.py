@@ -95,6 +95,9 @@ def _check_array_in(name: str, value, lo: float, hi: float) -> np.ndarray:
 # ------------------------------------------------------------------ vectorised core
 
 _INVPHI = (math.sqrt(5.0) - 1.0) / 2.0
+#: Batches of at most this many (problem, start) pairs are polished by grid
+#: zooming (fewer sequential numpy passes), larger ones by golden section.
+_SMALL_BATCH = 64
 
 
 def _minimise_1d(objective, P, lower, upper, *, n_coarse=24, n_starts=2, tol=1e-5):
@@ -103,9 +106,10 @@ def _minimise_1d(objective, P, lower, upper, *, n_coarse=24, n_starts=2, tol=1e-
     ``objective(x, rows)`` evaluates points x of shape (R, M) for the problems
     ``rows`` (an index array of length R) and returns values (R, M) (``inf`` where
     infeasible). A coarse grid of ``n_coarse`` points locates up to ``n_starts``
-    local minima per problem; each is polished by golden-section search on the
-    two grid cells around it (vectorised: one evaluation per problem and
-    iteration) until the bracket is narrower than ``tol``. Returns (x, f), the
+    local minima per problem; each is polished on the two grid cells around it
+    until the bracket is narrower than ``tol``: by golden-section search (one
+    evaluation per problem and iteration) for large batches, by 9-point grid
+    zooming (fewer iterations) for small ones. Returns (x, f), the
     best point found and its value, for every problem.
     """
     lower = np.broadcast_to(np.asarray(lower, dtype=float), (P,))
@@ -126,6 +130,24 @@ def _minimise_1d(objective, P, lower, upper, *, n_coarse=24, n_starts=2, tol=1e-
     b = np.minimum(centre + h, upper[rep])
     best_x = centre.copy()
     best_f = vals[rep, idx.ravel()].copy()
+    if rep.size <= _SMALL_BATCH:
+        # Few problems: Python overhead dominates, so take fewer, wider steps
+        # (9 points per step, bracket shrinks fourfold) instead of golden section.
+        t9 = np.linspace(0.0, 1.0, 9)
+        while float(np.max(b - a)) > tol:
+            pts = a[:, None] + (b - a)[:, None] * t9[None, :]
+            vals9 = objective(pts, rep)
+            k = np.argmin(vals9, axis=1)
+            f = vals9[np.arange(rep.size), k]
+            better = f < best_f
+            best_x = np.where(better, pts[np.arange(rep.size), k], best_x)
+            best_f = np.where(better, f, best_f)
+            a = pts[np.arange(rep.size), np.maximum(k - 1, 0)]
+            b = pts[np.arange(rep.size), np.minimum(k + 1, 8)]
+        best_x = best_x.reshape(P, K)
+        best_f = best_f.reshape(P, K)
+        j = np.argmin(best_f, axis=1)
+        return best_x[rows, j], best_f[rows, j]
     c = b - _INVPHI * (b - a)
     d = a + _INVPHI * (b - a)
     fc = objective(c[:, None], rep)[:, 0]
@@ -210,7 +232,7 @@ def _best_teacher_tokens(ns, cc, scenario, log_nt, *, n_coarse=24):
         return _loss_given_teacher(ns[rows][:, None], cc[rows][:, None], scenario,
                                    log_nt[rows][:, None], y)
 
-    return _minimise_1d(inner, ns.size, _LO, upper, n_coarse=n_coarse, n_starts=2)
+    return _minimise_1d(inner, ns.size, _LO, upper, n_coarse=n_coarse, n_starts=2, tol=1e-4)
 
 
 def _solve_batch(N_S: np.ndarray, C: np.ndarray, scenario: Scenario):
@@ -280,7 +302,7 @@ def _solve_batch(N_S: np.ndarray, C: np.ndarray, scenario: Scenario):
             _, f_in = _best_teacher_tokens(ns[r_in], cc[r_in], scenario, x.ravel())
             return f_in.reshape(R, M)
 
-        log_nt, f = _minimise_1d(outer, P, _LO, nt_max, n_coarse=24, n_starts=2)
+        log_nt, f = _minimise_1d(outer, P, _LO, nt_max, n_coarse=24, n_starts=2, tol=1e-4)
         log_dt, f2 = _best_teacher_tokens(ns, cc, scenario, log_nt)
         f = np.minimum(f, f2)
     n_t, d_t = np.exp(log_nt), np.exp(log_dt)
