@@ -1,0 +1,258 @@
+"""Command line for practitioners: ``python -m analysis ...``.
+
+Subcommands
+-----------
+``recipe``     compute-optimal distillation of a student under a budget (Eq. 10)
+``loss``       evaluate the supervised law (Eq. 1) or the distillation law (Eq. 8)
+``teacher``    the best teacher loss for a student and token budget (§5.2)
+``crossover``  the budget from which supervised training is at least as good
+``efficiency`` distillation's compute and tokens to reach a loss, relative to supervised
+
+Sizes and budgets accept plain numbers (``3000000000``, ``1e22``) and the
+suffixes K (1e3), M (1e6), B or G (1e9), T (1e12), P (1e15): ``3B``, ``500M``,
+``20T``. Exit status 0 on success, 2 on bad input (argparse convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+
+from analysis.flops import Scenario
+from analysis.laws import distilled_loss, supervised_loss, supervised_loss_infinite_data
+
+_SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
+_SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMBGTP]?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> float:
+    """``'3B'`` -> 3e9, ``'500M'`` -> 5e8, ``'1e22'`` -> 1e22; positive and finite."""
+    match = _SIZE_RE.match(str(text))
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"invalid size {text!r}: use a number such as 1e22 or 3000000000, optionally "
+            f"with a suffix K, M, B, T or P (e.g. 3B, 500M, 20T)")
+    value = float(match.group(1)) * _SUFFIXES.get(match.group(2).upper(), 1.0)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: must be positive and finite")
+    return value
+
+
+def parse_scenario(text: str) -> Scenario:
+    """Scenario slug; ``...-and-inference`` is accepted for ``...+inference``."""
+    try:
+        return Scenario.parse(str(text).replace("-and-", "+"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _loss_value(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be a number in nats/token") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be positive and finite")
+    return value
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str) -> None:
+    if args.json:
+        print(json.dumps(payload, indent=2, sort_keys=False))
+    else:
+        print(title)
+        print("-" * len(title))
+        print(_table(rows))
+
+
+def cmd_recipe(args) -> None:
+    from analysis.recipes import compute_optimal_distillation
+
+    r = compute_optimal_distillation(args.student, args.compute, args.scenario)
+    shares = r.compute_shares
+    rows = [
+        ("student parameters N_S", _fmt(r.student_params)),
+        ("compute budget C (FLOPs)", _fmt(r.compute)),
+        ("student tokens D_S", _fmt(r.student_tokens)),
+        ("teacher parameters N_T", _fmt(r.teacher_params)),
+        ("teacher tokens D_T", _fmt(r.teacher_tokens)),
+        ("teacher loss L_T (nats/token)", f"{r.teacher_loss:.4f}"),
+        ("student loss L_S (nats/token)", f"{r.student_loss:.4f}"),
+        ("supervised loss, same N_S and C", f"{r.supervised_loss:.4f}"),
+        ("distillation beats supervised", "yes" if r.distillation_wins else "no"),
+        ("FLOPs: student training", f"{_fmt(r.compute_split['student_training'])} ({shares['student_training']:.1%})"),
+        ("FLOPs: teacher logits", f"{_fmt(r.compute_split['teacher_logits'])} ({shares['teacher_logits']:.1%})"),
+        ("FLOPs: teacher pretraining", f"{_fmt(r.compute_split['teacher_pretraining'])} ({shares['teacher_pretraining']:.1%})"),
+    ]
+    if r.scenario is Scenario.BEST_CASE:
+        rows.append(("note", "best case: only L_T is fixed; N_T, D_T shown are the "
+                             "compute-optimal teacher reaching it"))
+    _emit(args, r.as_dict(), rows, f"Compute-optimal distillation ({r.scenario.label})")
+
+
+def cmd_loss(args) -> None:
+    if args.law == "supervised":
+        loss = float(supervised_loss(args.params, args.tokens))
+        floor = float(supervised_loss_infinite_data(args.params))
+        payload = {"law": "supervised", "params": args.params, "tokens": args.tokens, "loss": loss,
+                   "infinite_data_floor": floor}
+        rows = [("parameters N", _fmt(args.params)), ("tokens D", _fmt(args.tokens)),
+                ("loss L(N, D) (nats/token)", f"{loss:.4f}"),
+                ("floor L(N, inf) (nats/token)", f"{floor:.4f}")]
+        _emit(args, payload, rows, "Supervised scaling law (Eq. 1)")
+        return
+    if args.teacher_loss is not None:
+        teacher_loss = args.teacher_loss
+    else:
+        teacher_loss = float(supervised_loss(args.teacher_params, args.teacher_tokens))
+    loss = float(distilled_loss(args.student, args.tokens, teacher_loss))
+    sup = float(supervised_loss(args.student, args.tokens))
+    payload = {"law": "distilled", "student_params": args.student, "student_tokens": args.tokens,
+               "teacher_loss": teacher_loss, "student_loss": loss, "supervised_loss": sup}
+    rows = [("student parameters N_S", _fmt(args.student)), ("student tokens D_S", _fmt(args.tokens)),
+            ("teacher loss L_T (nats/token)", f"{teacher_loss:.4f}"),
+            ("student loss L_S (nats/token)", f"{loss:.4f}"),
+            ("supervised loss, same N_S, D_S", f"{sup:.4f}")]
+    _emit(args, payload, rows, "Distillation scaling law (Eq. 8)")
+
+
+def cmd_teacher(args) -> None:
+    from analysis.recipes import optimal_teacher_loss
+
+    choice = optimal_teacher_loss(args.student, args.tokens)
+    sup = float(supervised_loss(args.student, args.tokens))
+    payload = {"student_params": args.student, "student_tokens": args.tokens,
+               "teacher_loss": choice.teacher_loss, "student_loss": choice.student_loss,
+               "supervised_loss": sup}
+    rows = [("student parameters N_S", _fmt(args.student)), ("student tokens D_S", _fmt(args.tokens)),
+            ("best teacher loss L_T* (nats/token)", f"{choice.teacher_loss:.4f}"),
+            ("student loss at L_T* (nats/token)", f"{choice.student_loss:.4f}"),
+            ("supervised loss, same N_S, D_S", f"{sup:.4f}")]
+    _emit(args, payload, rows, "Best teacher at a fixed token budget (§5.2)")
+
+
+def cmd_crossover(args) -> None:
+    from analysis.recipes import crossover_compute
+
+    scenarios = list(Scenario) if args.scenario is None else [args.scenario]
+    out = {sc.slug: crossover_compute(args.student, sc, (args.min_compute, args.max_compute))
+           for sc in scenarios}
+    rows = [(sc, "never in range" if math.isinf(c) else _fmt(c)) for sc, c in out.items()]
+    payload = {"student_params": args.student, "compute_range": [args.min_compute, args.max_compute],
+               "crossover_compute": {k: (None if math.isinf(v) else v) for k, v in out.items()}}
+    _emit(args, payload, rows,
+          f"Budget (FLOPs) from which supervised training of N_S={_fmt(args.student)} is at least as good")
+
+
+def cmd_efficiency(args) -> None:
+    from analysis.recipes import efficiency_ratio
+
+    e = efficiency_ratio(args.student, args.target_loss, args.scenario)
+    payload = {"scenario": e.scenario.slug, "student_params": e.student_params,
+               "target_loss": e.target_loss, "distillation_compute": e.distillation_compute,
+               "supervised_compute": e.supervised_compute, "compute_ratio": e.compute_ratio,
+               "distillation_tokens": e.distillation_tokens, "supervised_tokens": e.supervised_tokens,
+               "token_ratio": e.token_ratio}
+    rows = [("student parameters N_S", _fmt(e.student_params)), ("target loss (nats/token)", f"{e.target_loss:.4f}"),
+            ("distillation compute (FLOPs)", _fmt(e.distillation_compute)),
+            ("supervised compute (FLOPs)", _fmt(e.supervised_compute)),
+            ("compute ratio (distil / supervised)", f"{e.compute_ratio:.3f}"),
+            ("distillation tokens D_S + d_pre D_T", _fmt(e.distillation_tokens)),
+            ("supervised tokens", _fmt(e.supervised_tokens)),
+            ("token ratio (distil / supervised)", f"{e.token_ratio:.3f}")]
+    _emit(args, payload, rows, f"Efficiency of distillation ({e.scenario.label})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    scen_help = ("compute scenario: best-case, teacher-inference, teacher-pretraining or "
+                 "teacher-pretraining+inference (also ...-and-inference)")
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Distillation scaling laws (Busbridge et al. 2025, arXiv 2502.08606): "
+                    "evaluate the laws and compute-optimal recipes.",
+        epilog="Sizes accept suffixes K, M, B, T, P (e.g. 3B, 500M, 20T) or plain numbers (1e22).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_json(p):
+        p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("recipe", help="compute-optimal distillation under a FLOP budget",
+                       description="Best student tokens, teacher size and teacher tokens for a student "
+                                   "of --student parameters and a budget of --compute FLOPs (Eq. 10).")
+    p.add_argument("--student", type=parse_size, required=True, help="student non-embedding parameters N_S, e.g. 3B")
+    p.add_argument("--compute", type=parse_size, required=True, help="total budget in FLOPs, e.g. 1e22")
+    p.add_argument("--scenario", type=parse_scenario, default=Scenario.TEACHER_INFERENCE, help=scen_help)
+    add_json(p)
+    p.set_defaults(func=cmd_recipe)
+
+    p = sub.add_parser("loss", help="evaluate the supervised or the distillation law",
+                       description="Evaluate Eq. 1 (supervised) or Eq. 8 (distilled).")
+    laws = p.add_subparsers(dest="law", required=True, metavar="LAW")
+    ps = laws.add_parser("supervised", help="L(N, D), Eq. 1")
+    ps.add_argument("--params", type=parse_size, required=True, help="non-embedding parameters N")
+    ps.add_argument("--tokens", type=parse_size, required=True, help="training tokens D")
+    add_json(ps)
+    pd = laws.add_parser("distilled", help="L_S(N_S, D_S, L_T), Eq. 8",
+                         description="Give the teacher either by its loss (--teacher-loss) or by "
+                                     "its size and tokens (--teacher-params, --teacher-tokens).")
+    pd.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    pd.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S")
+    pd.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token)")
+    pd.add_argument("--teacher-params", type=parse_size, help="teacher parameters N_T")
+    pd.add_argument("--teacher-tokens", type=parse_size, help="teacher training tokens D_T")
+    add_json(pd)
+    p.set_defaults(func=cmd_loss)
+
+    p = sub.add_parser("teacher", help="best teacher loss for a student and token budget")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S")
+    add_json(p)
+    p.set_defaults(func=cmd_teacher)
+
+    p = sub.add_parser("crossover", help="budget from which supervised training is at least as good")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--scenario", type=parse_scenario, default=None, help=scen_help + " (default: all)")
+    p.add_argument("--min-compute", type=parse_size, default=1e18, help="lower end of the search (FLOPs)")
+    p.add_argument("--max-compute", type=parse_size, default=1e27, help="upper end of the search (FLOPs)")
+    add_json(p)
+    p.set_defaults(func=cmd_crossover)
+
+    p = sub.add_parser("efficiency", help="distillation cost to reach a loss, relative to supervised")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--target-loss", type=_loss_value, required=True, help="target loss (nats/token)")
+    p.add_argument("--scenario", type=parse_scenario, default=Scenario.TEACHER_INFERENCE, help=scen_help)
+    add_json(p)
+    p.set_defaults(func=cmd_efficiency)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "loss" and args.law == "distilled":
+        given = args.teacher_loss is not None
+        pair = (args.teacher_params is not None, args.teacher_tokens is not None)
+        if given == any(pair) or (not given and not all(pair)):
+            parser.error("loss distilled: give either --teacher-loss or both --teacher-params "
+                         "and --teacher-tokens")
+    try:
+        args.func(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

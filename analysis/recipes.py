@@ -1,0 +1,723 @@
+"""Compute-optimal recipes of Busbridge et al. (arXiv 2502.08606v2), §5 and App. D.
+
+* ``optimal_teacher_loss``: the teacher cross-entropy L_T* that minimises the
+  student's loss at a fixed student size and token budget (§5.2, Fig. 7);
+* ``supervised_compute_optimal``: the supervised compute-optimal model size and
+  tokens at a budget C = 3 F(N) D (the paper's Chinchilla-style baseline);
+* ``compute_optimal_distillation``: Eq. 10 / Eq. 28, the best student tokens,
+  teacher size and teacher tokens under a total budget (Eq. 9) in one of the four
+  scenarios of Table 2, with N_T, D_S, D_T in [1e6, 1e17] (App. D.4.1);
+* ``crossover_compute`` and ``efficiency_ratio``: when supervised training of the
+  same student is at least as good, and what distillation costs relative to it
+  (App. D.5, Figs. 33-34).
+
+How the optimum is found. Every budget is treated as "FLOPs <= C": the student's
+loss falls with D_S, so the budget binds unless D_S sits at its 1e17 bound (then
+spending less is the only feasible choice; the paper's equality constraint has no
+solution there). Given the teacher (N_T, D_T), the best D_S is therefore the
+largest one the budget allows, which leaves a two-variable problem in
+(log N_T, log D_T). It is solved for many problems at once by a coarse grid over
+the whole box followed by repeated zooming (a 7 x 7 grid whose spacing shrinks
+threefold per step), started from the best few coarse points. This is a
+derivative-free polish that cannot leave the bounds and is tested against a dense
+brute-force search (tests/test_recipes.py) to 1e-4 nats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+from analysis.flops import Scenario, distillation_flops_split, forward_flops_per_token
+from analysis.laws import (
+    PAPER_DISTILLATION,
+    PAPER_SUPERVISED,
+    log_distilled_loss,
+    log_supervised_loss,
+    supervised_loss,
+    supervised_loss_infinite_data,
+)
+
+__all__ = [
+    "BOUNDS",
+    "TeacherChoice",
+    "SupervisedOptimum",
+    "DistillationRecipe",
+    "Efficiency",
+    "optimal_teacher_loss",
+    "supervised_compute_optimal",
+    "compute_optimal_teacher",
+    "compute_optimal_distillation",
+    "distillation_sweep",
+    "minimal_compute",
+    "crossover_compute",
+    "efficiency_ratio",
+    "supervised_tokens_for_loss",
+]
+
+#: Bounds on N_T, D_S and D_T used by the paper's solver (App. D.4.1): [1M, 100P].
+BOUNDS = (1e6, 1e17)
+_LO, _HI = math.log(BOUNDS[0]), math.log(BOUNDS[1])
+#: Default range of budgets searched by ``crossover_compute`` (the paper's plots
+#: run over 1e20-1e26; the issue asks for 1e18-1e27).
+DEFAULT_COMPUTE_RANGE = (1e18, 1e27)
+
+
+# --------------------------------------------------------------------------- checks
+
+def _check_in(name: str, value, lo: float, hi: float) -> float:
+    """``float(value)`` after checking it is finite and lo <= value <= hi."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}") from exc
+    if not math.isfinite(x) or x < lo or x > hi:
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {value!r}")
+    return x
+
+
+def _check_array_in(name: str, value, lo: float, hi: float) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric in [{lo:g}, {hi:g}]; got {value!r}") from exc
+    bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
+    if arr.size == 0 or np.any(bad):
+        first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {first!r}")
+    return arr
+
+
+# ------------------------------------------------------------------ vectorised core
+
+_INVPHI = (math.sqrt(5.0) - 1.0) / 2.0
+#: Batches of at most this many (problem, start) pairs are polished by grid
+#: zooming (fewer sequential numpy passes), larger ones by golden section.
+_SMALL_BATCH = 64
+
+
+def _minimise_1d(objective, P, lower, upper, *, n_coarse=24, n_starts=2, tol=1e-5):
+    """Minimise P one-dimensional problems at once on [lower, upper].
+
+    ``objective(x, rows)`` evaluates points x of shape (R, M) for the problems
+    ``rows`` (an index array of length R) and returns values (R, M) (``inf`` where
+    infeasible). A coarse grid of ``n_coarse`` points locates up to ``n_starts``
+    local minima per problem; each is polished on the two grid cells around it
+    until the bracket is narrower than ``tol``: by golden-section search (one
+    evaluation per problem and iteration) for large batches, by 9-point grid
+    zooming (fewer iterations) for small ones. Returns (x, f), the
+    best point found and its value, for every problem.
+    """
+    lower = np.broadcast_to(np.asarray(lower, dtype=float), (P,))
+    upper = np.broadcast_to(np.asarray(upper, dtype=float), (P,))
+    t = np.linspace(0.0, 1.0, n_coarse)
+    grid = lower[:, None] + (upper - lower)[:, None] * t[None, :]
+    rows = np.arange(P)
+    vals = objective(grid, rows)
+    padded = np.pad(vals, ((0, 0), (1, 1)), constant_values=np.inf)
+    local = (vals <= padded[:, :-2]) & (vals <= padded[:, 2:])
+    ranked = np.where(local, vals, np.inf)
+    K = min(n_starts, n_coarse)
+    idx = np.argsort(ranked, axis=1, kind="stable")[:, :K]  # (P, K)
+    rep = np.repeat(rows, K)
+    centre = grid[rep, idx.ravel()]
+    h = ((upper - lower) / (n_coarse - 1))[rep]
+    a = np.maximum(centre - h, lower[rep])
+    b = np.minimum(centre + h, upper[rep])
+    best_x = centre.copy()
+    best_f = vals[rep, idx.ravel()].copy()
+    if rep.size <= _SMALL_BATCH:
+        # Few problems: Python overhead dominates, so take fewer, wider steps
+        # (9 points per step, bracket shrinks fourfold) instead of golden section.
+        t9 = np.linspace(0.0, 1.0, 9)
+        while float(np.max(b - a)) > tol:
+            pts = a[:, None] + (b - a)[:, None] * t9[None, :]
+            vals9 = objective(pts, rep)
+            k = np.argmin(vals9, axis=1)
+            f = vals9[np.arange(rep.size), k]
+            better = f < best_f
+            best_x = np.where(better, pts[np.arange(rep.size), k], best_x)
+            best_f = np.where(better, f, best_f)
+            a = pts[np.arange(rep.size), np.maximum(k - 1, 0)]
+            b = pts[np.arange(rep.size), np.minimum(k + 1, 8)]
+        best_x = best_x.reshape(P, K)
+        best_f = best_f.reshape(P, K)
+        j = np.argmin(best_f, axis=1)
+        return best_x[rows, j], best_f[rows, j]
+    c = b - _INVPHI * (b - a)
+    d = a + _INVPHI * (b - a)
+    fc = objective(c[:, None], rep)[:, 0]
+    fd = objective(d[:, None], rep)[:, 0]
+    width = float(np.max(b - a)) if b.size else 0.0
+    n_iter = max(1, int(math.ceil(math.log(max(width, tol) / tol) / -math.log(_INVPHI))))
+    for _ in range(n_iter):
+        left = fc < fd  # minimum in [a, d]
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        keep = np.where(left, c, d)
+        fkeep = np.where(left, fc, fd)
+        new = np.where(left, b - _INVPHI * (b - a), a + _INVPHI * (b - a))
+        fnew = objective(new[:, None], rep)[:, 0]
+        c = np.where(left, new, keep)
+        fc = np.where(left, fnew, fkeep)
+        d = np.where(left, keep, new)
+        fd = np.where(left, fkeep, fnew)
+    for x, f in ((c, fc), (d, fd)):
+        better = f < best_f
+        best_x = np.where(better, x, best_x)
+        best_f = np.where(better, f, best_f)
+    best_x = best_x.reshape(P, K)
+    best_f = best_f.reshape(P, K)
+    j = np.argmin(best_f, axis=1)
+    return best_x[rows, j], best_f[rows, j]
+
+
+def _log_teacher_loss(log_nt, log_dt):
+    return log_supervised_loss(np.exp(log_nt), np.exp(log_dt), PAPER_SUPERVISED)
+
+
+def _student_tokens(N_S, C, scenario: Scenario, N_T, D_T):
+    """Largest D_S the budget allows (Eq. 27 with the teacher's pretraining
+    subtracted), *before* applying the bounds; may be <= 0 when infeasible."""
+    f_s = forward_flops_per_token(N_S)
+    f_t = forward_flops_per_token(N_T)
+    remaining = C - scenario.delta_pretraining * 3.0 * f_t * D_T
+    return remaining / (3.0 * f_s + scenario.delta_logits * f_t)
+
+
+def _loss_given_teacher(ns, cc, scenario, log_nt, log_dt):
+    """Student loss with the largest D_S the budget allows, ``inf`` where even
+    D_S = 1e6 does not fit; arguments broadcast."""
+    n_t, d_t = np.exp(log_nt), np.exp(log_dt)
+    d_s = _student_tokens(ns, cc, scenario, n_t, d_t)
+    feasible = d_s >= BOUNDS[0] * (1 - 1e-12)
+    d_s = np.clip(d_s, *BOUNDS)
+    val = np.exp(log_distilled_loss(ns, d_s, supervised_loss(n_t, d_t)))
+    return np.where(feasible, val, np.inf)
+
+
+def _max_log_teacher_params(ns, cc, scenario):
+    """Largest log N_T whose cheapest use (1e6 logits tokens and/or 1e6
+    pretraining tokens) still leaves the student 1e6 tokens; bisection on the
+    monotone F(N). Returns _LO where no teacher fits (callers see inf losses)."""
+    per_token = scenario.delta_logits + 3.0 * scenario.delta_pretraining
+    spare = cc - 3.0 * forward_flops_per_token(ns) * BOUNDS[0]
+    if per_token == 0:
+        return np.full(np.shape(ns), _HI)
+    a = np.full(np.shape(ns), _LO)
+    b = np.full(np.shape(ns), _HI)
+    fits_hi = per_token * forward_flops_per_token(math.exp(_HI)) * BOUNDS[0] <= spare
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        fits = per_token * forward_flops_per_token(np.exp(m)) * BOUNDS[0] <= spare
+        a = np.where(fits, m, a)
+        b = np.where(fits, b, m)
+    return np.where(fits_hi, _HI, a)
+
+
+def _best_teacher_tokens(ns, cc, scenario, log_nt, *, n_coarse=24):
+    """For each (N_S, C, N_T): the best log D_T and the loss (inner problem of
+    the pretraining scenarios)."""
+    f_t = forward_flops_per_token(np.exp(log_nt))
+    room = cc - (3.0 * forward_flops_per_token(ns) + scenario.delta_logits * f_t) * BOUNDS[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upper = np.log(np.maximum(room, 1e-300) / (3.0 * f_t))
+    upper = np.clip(upper, _LO, _HI)
+
+    def inner(y, rows):
+        return _loss_given_teacher(ns[rows][:, None], cc[rows][:, None], scenario,
+                                   log_nt[rows][:, None], y)
+
+    return _minimise_1d(inner, ns.size, _LO, upper, n_coarse=n_coarse, n_starts=2, tol=1e-4)
+
+
+def _solve_batch(N_S: np.ndarray, C: np.ndarray, scenario: Scenario):
+    """Optimal (N_T, D_T, D_S, L_S) for arrays of (N_S, C); no input checks.
+
+    The problem is reduced before it is searched (see the module docstring):
+    best case: D_S = C / 3F(N_S), only L_T matters (1-D in L_T; the teacher is
+    then the compute-optimal one reaching L_T*); teacher inference: D_T costs
+    nothing, so the teacher sits at D_T = 1e17 unless it is the smallest
+    (N_T = 1e6) teacher, two 1-D searches; pretraining scenarios: 1-D over N_T
+    of the best loss over D_T (nested 1-D searches).
+    """
+    ns = np.asarray(N_S, dtype=float).ravel()
+    cc = np.asarray(C, dtype=float).ravel()
+    P = ns.size
+    if scenario is Scenario.BEST_CASE:
+        d_s = np.clip(cc / (3.0 * forward_flops_per_token(ns)), *BOUNDS)
+        lo, hi = _teacher_loss_range()
+
+        def objective(x, rows):
+            return np.exp(log_distilled_loss(ns[rows][:, None], d_s[rows][:, None], np.exp(x)))
+
+        x, f = _minimise_1d(objective, P, math.log(lo), math.log(hi), n_coarse=48, n_starts=3)
+        n_t, d_t = _compute_optimal_teacher_batch(np.exp(x))
+        return n_t, d_t, d_s, f
+
+    nt_max = _max_log_teacher_params(ns, cc, scenario)
+    if scenario is Scenario.TEACHER_INFERENCE:
+        def big_data(x, rows):
+            return _loss_given_teacher(ns[rows][:, None], cc[rows][:, None], scenario, x, _HI)
+
+        def small_model(y, rows):
+            return _loss_given_teacher(ns[rows][:, None], cc[rows][:, None], scenario, _LO, y)
+
+        xa, fa = _minimise_1d(big_data, P, _LO, nt_max, n_coarse=32, n_starts=3)
+        yb, fb = _minimise_1d(small_model, P, _LO, _HI, n_coarse=32, n_starts=3)
+        use_a = fa <= fb
+        log_nt = np.where(use_a, xa, _LO)
+        log_dt = np.where(use_a, _HI, yb)
+        f = np.where(use_a, fa, fb)
+    elif scenario is Scenario.TEACHER_PRETRAINING:
+        # Only the teacher's training compute C_T = 3 F(N_T) D_T is charged, and the
+        # student's loss depends on the teacher only through L_T, so any teacher is
+        # dominated by the compute-optimal one of equal loss: search log C_T, with
+        # L_T = L*(C_T) from a table of the supervised compute-optimal frontier.
+        log_c, log_n, loss = _supervised_frontier()
+        f_s3 = 3.0 * forward_flops_per_token(ns)
+        upper = np.log(np.maximum(cc - f_s3 * BOUNDS[0], 1e-300))
+        upper = np.clip(upper, log_c[0], log_c[-1])
+
+        def objective(u, rows):
+            d_s = (cc[rows][:, None] - np.exp(u)) / f_s3[rows][:, None]
+            feasible = d_s >= BOUNDS[0] * (1 - 1e-12)
+            l_t = np.interp(u, log_c, loss)
+            val = np.exp(log_distilled_loss(ns[rows][:, None], np.clip(d_s, *BOUNDS), l_t))
+            return np.where(feasible, val, np.inf)
+
+        u, _ = _minimise_1d(objective, P, log_c[0], upper, n_coarse=48, n_starts=3)
+        n_t, d_t, _ = _supervised_optimum_batch(np.exp(u))
+        d_s = np.clip(_student_tokens(ns, cc, scenario, n_t, d_t), *BOUNDS)
+        f = np.exp(log_distilled_loss(ns, d_s, supervised_loss(n_t, d_t)))
+        return n_t, d_t, d_s, f
+    else:
+        def outer(x, rows):
+            R, M = x.shape
+            r_in = np.repeat(rows, M)
+            _, f_in = _best_teacher_tokens(ns[r_in], cc[r_in], scenario, x.ravel())
+            return f_in.reshape(R, M)
+
+        log_nt, f = _minimise_1d(outer, P, _LO, nt_max, n_coarse=24, n_starts=2, tol=1e-4)
+        log_dt, f2 = _best_teacher_tokens(ns, cc, scenario, log_nt)
+        f = np.minimum(f, f2)
+    n_t, d_t = np.exp(log_nt), np.exp(log_dt)
+    d_s = np.clip(_student_tokens(ns, cc, scenario, n_t, d_t), *BOUNDS)
+    return n_t, d_t, d_s, f
+
+
+def minimal_compute(N_S, scenario) -> float:
+    """Smallest budget with a feasible recipe: the student trained on 1e6 tokens
+    and, where the scenario charges them, the logits and pretraining of a 1e6
+    parameter teacher trained on 1e6 tokens (the lower bounds of App. D.4.1)."""
+    scenario = Scenario.parse(scenario)
+    N_S = _check_in("N_S", N_S, *BOUNDS)
+    lo = BOUNDS[0]
+    parts = distillation_flops_split(N_S, lo, lo, lo, scenario)
+    return float(sum(parts.values()))
+
+
+def _check_budget(N_S: float, C: float, scenario: Scenario) -> None:
+    student_min = 3.0 * float(forward_flops_per_token(N_S)) * BOUNDS[0]
+    if C < student_min:
+        raise ValueError(
+            f"C={C:.3g} FLOPs is below the student's minimal cost {student_min:.3g} "
+            f"(N_S={N_S:.3g} trained on the lower bound of {BOUNDS[0]:.0e} tokens)")
+    need = minimal_compute(N_S, scenario)
+    if C < need * (1 - 1e-12):
+        raise ValueError(
+            f"C={C:.3g} FLOPs is too small for scenario {scenario.slug!r}: the cheapest "
+            f"recipe (student on 1e6 tokens plus the logits/pretraining of a 1e6-parameter "
+            f"teacher trained on 1e6 tokens) costs {need:.3g} FLOPs")
+
+
+# ------------------------------------------------------------------ teacher choice
+
+@dataclass(frozen=True)
+class TeacherChoice:
+    """Result of ``optimal_teacher_loss``: the best teacher cross-entropy and the
+    student loss it gives (floats, or arrays for array input)."""
+
+    teacher_loss: float | np.ndarray
+    student_loss: float | np.ndarray
+
+
+def _teacher_loss_range():
+    """Teacher losses reachable with N_T, D_T in the bounds: [L(1e17, 1e17), L(1e6, 1e6)]."""
+    return (float(supervised_loss(BOUNDS[1], BOUNDS[1])), float(supervised_loss(BOUNDS[0], BOUNDS[0])))
+
+
+def optimal_teacher_loss(N_S, D_S, teacher_loss_range=None) -> TeacherChoice:
+    """L_T* = argmin_{L_T} L_S(N_S, D_S, L_T) of §5.2 (Fig. 7) and the student loss
+    it gives. Broadcasts over arrays of ``N_S`` and ``D_S`` (each in [1e6, 1e17]).
+
+    L_T is searched over ``teacher_loss_range`` (default: the losses a teacher with
+    N_T, D_T in [1e6, 1e17] can reach, [L(1e17, 1e17), L(1e6, 1e6)] ~ [1.269, 5.50]),
+    so this is exactly the best-case scenario of the compute-optimal problem.
+    """
+    ns = _check_array_in("N_S", N_S, *BOUNDS)
+    ds = _check_array_in("D_S", D_S, *BOUNDS)
+    if teacher_loss_range is None:
+        lo, hi = _teacher_loss_range()
+    else:
+        lo, hi = (float(v) for v in teacher_loss_range)
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+            raise ValueError(f"teacher_loss_range must be (lo, hi) with 0 < lo < hi; got {teacher_loss_range!r}")
+    ns_b, ds_b = np.broadcast_arrays(ns, ds)
+    shape = ns_b.shape
+    ns_f, ds_f = ns_b.ravel(), ds_b.ravel()
+
+    def objective(x, rows):
+        return np.exp(log_distilled_loss(ns_f[rows][:, None], ds_f[rows][:, None], np.exp(x)))
+
+    x, f = _minimise_1d(objective, ns_f.size, math.log(lo), math.log(hi), n_coarse=48, n_starts=3)
+    lt = np.exp(x).reshape(shape)
+    ls = f.reshape(shape)
+    if shape == ():
+        return TeacherChoice(float(lt), float(ls))
+    return TeacherChoice(lt, ls)
+
+
+# ---------------------------------------------------------- supervised optimum
+
+@dataclass(frozen=True)
+class SupervisedOptimum:
+    """Supervised compute-optimal model at budget ``compute`` (C = 3 F(N) D)."""
+
+    compute: float
+    params: float
+    tokens: float
+    loss: float
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.tokens / self.params
+
+
+def _supervised_objective(C):
+    def objective(x, rows):
+        n = np.exp(x)
+        d = C[rows][:, None] / (3.0 * forward_flops_per_token(n))
+        feasible = (d >= BOUNDS[0]) & (d <= BOUNDS[1])
+        val = supervised_loss(n, np.clip(d, *BOUNDS))
+        return np.where(feasible, val, np.inf)
+
+    return objective
+
+
+def _supervised_optimum_batch(C):
+    C = np.asarray(C, dtype=float).ravel()
+    x, f = _minimise_1d(_supervised_objective(C), C.size, _LO, _HI, n_coarse=48, n_starts=3)
+    n = np.exp(x)
+    return n, C / (3.0 * forward_flops_per_token(n)), f
+
+
+_FRONTIER = None
+
+
+def _supervised_frontier(n=4001):
+    """Table (log C, log N*, L*) of the supervised compute-optimal frontier with
+    N, D in the bounds, from 3 F(1e6) 1e6 to 3 F(1e17) 1e17 FLOPs (built once;
+    linear interpolation in log C errs by < 1e-6 nats)."""
+    global _FRONTIER
+    if _FRONTIER is None:
+        lo = 3.0 * float(forward_flops_per_token(BOUNDS[0])) * BOUNDS[0]
+        hi = 3.0 * float(forward_flops_per_token(BOUNDS[1])) * BOUNDS[1]
+        c = np.geomspace(lo, hi, n)
+        n_opt, _, loss = _supervised_optimum_batch(c)
+        _FRONTIER = (np.log(c), np.log(n_opt), loss)
+    return _FRONTIER
+
+
+def supervised_compute_optimal(C) -> SupervisedOptimum:
+    """The model size N* and tokens D* minimising L(N, D) (Eq. 1) s.t.
+    3 F(N) D = C (F from Eq. 69), with N and D in [1e6, 1e17].
+
+    ``C`` must lie in [3 F(1e6) 1e6, 3 F(1e17) 1e17] ~ [5.9e13, 3.0e34] FLOPs.
+    """
+    lo = 3.0 * float(forward_flops_per_token(BOUNDS[0])) * BOUNDS[0]
+    hi = 3.0 * float(forward_flops_per_token(BOUNDS[1])) * BOUNDS[1]
+    C = _check_in("C", C, lo, hi)
+    n, d, f = _supervised_optimum_batch(np.array([C]))
+    return SupervisedOptimum(compute=C, params=float(n[0]), tokens=float(d[0]), loss=float(f[0]))
+
+
+def _compute_optimal_teacher_batch(L_T):
+    """For each teacher loss, the (N, D) minimising F(N) D s.t. L(N, D) = L_T
+    (App. D.4.3), with N, D in the bounds; D solved from Eq. 1."""
+    L_T = np.asarray(L_T, dtype=float).ravel()
+    c = PAPER_SUPERVISED
+    target = np.power(np.maximum(L_T - c.E, 1e-300), 1.0 / c.gamma)  # A N^-a + B D^-b
+
+    def tokens(log_n, rows):
+        rest = target[rows][:, None] - c.A * np.exp(-c.alpha * log_n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_d = (math.log(c.B) - np.log(rest)) / c.beta
+        return np.where(rest > 0, log_d, np.inf)
+
+    def objective(log_n, rows):
+        log_d = tokens(log_n, rows)
+        ok = (log_d >= _LO - 1e-9) & (log_d <= _HI + 1e-9)
+        cost = np.log(forward_flops_per_token(np.exp(log_n))) + np.where(ok, log_d, 0.0)
+        return np.where(ok, cost, np.inf)
+
+    log_n, _ = _minimise_1d(objective, L_T.size, _LO, _HI, n_coarse=64, n_starts=2, tol=1e-7)
+    log_d = tokens(log_n[:, None], np.arange(L_T.size))[:, 0]
+    return np.exp(log_n), np.exp(np.clip(log_d, _LO, _HI))
+
+
+def compute_optimal_teacher(teacher_loss) -> tuple[float, float]:
+    """(N_T, D_T) of the cheapest supervised teacher reaching ``teacher_loss``:
+    min F(N) D s.t. L(N, D) = L_T (App. D.4.3), with N, D in [1e6, 1e17]."""
+    lo, hi = _teacher_loss_range()
+    L_T = _check_in("teacher_loss", teacher_loss, lo, hi)
+    n, d = _compute_optimal_teacher_batch(np.array([L_T]))
+    return float(n[0]), float(d[0])
+
+
+# ------------------------------------------------------------ distillation recipe
+
+@dataclass(frozen=True)
+class DistillationRecipe:
+    """Compute-optimal distillation of a student of ``student_params`` with budget
+    ``compute`` in ``scenario`` (Eq. 10), and the supervised baseline.
+
+    ``compute_split`` holds the three terms of Eq. 9 (``student_training``,
+    ``teacher_logits``, ``teacher_pretraining``); their sum is the compute used,
+    equal to ``compute`` unless D_S sits at its 1e17 bound. In the best case
+    only ``teacher_loss`` is determined; ``teacher_params`` and
+    ``teacher_tokens`` are then the supervised compute-optimal teacher reaching it.
+    ``supervised_loss`` is the same student trained with supervision on the whole
+    budget, D = C / (3 F(N_S)) tokens (``supervised_tokens``).
+    """
+
+    scenario: Scenario
+    student_params: float
+    compute: float
+    student_loss: float
+    student_tokens: float
+    teacher_params: float
+    teacher_tokens: float
+    teacher_loss: float
+    compute_split: Mapping[str, float] = field(repr=False)
+    supervised_loss: float
+    supervised_tokens: float
+
+    @property
+    def compute_used(self) -> float:
+        return float(sum(self.compute_split.values()))
+
+    @property
+    def compute_shares(self) -> dict[str, float]:
+        total = self.compute_used
+        return {k: v / total for k, v in self.compute_split.items()}
+
+    @property
+    def distillation_wins(self) -> bool:
+        """True when the distilled student beats its supervised twin."""
+        return self.student_loss < self.supervised_loss
+
+    def as_dict(self) -> dict:
+        return {
+            "scenario": self.scenario.slug,
+            "student_params": self.student_params,
+            "compute": self.compute,
+            "student_loss": self.student_loss,
+            "student_tokens": self.student_tokens,
+            "teacher_params": self.teacher_params,
+            "teacher_tokens": self.teacher_tokens,
+            "teacher_loss": self.teacher_loss,
+            "compute_split": dict(self.compute_split),
+            "compute_used": self.compute_used,
+            "supervised_loss": self.supervised_loss,
+            "supervised_tokens": self.supervised_tokens,
+        }
+
+
+def distillation_sweep(N_S, C, scenario) -> dict[str, np.ndarray]:
+    """Vectorised ``compute_optimal_distillation`` over broadcast arrays of
+    ``N_S`` and ``C`` (for figures and benchmarks). Returns a dict of arrays with
+    the DistillationRecipe field names (the split as three arrays).
+    Raises ValueError if any problem is infeasible."""
+    scenario = Scenario.parse(scenario)
+    ns = _check_array_in("N_S", N_S, *BOUNDS)
+    cc = _check_array_in("C", C, 1.0, 1e40)
+    ns_b, cc_b = np.broadcast_arrays(ns, cc)
+    shape = ns_b.shape
+    ns_f, cc_f = ns_b.ravel().copy(), cc_b.ravel().copy()
+    for n_s in np.unique(ns_f):
+        _check_budget(float(n_s), float(cc_f[ns_f == n_s].min()), scenario)
+    n_t, d_t, d_s, loss = _solve_batch(ns_f, cc_f, scenario)
+    l_t = supervised_loss(n_t, d_t)
+    if scenario is Scenario.BEST_CASE:
+        n_t, d_t = _compute_optimal_teacher_batch(l_t)
+    split = distillation_flops_split(ns_f, d_s, n_t, d_t, scenario)
+    d_sup = cc_f / (3.0 * forward_flops_per_token(ns_f))
+    out = {
+        "student_params": ns_f, "compute": cc_f, "student_loss": loss, "student_tokens": d_s,
+        "teacher_params": n_t, "teacher_tokens": d_t, "teacher_loss": l_t,
+        "student_training": split["student_training"] * np.ones_like(cc_f),
+        "teacher_logits": split["teacher_logits"] * np.ones_like(cc_f),
+        "teacher_pretraining": split["teacher_pretraining"] * np.ones_like(cc_f),
+        "supervised_loss": supervised_loss(ns_f, d_sup), "supervised_tokens": d_sup,
+    }
+    return {k: np.asarray(v, dtype=float).reshape(shape) for k, v in out.items()}
+
+
+def compute_optimal_distillation(N_S, C, scenario) -> DistillationRecipe:
+    """Eq. 10: the student tokens D_S*, teacher size N_T* and teacher tokens D_T*
+    minimising the student loss L_S(N_S, D_S, L(N_T, D_T)) (Eqs. 1, 8) subject to
+    the scenario's FLOPs (Eq. 9) <= C, with N_T, D_S, D_T in [1e6, 1e17].
+
+    ``N_S`` in [1e6, 1e17] parameters; ``C`` in FLOPs, at least
+    ``minimal_compute(N_S, scenario)``; ``scenario`` a Scenario or its slug.
+    """
+    scenario = Scenario.parse(scenario)
+    N_S = _check_in("N_S", N_S, *BOUNDS)
+    C = _check_in("C", C, 1.0, 1e40)
+    _check_budget(N_S, C, scenario)
+    r = distillation_sweep(np.array([N_S]), np.array([C]), scenario)
+    split = {k: float(r[k][0]) for k in ("student_training", "teacher_logits", "teacher_pretraining")}
+    return DistillationRecipe(
+        scenario=scenario, student_params=N_S, compute=C,
+        student_loss=float(r["student_loss"][0]), student_tokens=float(r["student_tokens"][0]),
+        teacher_params=float(r["teacher_params"][0]), teacher_tokens=float(r["teacher_tokens"][0]),
+        teacher_loss=float(r["teacher_loss"][0]), compute_split=MappingProxyType(split),
+        supervised_loss=float(r["supervised_loss"][0]),
+        supervised_tokens=float(r["supervised_tokens"][0]),
+    )
+
+
+# ---------------------------------------------------------------- when to distil
+
+def crossover_compute(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, points_per_decade=8,
+                      tol=0.0) -> float:
+    """The budget from which supervised training of the student is at least as
+    good as compute-optimal distillation: the smallest C in ``compute_range`` such
+    that L_sup(C) <= L_dist*(C) + tol at every larger C of the search grid
+    (refined by bisection in log C). Returns the lower end of the range if
+    supervised is never worse there, and ``math.inf`` if distillation still wins at
+    its upper end."""
+    scenario = Scenario.parse(scenario)
+    N_S = _check_in("N_S", N_S, *BOUNDS)
+    lo, hi = (float(v) for v in compute_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+        raise ValueError(f"compute_range must be (lo, hi) with 0 < lo < hi; got {compute_range!r}")
+    _check_budget(N_S, lo, scenario)
+    n = max(2, int(round(math.log10(hi / lo) * points_per_decade)) + 1)
+    grid = np.geomspace(lo, hi, n)
+
+    def gap(cs):
+        cs = np.atleast_1d(cs)
+        _, _, _, l_dist = _solve_batch(np.full(cs.shape, N_S), cs, scenario)
+        l_sup = supervised_loss(N_S, cs / (3.0 * forward_flops_per_token(N_S)))
+        return l_sup - l_dist  # <= tol: supervised at least as good
+
+    g = gap(grid)
+    ok = g <= tol
+    if not ok[-1]:
+        return math.inf
+    if ok.all():
+        return lo
+    last_bad = int(np.flatnonzero(~ok)[-1])
+    a, b = math.log(grid[last_bad]), math.log(grid[last_bad + 1])
+    for _ in range(3):  # grid bisection: 3 rounds of 32 points, one batch each
+        pts = np.linspace(a, b, 33)[1:-1]
+        good = gap(np.exp(pts)) <= tol
+        bad_idx = np.flatnonzero(~good)
+        k = int(bad_idx[-1]) + 1 if bad_idx.size else 0
+        a, b = (pts[k - 1] if k > 0 else a), (pts[k] if k < pts.size else b)
+    return math.exp(b)
+
+
+def supervised_tokens_for_loss(N_S, target_loss):
+    """Tokens D with L(N_S, D) = target_loss (Eq. 1 inverted); ``target_loss``
+    must lie above the model-size floor L(N_S, inf) (Eq. 35)."""
+    c = PAPER_SUPERVISED
+    ns = np.asarray(N_S, dtype=float)
+    rest = np.power(np.asarray(target_loss, dtype=float) - c.E, 1.0 / c.gamma) - c.A * ns ** (-c.alpha)
+    return np.power(c.B / rest, 1.0 / c.beta)
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Distillation's cost to reach ``target_loss`` relative to supervised
+    training of the same student (App. D.5). Tokens follow Eq. 34:
+    D_S + delta_pre D_T for distillation, D for supervised."""
+
+    scenario: Scenario
+    student_params: float
+    target_loss: float
+    distillation_compute: float
+    supervised_compute: float
+    distillation_tokens: float
+    supervised_tokens: float
+
+    @property
+    def compute_ratio(self) -> float:
+        return self.distillation_compute / self.supervised_compute
+
+    @property
+    def token_ratio(self) -> float:
+        return self.distillation_tokens / self.supervised_tokens
+
+
+def _distillation_compute_for_loss(N_S: float, targets: np.ndarray, scenario: Scenario,
+                                   rounds=4, points=32):
+    """Smallest C with L_dist*(C) <= target for each target, and the tokens of
+    Eq. 34 (D_S + delta_pre D_T) at that C. L_dist* is non-increasing in C under
+    the "<= C" budget, so a grid bisection in log C (``rounds`` batches of
+    ``points`` budgets per target) brackets the answer to ~(1/points)^rounds of
+    the initial log-range. NaN where the target is unreachable within the bounds."""
+    targets = np.asarray(targets, dtype=float).ravel()
+    T = targets.size
+    c_lo = minimal_compute(N_S, scenario)
+    c_hi = float(sum(distillation_flops_split(N_S, BOUNDS[1], BOUNDS[1], BOUNDS[1], scenario).values()))
+    a = np.full(T, math.log(c_lo))
+    b = np.full(T, math.log(c_hi))
+    _, _, _, l_lo = _solve_batch(np.array([N_S]), np.array([c_lo]), scenario)
+    _, _, _, l_hi = _solve_batch(np.array([N_S]), np.array([c_hi]), scenario)
+    reachable = l_hi[0] <= targets
+    already = l_lo[0] <= targets
+    for _ in range(rounds):
+        t = np.linspace(0.0, 1.0, points + 2)[1:-1]
+        pts = a[:, None] + (b - a)[:, None] * t[None, :]  # (T, points)
+        _, _, _, lm = _solve_batch(np.full(pts.size, N_S), np.exp(pts.ravel()), scenario)
+        good = lm.reshape(T, points) <= targets[:, None]
+        # first good point (good is monotone in C up to solver noise)
+        any_good = good.any(axis=1)
+        k = np.where(any_good, np.argmax(good, axis=1), points)
+        new_b = np.where(k < points, pts[np.arange(T), np.minimum(k, points - 1)], b)
+        new_a = np.where(k > 0, pts[np.arange(T), np.maximum(k - 1, 0)], a)
+        a, b = new_a, new_b
+    c = np.where(already, c_lo, np.exp(b))
+    n_t, d_t, d_s, _ = _solve_batch(np.full(T, N_S), c, scenario)
+    tokens = d_s + scenario.delta_pretraining * d_t
+    return np.where(reachable, c, np.nan), np.where(reachable, tokens, np.nan)
+
+
+def efficiency_ratio(N_S, target_loss, scenario) -> Efficiency:
+    """Compute and tokens that compute-optimal distillation needs to bring a
+    student of ``N_S`` parameters to ``target_loss``, and those supervised
+    training needs (Figs. 33-34). ``target_loss`` must lie above the floor
+    L(N_S, inf) and be reachable by distillation within the bounds."""
+    scenario = Scenario.parse(scenario)
+    N_S = _check_in("N_S", N_S, *BOUNDS)
+    floor = float(supervised_loss_infinite_data(N_S))
+    target = _check_in("target_loss", target_loss, 0.0, 100.0)
+    if target <= floor:
+        raise ValueError(f"target_loss must exceed the model-size floor L(N_S, inf) = {floor:.4f} "
+                         f"of N_S={N_S:.3g}; got {target_loss!r}")
+    d_sup = float(supervised_tokens_for_loss(N_S, target))
+    c_sup = 3.0 * float(forward_flops_per_token(N_S)) * d_sup
+    c_dist, tok = _distillation_compute_for_loss(N_S, np.array([target]), scenario)
+    if not np.isfinite(c_dist[0]):
+        raise ValueError(f"target_loss={target:.4f} is not reachable by distillation of N_S={N_S:.3g} "
+                         f"with N_T, D_S, D_T in [1e6, 1e17] ({scenario.slug})")
+    return Efficiency(scenario=scenario, student_params=N_S, target_loss=target,
+                      distillation_compute=float(c_dist[0]), supervised_compute=c_sup,
+                      distillation_tokens=float(tok[0]), supervised_tokens=d_sup)

@@ -1,0 +1,96 @@
+"""The command line through the real interpreter: ``python -m analysis ...``."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import parse_size
+from analysis.recipes import compute_optimal_distillation
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120)
+
+
+@pytest.mark.parametrize("text,value", [("3B", 3e9), ("500M", 5e8), ("20T", 2e13), ("1e22", 1e22),
+                                        ("1.5k", 1.5e3), ("3000000000", 3e9), ("100P", 1e17)])
+def test_parse_size(text, value):
+    assert parse_size(text) == pytest.approx(value)
+
+
+def test_recipe_table_and_json_agree_with_library():
+    out = run("recipe", "--student", "3e9", "--compute", "1e22", "--scenario", "teacher-inference")
+    assert out.returncode == 0, out.stderr
+    assert "teacher tokens D_T" in out.stdout and "1e+17" in out.stdout
+    js = run("recipe", "--student", "3B", "--compute", "1e22", "--scenario", "teacher-inference", "--json")
+    assert js.returncode == 0, js.stderr
+    data = json.loads(js.stdout)
+    ref = compute_optimal_distillation(3e9, 1e22, "teacher-inference")
+    assert data["student_loss"] == pytest.approx(ref.student_loss)
+    assert data["scenario"] == "teacher-inference"
+    assert f"{ref.student_loss:.4f}" in out.stdout
+
+
+def test_scenario_spellings():
+    a = run("recipe", "--student", "1B", "--compute", "1e21", "--scenario",
+            "teacher-pretraining-and-inference", "--json")
+    b = run("recipe", "--student", "1B", "--compute", "1e21", "--scenario",
+            "teacher-pretraining+inference", "--json")
+    assert a.returncode == 0 and b.returncode == 0
+    assert json.loads(a.stdout) == json.loads(b.stdout)
+
+
+def test_loss_subcommands():
+    sup = run("loss", "supervised", "--params", "1B", "--tokens", "20B", "--json")
+    assert sup.returncode == 0, sup.stderr
+    assert json.loads(sup.stdout)["loss"] == pytest.approx(2.3747, abs=1e-4)
+    dist = run("loss", "distilled", "--student", "1B", "--tokens", "20B", "--teacher-loss", "2.3")
+    assert dist.returncode == 0 and "student loss L_S" in dist.stdout
+    by_size = run("loss", "distilled", "--student", "1B", "--tokens", "20B",
+                  "--teacher-params", "7B", "--teacher-tokens", "1T", "--json")
+    assert by_size.returncode == 0
+    assert json.loads(by_size.stdout)["teacher_loss"] < 2.3
+
+
+def test_teacher_crossover_efficiency():
+    t = run("teacher", "--student", "1B", "--tokens", "20B", "--json")
+    assert t.returncode == 0 and json.loads(t.stdout)["teacher_loss"] > 1.2
+    e = run("efficiency", "--student", "500M", "--target-loss", "2.4", "--scenario",
+            "teacher-pretraining+inference", "--json")
+    assert e.returncode == 0, e.stderr
+    assert json.loads(e.stdout)["compute_ratio"] > 1
+    c = run("crossover", "--student", "1B", "--scenario", "teacher-inference", "--min-compute", "1e20",
+            "--max-compute", "1e24")
+    assert c.returncode == 0 and "teacher-inference" in c.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("recipe", "--student", "3X", "--compute", "1e22"), "invalid size"),
+    (("recipe", "--student", "3B", "--compute", "1e22", "--scenario", "lunch"), "scenario must be one of"),
+    (("recipe", "--student", "3B", "--compute", "1e12"), "minimal cost"),
+    (("recipe", "--student", "1e20", "--compute", "1e22"), "N_S must be"),
+    (("loss", "distilled", "--student", "1B", "--tokens", "20B"), "either --teacher-loss"),
+    (("loss", "supervised", "--params", "-1", "--tokens", "1B"), "invalid size"),
+    (("efficiency", "--student", "1B", "--target-loss", "1.0"), "target_loss"),
+    (("nonsense",), "invalid choice"),
+])
+def test_errors_exit_nonzero_with_message(args, needle):
+    out = run(*args)
+    assert out.returncode == 2
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_help():
+    out = run("--help")
+    assert out.returncode == 0 and "recipe" in out.stdout and "3B" in out.stdout
+    out = run("recipe", "--help")
+    assert out.returncode == 0 and "--scenario" in out.stdout

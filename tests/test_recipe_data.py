@@ -1,0 +1,36 @@
+"""The stored sweeps in data/recipes/ (scripts/make_recipe_data.py) match a fresh
+computation on a few points, so the chapters that read them stay honest."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.recipes import crossover_compute, distillation_sweep, efficiency_ratio
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "recipes"
+
+
+def test_sweep_rows_recompute():
+    sweep = pd.read_csv(DATA / "sweep.csv")
+    assert len(sweep) == 8 * 4 * 91
+    rows = sweep.iloc[np.linspace(0, len(sweep) - 1, 9).astype(int)]
+    for r in rows.itertuples():
+        fresh = distillation_sweep(r.student_params, r.compute, r.scenario)
+        assert fresh["student_loss"].item() == pytest.approx(r.student_loss, abs=1e-8)
+        assert fresh["teacher_params"].item() == pytest.approx(r.teacher_params, rel=1e-3)
+
+
+def test_crossover_row_recomputes():
+    cross = pd.read_csv(DATA / "crossover.csv")
+    r = cross[(cross.scenario == "teacher-inference") & np.isclose(cross.student_params, 1e9)].iloc[0]
+    assert crossover_compute(1e9, "teacher-inference") == pytest.approx(r.crossover_compute, rel=1e-6)
+
+
+def test_efficiency_row_recomputes():
+    eff = pd.read_csv(DATA / "efficiency.csv")
+    r = eff[(eff.kind == "D.5") & (eff.scenario == "teacher-inference") & np.isclose(eff.student_params, 1e10)].iloc[0]
+    e = efficiency_ratio(1e10, 2.2, "teacher-inference")
+    assert e.compute_ratio == pytest.approx(r.compute_ratio, rel=1e-3)
+    assert e.token_ratio == pytest.approx(r.token_ratio, rel=1e-3)

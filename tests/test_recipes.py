@@ -1,0 +1,205 @@
+"""Tests of analysis.recipes: agreement with dense brute force, the paper's
+qualitative claims (App. D.4), input checks and infeasible budgets."""
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis.flops import Scenario, forward_flops_per_token
+from analysis.laws import distilled_loss, supervised_loss
+from analysis.recipes import (
+    BOUNDS,
+    compute_optimal_distillation,
+    compute_optimal_teacher,
+    crossover_compute,
+    distillation_sweep,
+    efficiency_ratio,
+    minimal_compute,
+    optimal_teacher_loss,
+    supervised_compute_optimal,
+    supervised_tokens_for_loss,
+)
+from tests._brute import brute_force
+
+STUDENTS = [1e8, 1e9, 1e10, 1e11]
+BUDGETS = [1e18, 1e21, 1e24, 1e27]
+
+
+@pytest.mark.parametrize("scenario", list(Scenario), ids=lambda s: s.slug)
+def test_matches_dense_brute_force(scenario):
+    ns, cc = np.meshgrid(STUDENTS, BUDGETS, indexing="ij")
+    ours = distillation_sweep(ns, cc, scenario)["student_loss"]  # small batch: grid zooming
+    # a large batch takes the golden-section path of the polisher
+    big = distillation_sweep(np.tile(ns, (1, 8)), np.tile(cc, (1, 8)), scenario)["student_loss"]
+    for i, n_s in enumerate(STUDENTS):
+        for j, c in enumerate(BUDGETS):
+            ref, _, _ = brute_force(n_s, c, scenario, n=300)
+            # within 1e-4 nats of the brute force either way
+            assert abs(ours[i, j] - ref) <= 1e-4, (scenario, n_s, c, ours[i, j], ref)
+            assert abs(big[i, j] - ref) <= 1e-4, (scenario, n_s, c, big[i, j], ref)
+
+
+def test_optimal_teacher_loss_matches_dense_grid():
+    for n_s, d_s in [(1e8, 1e9), (1e9, 2e10), (3e9, 1e12), (3e10, 1.6e13), (1e11, 1e11)]:
+        choice = optimal_teacher_loss(n_s, d_s)
+        grid = np.geomspace(*_lt_range(), 200001)
+        ref = distilled_loss(n_s, d_s, grid).min()
+        assert choice.student_loss <= ref + 1e-9
+        assert abs(choice.student_loss - ref) < 1e-6
+        assert float(distilled_loss(n_s, d_s, choice.teacher_loss)) == pytest.approx(choice.student_loss)
+
+
+def _lt_range():
+    return float(supervised_loss(1e17, 1e17)), float(supervised_loss(1e6, 1e6))
+
+
+def test_optimal_teacher_loss_broadcasts():
+    out = optimal_teacher_loss(np.array([1e9, 1e10])[:, None], np.array([1e10, 1e11, 1e12])[None, :])
+    assert out.teacher_loss.shape == (2, 3)
+    assert np.all(out.student_loss >= out.teacher_loss)
+
+
+def test_supervised_compute_optimal_matches_grid():
+    for c in [1e18, 1e21, 1e24, 1e27]:
+        opt = supervised_compute_optimal(c)
+        n = np.geomspace(1e6, 1e17, 400001)
+        d = c / (3 * forward_flops_per_token(n))
+        ok = (d >= 1e6) & (d <= 1e17)
+        ref = supervised_loss(n[ok], d[ok]).min()
+        assert abs(opt.loss - ref) < 1e-7
+        assert 3 * float(forward_flops_per_token(opt.params)) * opt.tokens == pytest.approx(c)
+        assert opt.tokens_per_param == pytest.approx(opt.tokens / opt.params)
+
+
+def test_compute_optimal_teacher_reaches_loss_at_least_cost():
+    n_t, d_t = compute_optimal_teacher(2.0)
+    assert float(supervised_loss(n_t, d_t)) == pytest.approx(2.0, abs=1e-9)
+    cost = float(forward_flops_per_token(n_t)) * d_t
+    # it is the supervised compute-optimal model of its own budget
+    opt = supervised_compute_optimal(3 * cost)
+    assert opt.loss == pytest.approx(2.0, abs=1e-6)
+    assert opt.params == pytest.approx(n_t, rel=1e-3)
+
+
+def test_no_failures_over_the_required_range():
+    rng = np.random.default_rng(0)
+    ns = 10 ** rng.uniform(8, 11, 150)
+    cc = 10 ** rng.uniform(18, 27, 150)
+    for scenario in Scenario:
+        out = distillation_sweep(ns, cc, scenario)
+        for key, value in out.items():
+            assert np.all(np.isfinite(value)), (scenario, key)
+        used = out["student_training"] + out["teacher_logits"] + out["teacher_pretraining"]
+        assert np.all(used <= cc * (1 + 1e-9))
+        # the budget binds unless D_S is at its upper bound
+        binding = np.isclose(used, cc, rtol=1e-6) | np.isclose(out["student_tokens"], 1e17)
+        assert np.all(binding), scenario
+        for key in ("student_tokens", "teacher_tokens", "teacher_params"):
+            assert np.all(out[key] >= BOUNDS[0] * (1 - 1e-9)) and np.all(out[key] <= BOUNDS[1] * (1 + 1e-9))
+        assert np.allclose(out["teacher_loss"], supervised_loss(out["teacher_params"], out["teacher_tokens"]))
+        assert np.allclose(out["student_loss"],
+                           distilled_loss(ns, out["student_tokens"], out["teacher_loss"]), atol=1e-9)
+
+
+def test_result_fields_and_split():
+    r = compute_optimal_distillation(3e9, 1e22, "teacher-pretraining+inference")
+    assert set(r.compute_split) == {"student_training", "teacher_logits", "teacher_pretraining"}
+    assert r.compute_used == pytest.approx(1e22)
+    assert sum(r.compute_shares.values()) == pytest.approx(1.0)
+    assert r.supervised_tokens == pytest.approx(1e22 / (3 * float(forward_flops_per_token(3e9))))
+    assert r.supervised_loss == pytest.approx(float(supervised_loss(3e9, r.supervised_tokens)))
+    with pytest.raises(Exception):
+        r.student_loss = 0.0  # frozen
+    assert r.as_dict()["scenario"] == "teacher-pretraining+inference"
+
+
+# ---------------------------------------------------------------- paper's claims
+
+def test_teacher_inference_teacher_is_trained_to_the_token_bound():
+    cc = np.logspace(20, 26, 7)
+    for n_s in [3e8, 1e9, 1e10, 5e10]:
+        out = distillation_sweep(n_s, cc, Scenario.TEACHER_INFERENCE)
+        assert np.allclose(out["teacher_tokens"], 1e17)
+
+
+def test_teacher_pretraining_teacher_is_supervised_compute_optimal():
+    for n_s, c in [(1e9, 1e21), (1e10, 1e23), (3e9, 1e25)]:
+        r = compute_optimal_distillation(n_s, c, Scenario.TEACHER_PRETRAINING)
+        c_t = r.compute_split["teacher_pretraining"]
+        opt = supervised_compute_optimal(c_t)
+        assert r.teacher_params == pytest.approx(opt.params, rel=1e-3)
+        assert r.teacher_loss == pytest.approx(opt.loss, abs=1e-6)
+
+
+def test_best_case_teacher_is_compute_optimal_and_all_compute_goes_to_student():
+    r = compute_optimal_distillation(1e9, 1e22, Scenario.BEST_CASE)
+    assert r.compute_shares["student_training"] == pytest.approx(1.0)
+    opt = supervised_compute_optimal(3 * float(forward_flops_per_token(r.teacher_params)) * r.teacher_tokens)
+    assert opt.loss == pytest.approx(r.teacher_loss, abs=1e-6)
+    assert r.student_tokens == pytest.approx(r.supervised_tokens)
+
+
+def test_distillation_wins_at_small_and_supervised_matches_at_large_compute():
+    for n_s in [1e9, 1e10]:
+        small = compute_optimal_distillation(n_s, 1e20, Scenario.BEST_CASE)
+        large = compute_optimal_distillation(n_s, 1e27, Scenario.BEST_CASE)
+        assert small.student_loss < small.supervised_loss - 0.1
+        assert abs(large.student_loss - large.supervised_loss) < 0.01
+
+
+def test_scenarios_are_ordered():
+    for n_s, c in [(1e9, 1e21), (1e10, 1e24)]:
+        loss = {sc: compute_optimal_distillation(n_s, c, sc).student_loss for sc in Scenario}
+        assert loss[Scenario.BEST_CASE] <= loss[Scenario.TEACHER_INFERENCE] + 1e-9
+        assert loss[Scenario.BEST_CASE] <= loss[Scenario.TEACHER_PRETRAINING] + 1e-9
+        assert loss[Scenario.TEACHER_INFERENCE] <= loss[Scenario.TEACHER_PRETRAINING_AND_INFERENCE] + 1e-9
+        assert loss[Scenario.TEACHER_PRETRAINING] <= loss[Scenario.TEACHER_PRETRAINING_AND_INFERENCE] + 1e-9
+
+
+def test_crossover_and_efficiency():
+    c = crossover_compute(1e9, Scenario.TEACHER_INFERENCE, points_per_decade=4)
+    assert 1e20 < c < 1e24
+    after = compute_optimal_distillation(1e9, 2 * c, Scenario.TEACHER_INFERENCE)
+    assert after.supervised_loss <= after.student_loss
+    e = efficiency_ratio(1e9, 2.3, Scenario.TEACHER_PRETRAINING_AND_INFERENCE)
+    assert e.compute_ratio > 1 and e.token_ratio > 1
+    assert e.supervised_tokens == pytest.approx(float(supervised_tokens_for_loss(1e9, 2.3)))
+    r = compute_optimal_distillation(1e9, e.distillation_compute, Scenario.TEACHER_PRETRAINING_AND_INFERENCE)
+    assert r.student_loss == pytest.approx(2.3, abs=1e-4)
+
+
+# ---------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("bad", [0, -1, 1e5, 1e18, float("nan"), "x"])
+def test_bad_student_size(bad):
+    with pytest.raises(ValueError, match="N_S"):
+        compute_optimal_distillation(bad, 1e22, "best-case")
+
+
+def test_bad_scenario():
+    with pytest.raises(ValueError, match="scenario"):
+        compute_optimal_distillation(1e9, 1e22, "teacher-lunch")
+
+
+def test_infeasible_budgets_name_the_argument():
+    with pytest.raises(ValueError, match="C=.*student's minimal cost"):
+        compute_optimal_distillation(1e9, 1e10, "best-case")
+    n_s = 1e11
+    student_only = 3 * float(forward_flops_per_token(n_s)) * 1e6
+    assert minimal_compute(n_s, "teacher-pretraining") > student_only
+    with pytest.raises(ValueError, match="C=.*too small for scenario 'teacher-pretraining'"):
+        compute_optimal_distillation(n_s, student_only * 1.0000001, "teacher-pretraining")
+    # just above the minimum it works
+    r = compute_optimal_distillation(n_s, minimal_compute(n_s, "teacher-pretraining") * 1.001,
+                                     "teacher-pretraining")
+    assert math.isfinite(r.student_loss)
+
+
+def test_bad_target_loss():
+    with pytest.raises(ValueError, match="target_loss"):
+        efficiency_ratio(1e9, 1.5, "best-case")
+    with pytest.raises(ValueError, match="D_S"):
+        optimal_teacher_loss(1e9, 0)
+    with pytest.raises(ValueError, match="C"):
+        supervised_compute_optimal(1e40)
