@@ -36,8 +36,9 @@ $(STAMP): requirements.txt pyproject.toml
 check-venv:
 	$(BIN)/python scripts/check_env.py requirements.txt
 
+# --all: re-read and re-execute every page, also when only analysis/*.py changed
 book: $(ENV_READY)
-	$(RUN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(RUN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "HTML written to _build/html/index.html"
 
 # The browser tests need a built site; rebuild only when a source is newer than it.

@@ -15,11 +15,16 @@
 from __future__ import annotations
 
 import math
+import sys
 from types import MappingProxyType
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:
+    # Scripts and tests draw off-screen. Inside a Jupyter kernel (the book's build) the
+    # kernel's inline backend must stay: it is what turns a glued Figure into a PNG;
+    # under Agg, glue would store only the text "<Figure size ... with 1 Axes>".
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import seaborn as sns  # noqa: E402

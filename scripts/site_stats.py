@@ -77,6 +77,8 @@ def page_stats(site: Path, doc: str, bib: set[str]) -> dict:
         "figures": len(article.select("figure")),
         "numbered_figures": len([f for f in article.select("figure")
                                  if f.select_one(".caption-number")]),
+        "figures_without_image": len([f for f in article.select("figure")
+                                      if not f.select_one("img, svg, object")]),
         "images": len(article.select("img")),
         "exercises": len(article.select("div.exercise")),
         "solutions": len(article.select("div.solution")),
@@ -97,7 +99,7 @@ def collect(site: Path) -> dict:
     for html in site.rglob("*.html"):
         soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
         glossary_terms += len(soup.select("dl.glossary > dt"))
-    keys = ["figures", "numbered_figures", "images", "exercises", "solutions", "takeaways",
+    keys = ["figures", "numbered_figures", "figures_without_image", "images", "exercises", "solutions", "takeaways",
             "reproduction_checks", "formulas", "citations"]
     totals = {k: sum(p[k] for p in pages) for k in keys}
     totals.update(pages=len(pages), html_files=len(list(site.rglob("*.html"))),

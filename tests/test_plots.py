@@ -114,3 +114,26 @@ def test_format_log_axis_sets_log_scale_and_labels():
     with pytest.raises(ValueError, match="style must be"):
         format_log_axis(ax, "x", style="words")
     plt.close(fig)
+
+
+def test_glued_figure_is_a_png_inside_a_kernel(monkeypatch, repo_root):
+    """In the book's build the kernel's inline backend must turn a glued figure into a PNG
+    (forcing Agg there would leave only the text "<Figure size ...>" in the page)."""
+    import os
+
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("PYTHONPATH", f"{repo_root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "from myst_nb import glue\n"
+        "from analysis.plots import new_figure\n"
+        "fig, ax = new_figure()\n"
+        "ax.plot([1, 2], [3, 4])\n"
+        "glue('fig-test', fig, display=False)\n"
+        "plt.close(fig)\n")]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    mimes = {key for out in nb.cells[0].outputs for key in out.get("data", {})}
+    assert any(m.endswith("image/png") for m in mimes), mimes

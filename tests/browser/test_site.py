@@ -157,6 +157,11 @@ def test_images_load(visit, page_path):
                    .map(img => img.currentSrc || img.src);
     }""")
     assert broken == [], f"images that did not load on {page_path}: {broken}"
+    # a figure whose glued output was only text ("<Figure size ... with 1 Axes>") has no image
+    empty = v.page.evaluate("""() => Array.from(document.querySelectorAll('main figure'))
+        .filter(f => !f.querySelector('img, svg, object, iframe, video, canvas'))
+        .map(f => f.id || f.innerText.slice(0, 60))""")
+    assert empty == [], f"figures without an image on {page_path}: {empty}"
 
 
 @pytest.mark.parametrize("page_path", PAGES)
