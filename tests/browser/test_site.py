@@ -290,8 +290,9 @@ def test_notebook_chapter_has_binder_launch_and_ipynb_download(visit, page_path,
     assert nb["metadata"].get("language_info", {}).get("name") == "python"
 
 
-def test_screenshots_were_written(screenshot_dir, request):
-    """Runs last in this module: the screenshot folder holds one file per page and mode."""
+def test_screenshots_were_written(browser, screenshot_dir):
+    """Runs last in this module (pytest keeps file order): the screenshot folder holds the
+    desktop, phone and dark screenshots the tests above wrote."""
     shots = sorted(screenshot_dir.glob("*.png"))
     assert shots, f"no screenshots in {screenshot_dir}"
     assert all(s.stat().st_size > 1000 for s in shots)
