@@ -90,11 +90,12 @@ def page_stats(site: Path, doc: str, bib: set[str]) -> dict:
     }
 
 
-def collect(site: Path) -> dict:
+def collect(site: Path, root: Path = ROOT) -> dict:
+    """Per-page and total counts for the site built from the book at ``root``."""
     bib = bibliography_ids(site)
-    pages = [page_stats(site, doc, bib) for doc in toc_files()
-             if (site / f"{doc}.html").exists()]
-    missing = [doc for doc in toc_files() if not (site / f"{doc}.html").exists()]
+    docs = toc_files(root)
+    pages = [page_stats(site, doc, bib) for doc in docs if (site / f"{doc}.html").exists()]
+    missing = [doc for doc in docs if not (site / f"{doc}.html").exists()]
     glossary_terms = 0
     for html in site.rglob("*.html"):
         soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
