@@ -1,13 +1,31 @@
-# Two entry points (see README):  make book   builds the website into _build/html
-#                                  make test   runs unit tests and every chapter under nbval
+# Entry points (see README):
+#   make book          build the website into _build/html (warnings are errors, -W -n)
+#   make test          unit tests and every chapter executed under nbval
+#   make browser-test  drive the built site in headless Chromium (tests/browser)
+#   make linkcheck     check external URLs (needs the internet; not part of CI)
+#   make stats         count pages, figures, exercises and citations of the built site
+#
+# VENV: by default make creates .venv and installs requirements.txt into it (a fresh clone
+# installs everything). Pointing VENV at an existing environment (make book VENV=/work/venv)
+# never installs into it: scripts/check_env.py verifies it matches the pins instead.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+RUN     = PYTHONPATH=$(CURDIR) $(BIN)
+SITE    = _build/html/index.html
+SITE_SOURCES = _config.yml _toc.yml references.bib $(wildcard book/*.md) \
+               $(wildcard analysis/*.py) $(wildcard _ext/*.py) $(wildcard _static/*)
 
-.PHONY: book test venv clean
+ifeq ($(VENV),.venv)
+ENV_READY = $(STAMP)
+else
+ENV_READY = check-venv
+endif
 
-venv: $(STAMP)
+.PHONY: book test browser-test linkcheck stats venv check-venv clean
+
+venv: $(ENV_READY)
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +33,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-book: $(STAMP)
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+check-venv:
+	$(BIN)/python scripts/check_env.py requirements.txt
+
+# --all: re-read and re-execute every page, also when only analysis/*.py changed
+book: $(ENV_READY)
+	$(RUN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "HTML written to _build/html/index.html"
 
-test: $(STAMP)
-	$(BIN)/python -m pytest tests book --nbval-lax -n 2 --dist loadfile
+# The browser tests need a built site; rebuild only when a source is newer than it.
+$(SITE): $(SITE_SOURCES)
+	$(MAKE) book VENV=$(VENV)
+
+test: $(ENV_READY)
+	$(RUN)/python -m pytest tests book --nbval-lax -n 2 --dist loadfile --ignore=tests/browser
+
+# DSL_REQUIRE_BROWSER=1 turns every skip (no site, no Chromium, no Playwright) into a failure.
+browser-test: $(ENV_READY) $(SITE)
+	DSL_REQUIRE_BROWSER=1 $(RUN)/python -m pytest tests/browser -q
+
+linkcheck: $(ENV_READY)
+	$(RUN)/jupyter-book build . --builder linkcheck
+	@echo "Report: _build/linkcheck/output.txt"
+
+stats: $(SITE)
+	$(RUN)/python scripts/site_stats.py
 
 clean:
 	rm -rf _build

@@ -1,38 +1,88 @@
 """One figure style for the whole book.
 
-Colour-blind-safe palette (seaborn's "colorblind", after Okabe & Ito), opaque
-white backgrounds so figures stay readable in the site's dark theme, and a
-helper for log-scaled axes with units.
+* ``PALETTE``: seaborn's "colorblind" palette (after Okabe & Ito), safe for the
+  common forms of colour-vision deficiency;
+* ``use_book_style``: opaque white figure and axes backgrounds with dark text, so a
+  figure stays readable when the site is switched to its dark theme (a transparent
+  PNG would put black tick labels on a near-black page);
+* ``new_figure``: ``plt.subplots`` with the style applied and a constrained layout;
+* ``scenario_colors``: one fixed colour per compute scenario, the same in every chapter;
+* ``AXIS_LABELS`` and ``label_axes``: the book's axis labels, each with its unit;
+* ``format_log_axis`` and ``si_format``: log axes ticked at powers of ten and
+  labelled with readable magnitudes ("100M", "1B", "1e21").
 """
 
 from __future__ import annotations
 
+import math
+import sys
+from types import MappingProxyType
+
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:
+    # Scripts and tests draw off-screen. Inside a Jupyter kernel (the book's build) the
+    # kernel's inline backend must stay: it is what turns a glued Figure into a PNG;
+    # under Agg, glue would store only the text "<Figure size ... with 1 Axes>".
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-__all__ = ["PALETTE", "use_book_style", "scenario_colors", "new_figure"]
+__all__ = [
+    "PALETTE",
+    "AXIS_LABELS",
+    "use_book_style",
+    "scenario_colors",
+    "new_figure",
+    "label_axes",
+    "format_log_axis",
+    "si_format",
+]
 
 PALETTE = sns.color_palette("colorblind")
+
+#: The book's axis labels, each naming the quantity, its symbol and its unit.
+AXIS_LABELS = MappingProxyType({
+    "N": "non-embedding parameters $N$",
+    "N_S": "student non-embedding parameters $N_S$",
+    "N_T": "teacher non-embedding parameters $N_T$",
+    "D": "training tokens $D$",
+    "D_S": "distillation tokens $D_S$",
+    "D_T": "teacher training tokens $D_T$",
+    "L": "validation loss $L$ (nats/token)",
+    "L_S": "student loss $L_S$ (nats/token)",
+    "L_T": "teacher loss $L_T$ (nats/token)",
+    "C": "compute $C$ (FLOPs)",
+    "F": "forward cost $F(N)$ (FLOPs/token)",
+    "M": "tokens per parameter $M = D/N$",
+})
+
+_STYLE = {
+    "figure.facecolor": "white",
+    "figure.edgecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.edgecolor": "white",
+    "savefig.transparent": False,
+    "text.color": "#222222",
+    "axes.labelcolor": "#222222",
+    "xtick.color": "#222222",
+    "ytick.color": "#222222",
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "figure.figsize": (7.0, 4.2),
+    "axes.titlesize": "medium",
+    "legend.fontsize": "small",
+    "legend.framealpha": 1.0,
+    "legend.facecolor": "white",
+}
 
 
 def use_book_style() -> None:
     """Apply the book's seaborn theme with opaque figure and axes backgrounds."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
-    plt.rcParams.update({
-        "figure.facecolor": "white",
-        "axes.facecolor": "white",
-        "savefig.facecolor": "white",
-        "savefig.transparent": False,
-        "figure.dpi": 110,
-        "savefig.dpi": 110,
-        "figure.figsize": (7.0, 4.2),
-        "axes.titlesize": "medium",
-        "legend.fontsize": "small",
-        "legend.framealpha": 1.0,
-    })
+    plt.rcParams.update(_STYLE)
 
 
 def scenario_colors() -> dict[str, tuple]:
@@ -46,3 +96,64 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float
     """``plt.subplots`` with the book's style applied and a constrained layout."""
     use_book_style()
     return plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kwargs)
+
+
+def label_axes(ax, x: str | None = None, y: str | None = None) -> None:
+    """Label ``ax`` with the book's standard labels: ``label_axes(ax, "N", "L")``.
+
+    ``x`` and ``y`` are keys of ``AXIS_LABELS``; an unknown key raises ``ValueError``
+    (so a typo cannot silently produce an axis without a unit).
+    """
+    for name, key, setter in (("x", x, ax.set_xlabel), ("y", y, ax.set_ylabel)):
+        if key is None:
+            continue
+        if key not in AXIS_LABELS:
+            allowed = ", ".join(AXIS_LABELS)
+            raise ValueError(f"{name} must be one of {allowed}; got {key!r}")
+        setter(AXIS_LABELS[key])
+
+
+_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def si_format(value: float, style: str = "count") -> str:
+    """Short text for a positive magnitude.
+
+    ``style="count"`` (parameters, tokens): 1.5e8 -> "150M", 2e9 -> "2B", 3e13 -> "30T",
+    and powers of ten from 1e15 on (1e17 -> "1e17");
+    ``style="power"`` (FLOPs): 1e21 -> "1e21", 3e19 -> "3e19".
+    Raises ``ValueError`` for a non-finite or non-positive value or an unknown style.
+    """
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"value must be finite and > 0; got {value!r}")
+    if style == "power":
+        exponent = math.floor(math.log10(value) + 1e-9)
+        mantissa = value / 10**exponent
+        text = f"{mantissa:.3g}"
+        return f"1e{exponent}" if text == "1" else f"{text}e{exponent}"
+    if style != "count":
+        raise ValueError(f"style must be 'count' or 'power'; got {style!r}")
+    if value >= 1e15:  # beyond "999T" a power of ten reads better than a suffix
+        return si_format(value, "power")
+    for scale, suffix in _SUFFIXES:
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def format_log_axis(ax, axis: str = "x", style: str = "count") -> None:
+    """Log-scale ``ax``'s ``axis`` ("x", "y" or "both") with major ticks at powers of
+    ten labelled by ``si_format`` and unlabelled minor ticks."""
+    if axis not in ("x", "y", "both"):
+        raise ValueError(f"axis must be 'x', 'y' or 'both'; got {axis!r}")
+    if style not in ("count", "power"):
+        raise ValueError(f"style must be 'count' or 'power'; got {style!r}")
+    targets = [ax.xaxis, ax.yaxis] if axis == "both" else [getattr(ax, f"{axis}axis")]
+    for target in targets:
+        (ax.set_xscale if target is ax.xaxis else ax.set_yscale)("log")
+        target.set_major_locator(mticker.LogLocator(base=10, numticks=12))
+        target.set_major_formatter(mticker.FuncFormatter(
+            lambda v, _pos: si_format(v, style) if v > 0 else ""))
+        target.set_minor_locator(mticker.LogLocator(base=10, subs=tuple(range(2, 10)), numticks=12))
+        target.set_minor_formatter(mticker.NullFormatter())

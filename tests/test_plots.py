@@ -1,0 +1,139 @@
+"""The figure style: palette, opaque backgrounds, labels with units, log axes."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from matplotlib.colors import to_rgba
+
+from analysis.plots import (AXIS_LABELS, PALETTE, format_log_axis, label_axes, new_figure,
+                            scenario_colors, si_format, use_book_style)
+
+
+def test_palette_is_seaborn_colorblind():
+    import seaborn as sns
+
+    assert list(PALETTE) == list(sns.color_palette("colorblind"))
+    assert len(set(PALETTE)) == len(PALETTE) >= 8
+
+
+def test_scenario_colors_are_distinct_and_cover_every_scenario():
+    from analysis.flops import Scenario
+
+    colors = scenario_colors()
+    assert set(colors) == {"SUPERVISED"} | {s.name for s in Scenario}
+    assert len(set(colors.values())) == len(colors)
+
+
+def test_new_figure_has_opaque_white_background_in_saved_png():
+    fig, ax = new_figure()
+    ax.plot([1, 2], [1, 2])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    buf.seek(0)
+    image = plt.imread(buf)
+    assert image.shape[2] in (3, 4)
+    if image.shape[2] == 4:
+        assert np.all(image[..., 3] == 1.0), "figure must be opaque for the dark theme"
+    assert np.allclose(image[0, 0, :3], 1.0), "corner pixel must be the white background"
+
+
+def test_use_book_style_sets_opaque_faces():
+    use_book_style()
+    for key in ("figure.facecolor", "axes.facecolor", "savefig.facecolor"):
+        assert to_rgba(plt.rcParams[key])[3] == 1.0
+    assert plt.rcParams["savefig.transparent"] is False
+
+
+def test_new_figure_grid_shape():
+    fig, axes = new_figure(ncols=2, nrows=3)
+    assert axes.shape == (3, 2)
+    plt.close(fig)
+
+
+def test_every_axis_label_has_a_unit_or_is_a_ratio():
+    for key, text in AXIS_LABELS.items():
+        assert "(" in text or "=" in text or "parameters" in text or "tokens" in text, key
+
+
+def test_label_axes_sets_labels_and_rejects_typos():
+    fig, ax = new_figure()
+    label_axes(ax, "N", "L")
+    assert ax.get_xlabel() == AXIS_LABELS["N"]
+    assert "nats/token" in ax.get_ylabel()
+    with pytest.raises(ValueError, match="x must be one of"):
+        label_axes(ax, x="params")
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("value, style, text", [
+    (1.5e8, "count", "150M"), (2e9, "count", "2B"), (3e13, "count", "30T"),
+    (1e3, "count", "1k"), (12.0, "count", "12"), (1e21, "power", "1e21"),
+    (3e19, "power", "3e19"), (1e17, "count", "1e17"), (5e14, "count", "500T"),
+])
+def test_si_format_examples(value, style, text):
+    assert si_format(value, style) == text
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_si_format_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="value must be"):
+        si_format(bad)
+
+
+def test_si_format_rejects_unknown_style():
+    with pytest.raises(ValueError, match="style must be"):
+        si_format(1.0, "words")
+
+
+@given(st.floats(min_value=1e-3, max_value=1e26, allow_nan=False, allow_infinity=False))
+def test_si_format_is_total_on_positive_floats(value):
+    for style in ("count", "power"):
+        text = si_format(value, style)
+        assert text and "nan" not in text and "inf" not in text
+
+
+def test_format_log_axis_sets_log_scale_and_labels():
+    fig, ax = new_figure()
+    ax.plot([1e8, 1e10], [2.0, 3.0])
+    format_log_axis(ax, "x")
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert "1B" in labels
+    format_log_axis(ax, "both", style="power")
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="axis must be"):
+        format_log_axis(ax, "z")
+    with pytest.raises(ValueError, match="style must be"):
+        format_log_axis(ax, "x", style="words")
+    plt.close(fig)
+
+
+def test_glued_figure_is_a_png_inside_a_kernel(monkeypatch, repo_root):
+    """In the book's build the kernel's inline backend must turn a glued figure into a PNG
+    (forcing Agg there would leave only the text "<Figure size ...>" in the page)."""
+    import os
+
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("PYTHONPATH", f"{repo_root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "from myst_nb import glue\n"
+        "from analysis.plots import new_figure\n"
+        "fig, ax = new_figure()\n"
+        "ax.plot([1, 2], [3, 4])\n"
+        "glue('fig-test', fig, display=False)\n"
+        "plt.close(fig)\n")]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    mimes = {key for out in nb.cells[0].outputs for key in out.get("data", {})}
+    assert any(m.endswith("image/png") for m in mimes), mimes
