@@ -5,8 +5,8 @@ draw runs from the paper's own fitted laws (Table 6) at the (N, D) points of
 its protocols, with multiplicative noise on the loss:
 
 * ``supervised_design``: 11 fixed-M (M = D/N = 20) runs, 6 runs at 512B tokens and
-  4 IsoFLOP profiles at 3e19, 1e20, 3e20, 1e21 FLOPs (C = 3 F(N) D, Eq. 70):
-  73 runs, as in App. E.2 / F.1;
+  4 IsoFLOP profiles at 3e19, 1e20, 3e20, 1e21 FLOPs (C = 3 F(N) D, Eq. 70) of up to
+  14 Table-13 sizes with 2 <= M <= 500 (12 fit at 3e19): 71 runs (the paper: 73);
 * ``distillation_design``: the paper's protocols (§4.2, App. E): fixed-M teachers
   with IsoFLOP students, IsoFLOP teachers with fixed-M students, and fixed-M
   teachers with fixed-M students: 698 runs (the paper fitted 697).
@@ -65,7 +65,7 @@ def _noisy(loss, sigma, rng):
 
 def supervised_design(sigma: float = 0.005, seed: int = 0,
                       coef: SupervisedCoefficients = PAPER_SUPERVISED) -> pd.DataFrame:
-    """73 supervised runs (columns protocol, N, D, C, loss_true, loss) with
+    """71 supervised runs (columns protocol, N, D, C, loss_true, loss) with
     log-normal noise of standard deviation ``sigma`` on the loss."""
     rng = np.random.default_rng(seed)
     rows = []

@@ -198,3 +198,32 @@ def test_bootstrap_is_deterministic():
         F.bootstrap(r, n_resamples=4, level=1.5)
 
 
+
+
+def _make_fits_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_fits", ROOT / "scripts" / "make_fits.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_stored_fits_and_bootstrap_match_fresh_recomputation():
+    """The chapter loads data/fits/*.csv made by scripts/make_fits.py: recompute one
+    stored fit and the first resamples of its bootstrap and compare."""
+    fits_path = ROOT / "data" / "fits" / "fits.csv"
+    boot_path = ROOT / "data" / "fits" / "bootstrap_sup_synth.csv"
+    assert fits_path.exists() and boot_path.exists(), "run scripts/make_fits.py"
+    mk = _make_fits_module()
+    desc, fn = mk.fit_specs()["sup_synth"]
+    fresh = fn()
+    stored = pd.read_csv(fits_path).set_index("name").loc["sup_synth"]
+    assert fresh.objective == pytest.approx(stored["objective"], rel=1e-6)
+    for k, v in fresh.coefficients.as_dict().items():
+        assert v == pytest.approx(stored[k], rel=1e-3), k
+    boot = F.bootstrap(fresh, n_resamples=3, seed=mk.SEED)
+    stored_boot = pd.read_csv(boot_path)
+    for i in range(3):
+        np.testing.assert_allclose(boot.samples[i], stored_boot.loc[i, list(boot.names)].to_numpy(float),
+                                   rtol=1e-3)
