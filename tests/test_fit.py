@@ -200,6 +200,24 @@ def test_bootstrap_is_deterministic():
 
 
 
+def test_profile_objective_at_the_optimum_and_bad_names():
+    r = _small_fit()
+    at_opt = F.profile_objective(r, "alpha", [r.theta[3]])
+    assert at_opt[0] == pytest.approx(r.objective, rel=1e-6)
+    away = F.profile_objective(r, "alpha", [r.theta[3] * 1.5])
+    assert away[0] > r.objective
+    with pytest.raises(ValueError, match="name must be one of"):
+        F.profile_objective(r, "c1", [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        F.profile_objective(r, "alpha", [-1.0])
+
+
+def test_distinct_best_skips_near_copies():
+    pts = np.array([[0.0, 0.0], [0.01, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    f = np.array([1.0, 1.1, 1.2, np.inf])
+    assert F._distinct_best(pts, f, 3).tolist() == [0, 2]
+
+
 def _make_fits_module():
     import importlib.util
 
