@@ -1,0 +1,228 @@
+"""Loaders for the public scaling-law tables the book tests its fitter on.
+
+The tables are other people's runs and are never copied into this repository.
+Each loader finds its file by, in order (see ``shared/data/README.md``):
+
+1. the directory in the environment variable ``DSL_DATA_DIR``;
+2. ``shared/data`` beside the checkout (``<repo>/../shared/data``);
+3. for the Chinchilla table only: a download from its pinned upstream commit into
+   the user cache (``$XDG_CACHE_HOME`` or ``~/.cache``, ``distillation-scaling-book``).
+   The two derived tables (Gadre et al., OLMo 2 ladder) have no single upstream
+   file and are available only from a local copy.
+
+Every file is checked against its SHA-256 and a schema (required columns, numeric
+types, positive values); each loader returns a pandas DataFrame with the standard
+columns ``N`` (parameters), ``D`` (tokens) and ``loss`` (nats/token) in front of
+the original columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "TABLES",
+    "DataError",
+    "data_path",
+    "load_chinchilla",
+    "load_gadre",
+    "load_olmo_ladder",
+    "EPOCH_CHINCHILLA_FIT",
+    "HOFFMANN_CHINCHILLA_FIT",
+]
+
+
+class DataError(RuntimeError):
+    """A data file is missing, malformed or fails its checksum."""
+
+
+@dataclass(frozen=True)
+class Table:
+    filename: str
+    sha256: str
+    rows: int
+    required: tuple            # columns that must exist and be numeric, > 0
+    url: str | None            # pinned upstream file, when one exists
+
+
+TABLES = {
+    "chinchilla": Table(
+        "chinchilla_epoch_svg_extracted.csv",
+        "193478df4e90f040016431996c45682659306840ecdadf83cfb9cd5ca0aa1b30", 245,
+        ("Model Size", "Training FLOP", "loss"),
+        "https://raw.githubusercontent.com/epoch-research/analyzing-chinchilla/"
+        "92258837425e1b5f2851d624287f0120583a3d0e/data/svg_extracted_data.csv"),
+    "gadre": Table(
+        "gadre2024_overtraining_final_losses.csv",
+        "7f0e8a07d68799dbe32ab0e533694e777ab71b767e47274ab0a761a1d0933ba0", 104,
+        ("params", "params_no_embed", "tokens", "multiplier", "loss_c4_val"), None),
+    "olmo": Table(
+        "olmo2_ladder_final_losses.csv",
+        "ca9d2e4fa2fb5d13bf5ecbb10333285dba6a8a63226c79ff4d9fe0bee5a6a8b2", 30,
+        ("N", "D", "chinchilla_multiplier", "loss_c4_en"), None),
+}
+
+#: Besiroglu et al. 2024's fit on this table (Huber, delta = 1e-3, 5 highest losses dropped).
+EPOCH_CHINCHILLA_FIT = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+#: Hoffmann et al. 2022's published fit (their Approach 3).
+HOFFMANN_CHINCHILLA_FIT = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "distillation-scaling-book"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _verify(path: Path, table: Table) -> Path:
+    digest = _sha256(path)
+    if digest != table.sha256:
+        raise DataError(f"checksum mismatch for {path}: SHA-256 {digest}, expected {table.sha256}. "
+                        "The file is corrupt or not the pinned version; replace it with the "
+                        "one described in shared/data/README.md.")
+    return path
+
+
+def _download(table: Table) -> Path:
+    target = _cache_dir() / table.filename
+    if target.exists():
+        return _verify(target, table)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    try:
+        with urllib.request.urlopen(table.url, timeout=30) as resp:  # noqa: S310 (pinned https URL)
+            tmp.write_bytes(resp.read())
+    except OSError as exc:
+        raise DataError(f"{table.filename} not found locally and the download from {table.url} "
+                        f"failed: {exc}") from exc
+    try:
+        _verify(tmp, table)
+    except DataError:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(target)
+    return target
+
+
+def data_path(name: str, *, download: bool = True) -> Path:
+    """Path of the verified file of table ``name`` ("chinchilla", "gadre", "olmo")."""
+    if name not in TABLES:
+        raise ValueError(f"name must be one of {sorted(TABLES)}; got {name!r}")
+    table = TABLES[name]
+    candidates = []
+    if os.environ.get("DSL_DATA_DIR"):
+        candidates.append(Path(os.environ["DSL_DATA_DIR"]) / table.filename)
+    candidates.append(_repo_root().parent / "shared" / "data" / table.filename)
+    for path in candidates:
+        if path.is_file():
+            return _verify(path, table)
+    if table.url is None:
+        raise DataError(f"{table.filename} not found (looked in {', '.join(map(str, candidates))}). "
+                        "This derived table is available only from a local copy: set DSL_DATA_DIR "
+                        "to a directory that holds it (see shared/data/README.md).")
+    if not download:
+        raise DataError(f"{table.filename} not found (looked in {', '.join(map(str, candidates))}) "
+                        "and download=False")
+    return _download(table)
+
+
+def _read(name: str, path: Path | None) -> pd.DataFrame:
+    """Read and schema-check a table; ``path`` overrides the search (no checksum then,
+    so tests and readers can load a modified copy on purpose)."""
+    table = TABLES[name]
+    path = data_path(name) if path is None else Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable CSV: {exc}") from exc
+    missing = [c for c in table.required if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing required columns {missing}; found {list(df.columns)}")
+    for col in table.required:
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            raise DataError(f"{path}: column {col!r} must be numeric; got dtype {df[col].dtype}")
+        values = df[col].to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            raise DataError(f"{path}: column {col!r} must be finite and > 0; row "
+                            f"{int(np.flatnonzero(bad)[0])} holds {values[bad][0]!r}")
+    return df
+
+
+def _standard(df: pd.DataFrame, N, D, loss, **extra) -> pd.DataFrame:
+    """``N, D, loss`` (and ``extra``) in front; original columns with the same
+    names are dropped (they hold the same values)."""
+    front = {"N": N, "D": D, "loss": loss, **extra}
+    front = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in front.items()}, index=df.index)
+    rest = df.drop(columns=[c for c in front.columns if c in df.columns])
+    return pd.concat([front, rest], axis=1).reset_index(drop=True)
+
+
+def load_chinchilla(*, drop_highest: int = 0, path: str | Path | None = None) -> pd.DataFrame:
+    """Epoch's extraction of Hoffmann et al.'s Fig. 4 runs (245 rows).
+
+    ``N`` = "Model Size", ``C`` = "Training FLOP", ``D`` = C / (6 N) (Epoch's
+    convention), ``loss`` = final training loss.  ``drop_highest=5`` reproduces
+    Besiroglu et al.'s protocol (drop the 5 highest-loss rows; 240 remain).
+    """
+    df = _read("chinchilla", path)
+    if not (0 <= int(drop_highest) < len(df)):
+        raise ValueError(f"drop_highest must be in [0, {len(df) - 1}]; got {drop_highest!r}")
+    if drop_highest:
+        df = df.drop(df["loss"].nlargest(int(drop_highest)).index)
+    N = df["Model Size"].to_numpy(float)
+    C = df["Training FLOP"].to_numpy(float)
+    return _standard(df, N, C / (6.0 * N), df["loss"], C=C)
+
+
+def load_gadre(*, dataset: str | None = None, loss_column: str = "loss_c4_val",
+               path: str | Path | None = None) -> pd.DataFrame:
+    """Gadre et al. 2024's over-training runs (104 rows).
+
+    ``N`` = ``params_no_embed``, ``D`` = ``tokens``, ``loss`` = ``loss_column``
+    (C4 validation by default), ``M`` = tokens per parameter = 20 x multiplier.
+    ``dataset`` keeps one of "c4_original", "rpj", "rw_original".
+    """
+    df = _read("gadre", path)
+    if loss_column not in df.columns:
+        raise ValueError(f"loss_column must be one of the loss columns "
+                         f"{[c for c in df.columns if c.startswith('loss')]}; got {loss_column!r}")
+    if dataset is not None:
+        known = sorted(df["dataset"].unique())
+        if dataset not in known:
+            raise ValueError(f"dataset must be one of {known}; got {dataset!r}")
+        df = df[df["dataset"] == dataset]
+    return _standard(df, df["params_no_embed"], df["tokens"], df[loss_column],
+                     M=20.0 * df["multiplier"].to_numpy(float))
+
+
+def load_olmo_ladder(*, loss_column: str = "loss_c4_en",
+                     path: str | Path | None = None) -> pd.DataFrame:
+    """The OLMo 2 model ladder's final losses (30 runs: 190M to 3B, 0.5x-10x Chinchilla).
+
+    ``N``, ``D`` as the OLMo team counts them; ``loss`` = ``loss_column`` (C4 by default).
+    """
+    df = _read("olmo", path)
+    if loss_column not in df.columns:
+        raise ValueError(f"loss_column must be one of the loss columns "
+                         f"{[c for c in df.columns if c.startswith('loss')]}; got {loss_column!r}")
+    vals = df[loss_column].to_numpy(float)
+    if not np.all(np.isfinite(vals) & (vals > 0)):
+        raise DataError(f"column {loss_column!r} must be finite and > 0")
+    return _standard(df, df["N"], df["D"], vals)

@@ -1,0 +1,691 @@
+"""Fitting the supervised (Eq. 1) and distillation (Eq. 8) laws to runs.
+
+The paper (Busbridge et al., arXiv 2502.08606v2, App. F) fits both laws by
+minimising a summed Huber loss (delta = 1e-4) of residuals in log space with
+L-BFGS-B started from every point of a grid: 9,600 starts for the supervised
+law and 216,000 for the distillation law.  This module does the same, fast:
+
+1. **screen** -- the objective is evaluated at every grid start at once
+   (numpy, vectorised over starts x runs, in chunks);
+2. **batched descent** -- the ``n_batched`` best starts (plus ``n_random``
+   others drawn at random with a fixed seed, for diversity) take
+   ``n_steps`` projected-Adam steps together, with the analytic gradient;
+3. **polish** -- the ``n_polish`` best *distinct* points after step 2 get a short
+   ``scipy.optimize.minimize(method="L-BFGS-B")`` run (``short_iter`` iterations,
+   analytic gradient); the ``n_final`` best distinct results are then polished to
+   convergence, and the best converged point wins.  (With ``n_final >= n_polish``
+   every candidate is polished to convergence directly.)
+
+This is *not* the naive "L-BFGS-B from each of the 216,000 starts" loop: it
+drops starts whose neighbourhood looks poor early.  ``benchmarks/bench_fit.py``
+checks that it reaches the same optimum as the naive loop (which it runs on a
+random subset of starts) and prints the speed ratio.
+
+Objective.  For run i with observed loss ``L_i`` and prediction ``L^_i`` the
+residual is ``r_i = log L^_i - log L_i`` (``residual="log"``, the default), the
+standard Chinchilla/Besiroglu choice: a relative error, comparable across the
+loss range.  Eqs. 45 and 50 of the paper print ``log L^_i - L_i`` (a
+log-prediction minus a *linear* loss); ``residual="printed"`` implements that
+literally, so the chapter can show that its optimum is not a fit to the data.
+
+Parameters are in log space where the paper puts them: ``log A, log B, log E``
+(supervised) and ``log A', log B', log d1`` (distillation); the exponents and
+``c0, c1, f1`` are linear.  Bounds keep the law defined: exponents and ``f1``
+stay positive, ``c0, c1`` non-negative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
+
+from analysis.laws import (
+    PAPER_SUPERVISED,
+    DistillationCoefficients,
+    SupervisedCoefficients,
+    log_supervised_loss,
+)
+
+__all__ = [
+    "PAPER_SUPERVISED_GRID",
+    "PAPER_DISTILLATION_GRID",
+    "CHINCHILLA_GRID",
+    "SUPERVISED_PARAMS",
+    "CHINCHILLA_PARAMS",
+    "DISTILLATION_PARAMS",
+    "FitResult",
+    "BootstrapResult",
+    "fit_supervised",
+    "fit_chinchilla",
+    "fit_distillation",
+    "bootstrap",
+    "profile_objective",
+    "objective_and_gradient",
+    "grid_starts",
+    "huber",
+]
+
+#: Parameter vectors, in the order the optimiser sees them.
+SUPERVISED_PARAMS = ("log_A", "log_B", "log_E", "alpha", "beta", "gamma")
+CHINCHILLA_PARAMS = ("log_A", "log_B", "log_E", "alpha", "beta")
+DISTILLATION_PARAMS = ("log_A", "log_B", "alpha", "beta", "gamma", "c0", "c1", "f1", "log_d1")
+
+#: App. F.1: 5 x 5 x 6 x 4 x 4 x 4 = 9,600 starts.
+PAPER_SUPERVISED_GRID = MappingProxyType({
+    "log_A": (0.0, 5.0, 10.0, 15.0, 20.0),
+    "log_B": (0.0, 5.0, 10.0, 15.0, 20.0),
+    "log_E": (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5),
+    "alpha": (0.0, 0.5, 1.0, 1.5),
+    "beta": (0.0, 0.5, 1.0, 1.5),
+    "gamma": (0.0, 0.5, 1.0, 1.5),
+})
+
+#: App. F.2: 5 x 5 x 3 x 3 x 3 x 4 x 4 x 4 x 5 = 216,000 starts.
+PAPER_DISTILLATION_GRID = MappingProxyType({
+    "log_A": (0.0, 5.0, 10.0, 15.0, 20.0),
+    "log_B": (0.0, 5.0, 10.0, 15.0, 20.0),
+    "alpha": (0.0, 0.5, 1.0),
+    "beta": (0.0, 0.5, 1.0),
+    "gamma": (0.0, 0.5, 1.0),
+    "c0": (0.0, 0.5, 1.0, 1.5),
+    "c1": (0.0, 0.5, 1.0, 1.5),
+    "f1": (0.0, 0.5, 1.0, 1.5),
+    "log_d1": (-1.0, -0.5, 0.0, 0.5, 1.0),
+})
+
+#: Hoffmann et al. 2022 / Besiroglu et al. 2024 initialisation grid:
+#: 6 x 6 x 5 x 5 x 5 = 4,500 starts.
+CHINCHILLA_GRID = MappingProxyType({
+    "log_A": (0.0, 5.0, 10.0, 15.0, 20.0, 25.0),
+    "log_B": (0.0, 5.0, 10.0, 15.0, 20.0, 25.0),
+    "log_E": (-1.0, -0.5, 0.0, 0.5, 1.0),
+    "alpha": (0.0, 0.5, 1.0, 1.5, 2.0),
+    "beta": (0.0, 0.5, 1.0, 1.5, 2.0),
+})
+
+#: Lower bounds: exponents and f1 strictly positive (the laws' dataclasses demand
+#: it; grid values of 0 are moved onto the bound), c0 and c1 non-negative.
+_POSITIVE_FLOOR = 1e-6
+_LOWER = {"alpha": _POSITIVE_FLOOR, "beta": _POSITIVE_FLOOR, "gamma": _POSITIVE_FLOOR,
+          "f1": 1e-3, "c0": 0.0, "c1": 0.0}
+
+_CHUNK_ELEMENTS = 1_500_000  # starts x runs per vectorised block (~12 MB per array)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Everything the objective needs, fixed for one fit."""
+
+    kind: str                  # "supervised", "chinchilla" or "distillation"
+    names: tuple
+    log_n: np.ndarray
+    log_d: np.ndarray
+    target: np.ndarray         # log L (residual="log") or L (residual="printed")
+    log_t: np.ndarray | None   # distillation: log L_T
+    log_tilde: np.ndarray | None  # distillation: log L~_S from the supervised law
+    delta: float
+    residual: str
+    supervised: SupervisedCoefficients | None
+
+    @property
+    def n(self) -> int:
+        return self.log_n.size
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.array([_LOWER.get(k, -np.inf) for k in self.names])
+
+    @property
+    def bounds(self) -> list:
+        return [(None if not np.isfinite(lo) else lo, None) for lo in self.lower]
+
+
+def _lse2(u, v, need_weight=True):
+    """log(e^u + e^v) and the weight e^u / (e^u + e^v), sharing one exp.
+
+    ``np.log(1 + e)`` (e in (0, 1]) instead of ``log1p``: numpy vectorises it, and
+    its absolute error (~1e-16) is all that matters when added to max(u, v).
+    """
+    d = u - v
+    e = np.exp(-np.abs(d))
+    out = np.maximum(u, v) + np.log(1.0 + e)
+    if not need_weight:
+        return out, None
+    inv = 1.0 / (1.0 + e)
+    return out, np.where(d >= 0, inv, e * inv)
+
+
+def _forward(prob: _Problem, theta: np.ndarray, need_grad: bool = True):
+    """log-predictions ``y`` (S, n) for a batch ``theta`` (S, p), and a function
+    mapping ``a = d objective / d y`` (S, n) to the gradient (S, p)."""
+    col = lambda k: theta[:, k:k + 1]  # noqa: E731  (S, 1) column
+    xn, xd = prob.log_n, prob.log_d
+    if prob.kind in ("supervised", "chinchilla"):
+        la, lb, le, al, be = (col(k) for k in range(5))
+        ga = col(5) if prob.kind == "supervised" else np.ones_like(la)
+        P, w1 = _lse2(la - al * xn, lb - be * xd, need_grad)  # w1: share of the N term
+        q = ga * P
+        y, wq = _lse2(q, le, need_grad)                       # wq: share of the power term
+
+        def grad(a):
+            aq = a * wq
+            aq1 = aq * w1
+            s_aq, s_aq1 = aq.sum(1), aq1.sum(1)
+            g = ga[:, 0]
+            out = [g * s_aq1, g * (s_aq - s_aq1), a.sum(1) - s_aq,
+                   -g * (aq1 @ xn), -g * (aq @ xd - aq1 @ xd)]
+            if prob.kind == "supervised":
+                out.append((aq * P).sum(1))
+            return np.stack(out, axis=1)
+
+        return y, grad
+
+    la, lb, al, be, ga, c0, c1, f1, ld = (col(k) for k in range(9))
+    t = prob.log_t
+    P, w1 = _lse2(la - al * xn, lb - be * xd, need_grad)
+    z = (t - prob.log_tilde - ld) / f1
+    az = np.abs(z)
+    e = np.exp(-az)
+    l1 = np.log(1.0 + e)
+    sp = np.maximum(z, 0.0) + l1                 # softplus(z)
+    Q = (-c1 * f1) * sp
+    Q += ga * P
+    Q -= c0 * t
+    y, wq = _lse2(Q, t, need_grad)               # wq: share of the distillation term
+    if not need_grad:
+        return y, None
+    inv = 1.0 / (1.0 + e)
+    sig = np.where(z >= 0, inv, e * inv)         # sigmoid(z)
+    h = l1 + az * (e * inv)                      # softplus(z) - z sigmoid(z), stable
+
+    def grad(a):
+        aq = a * wq
+        aq1 = aq * w1
+        s_aq, s_aq1 = aq.sum(1), aq1.sum(1)
+        g, C1, F1 = ga[:, 0], c1[:, 0], f1[:, 0]
+        return np.stack([
+            g * s_aq1,
+            g * (s_aq - s_aq1),
+            -g * (aq1 @ xn),
+            -g * (aq @ xd - aq1 @ xd),
+            (aq * P).sum(1),
+            -(aq @ t),
+            -F1 * (aq * sp).sum(1),
+            -C1 * (aq * h).sum(1),
+            C1 * (aq * sig).sum(1),
+        ], axis=1)
+
+    return y, grad
+
+
+def huber(r, delta: float):
+    """Huber_delta(r): r**2 / 2 for |r| <= delta, delta (|r| - delta / 2) beyond."""
+    r = np.asarray(r, dtype=float)
+    ar = np.abs(r)
+    return np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
+
+
+def _batch_objective(prob: _Problem, theta: np.ndarray, weights=None, need_grad=True):
+    """Scaled objective ``sum_i w_i Huber(r_i) / (delta sum_i w_i)`` for each row of
+    ``theta`` (S, p), chunked over rows; with its gradient when asked.
+
+    The scaling (which does not move the optimum) makes the objective about the
+    mean |r| so that optimiser tolerances mean the same for any delta and n.
+    """
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
+    S, p = theta.shape
+    w = np.ones(prob.n) if weights is None else np.asarray(weights, dtype=float)
+    scale = 1.0 / (prob.delta * w.sum())
+    f = np.empty(S)
+    g = np.empty((S, p)) if need_grad else None
+    step = max(1, _CHUNK_ELEMENTS // prob.n)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        for s in range(0, S, step):
+            th = theta[s:s + step]
+            y, grad = _forward(prob, th, need_grad)
+            r = y - prob.target
+            f[s:s + step] = (huber(r, prob.delta) @ w) * scale
+            if need_grad:
+                a = np.clip(r, -prob.delta, prob.delta) * (w * scale)
+                g[s:s + step] = grad(a)
+    f = np.where(np.isfinite(f), f, np.inf)
+    if need_grad:
+        g = np.where(np.isfinite(g), g, 0.0)
+        return f, g
+    return f
+
+
+def objective_and_gradient(problem: _Problem, theta, weights=None):
+    """Scaled objective and analytic gradient at one parameter vector (for tests)."""
+    f, g = _batch_objective(problem, np.asarray(theta, dtype=float)[None, :], weights)
+    return float(f[0]), g[0]
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of a grid fit.
+
+    ``coefficients`` is a ``SupervisedCoefficients`` or ``DistillationCoefficients``;
+    ``theta`` the optimiser's parameter vector (names in ``parameter_names``);
+    ``objective`` the paper's summed Huber loss at the optimum (Eq. 45 / 50 units);
+    ``start`` the grid point whose polish won; ``n_starts`` the grid size,
+    ``n_polished`` how many reached the L-BFGS-B polish and ``n_converged`` how
+    many of those converged; ``messages`` the distinct convergence messages;
+    ``optima`` the distinct converged optima (objective, theta), best first.
+    """
+
+    coefficients: object
+    theta: np.ndarray
+    parameter_names: tuple
+    objective: float
+    start: dict
+    n_starts: int
+    n_polished: int
+    n_converged: int
+    messages: tuple
+    optima: tuple
+    problem: _Problem = field(repr=False)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """log L^ - log L (or log L^ - L with residual="printed") per run."""
+        y, _ = _forward(self.problem, self.theta[None, :])
+        return y[0] - self.problem.target
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Bootstrap of a fit: ``samples`` (n_resamples, k) of the coefficients named in
+    ``names`` (derived a, b included; row i is resample i, NaN where its polish did
+    not converge), ``intervals`` {name: (low, high)} at ``level`` over the converged
+    rows, ``n_failed`` the number of NaN rows."""
+
+    names: tuple
+    samples: np.ndarray
+    level: float
+    seed: int
+    n_failed: int
+    intervals: dict
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def grid_starts(grid) -> tuple[tuple, np.ndarray]:
+    """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
+    names = tuple(grid)
+    values = [np.asarray(grid[k], dtype=float) for k in names]
+    if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
+        raise ValueError("grid: every entry must be a non-empty sequence of finite numbers")
+    mesh = np.stack(np.meshgrid(*values, indexing="ij"), axis=-1).reshape(-1, len(names))
+    return names, mesh
+
+
+def _check_grid(grid, expected: tuple) -> np.ndarray:
+    names, starts = grid_starts(grid)
+    if set(names) != set(expected):
+        raise ValueError(f"grid: keys must be exactly {expected}; got {names}")
+    order = [names.index(k) for k in expected]
+    return starts[:, order]
+
+
+def _check_positive_data(**arrays) -> dict:
+    out = {}
+    sizes = set()
+    for name, value in arrays.items():
+        arr = np.asarray(value, dtype=float).ravel()
+        if arr.size == 0:
+            raise ValueError(f"{name} must not be empty")
+        bad = ~np.isfinite(arr) | (arr <= 0)
+        if bad.any():
+            raise ValueError(f"{name} must be finite and > 0; entry {int(np.flatnonzero(bad)[0])} "
+                             f"is {arr[bad][0]!r}")
+        out[name] = arr
+        sizes.add(arr.size)
+    if len(sizes) != 1:
+        raise ValueError(f"{', '.join(arrays)} must have the same length; got "
+                         f"{[a.size for a in out.values()]}")
+    return out
+
+
+def _check_settings(delta, residual, n, p):
+    if not (np.isfinite(delta) and delta > 0):
+        raise ValueError(f"delta must be finite and > 0; got {delta!r}")
+    if residual not in ("log", "printed"):
+        raise ValueError(f"residual must be 'log' or 'printed'; got {residual!r}")
+    if n <= p:
+        raise ValueError(f"too few runs: {n} runs for {p} free parameters (need more than {p})")
+
+
+def _screen(prob: _Problem, starts: np.ndarray) -> np.ndarray:
+    """Scaled objective at every start (no gradient).
+
+    For the distillation law the grid has few distinct (log A', log B', alpha',
+    beta') and (f1, log d1) combinations, so the power term and the softplus of
+    the capacity-gap factor are computed once per combination and gathered: exact,
+    and several times cheaper than the generic path."""
+    if prob.kind != "distillation":
+        return _batch_objective(prob, starts, need_grad=False)
+    f32 = np.float32
+    t = prob.log_t.astype(f32)
+    target = prob.target.astype(f32)
+    up, ip = np.unique(starts[:, [0, 1, 2, 3]], axis=0, return_inverse=True)
+    uf, iff = np.unique(starts[:, [7, 8]], axis=0, return_inverse=True)
+    PP = _lse2(up[:, :1] - up[:, 2:3] * prob.log_n, up[:, 1:2] - up[:, 3:4] * prob.log_d,
+               False)[0].astype(f32)
+    SP = np.logaddexp(0.0, (prob.log_t - prob.log_tilde - uf[:, 1:2]) / uf[:, :1]).astype(f32)
+    coef = np.stack([-(starts[:, 6] * starts[:, 7]), starts[:, 4], starts[:, 5]], 1).astype(f32)
+    delta = f32(prob.delta)
+    f = np.empty(starts.shape[0])
+    step = max(1, _CHUNK_ELEMENTS // prob.n)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for s in range(0, starts.shape[0], step):
+            c = coef[s:s + step]
+            Q = SP[iff[s:s + step]]
+            Q *= c[:, :1]
+            Q += c[:, 1:2] * PP[ip[s:s + step]]
+            Q -= c[:, 2:3] * t
+            # y = logaddexp(Q, t); r = y - target; Huber(r) = delta (|r| - delta/2) + (max(delta - |r|, 0))^2 / 2
+            r = np.abs(Q - t)
+            np.negative(r, out=r)
+            np.exp(r, out=r)
+            r += 1
+            np.log(r, out=r)
+            r += np.maximum(Q, t)
+            r -= target
+            np.abs(r, out=r)
+            m = np.maximum(delta - r, 0)
+            f[s:s + step] = (delta * (r.sum(1, dtype=np.float64) - 0.5 * delta * prob.n)
+                             + 0.5 * (m * m).sum(1, dtype=np.float64))
+    f /= prob.delta * prob.n
+    return np.where(np.isfinite(f), f, np.inf)
+
+
+def _adam(prob, theta, n_steps, lr, weights=None):
+    """Projected Adam on every row of ``theta`` together; returns the best point
+    each row visited and its objective."""
+    lower = prob.lower
+    theta = np.maximum(theta, lower)
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    best_f = np.full(theta.shape[0], np.inf)
+    best = theta.copy()
+    b1, b2, eps = 0.9, 0.999, 1e-12
+    for k in range(1, n_steps + 1):
+        f, g = _batch_objective(prob, theta, weights)
+        better = f < best_f
+        best_f[better] = f[better]
+        best[better] = theta[better]
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        step_lr = lr * 0.5 * (1 + np.cos(np.pi * (k - 1) / n_steps)) + 0.01 * lr
+        theta = theta - step_lr * (m / (1 - b1**k)) / (np.sqrt(v / (1 - b2**k)) + eps)
+        theta = np.maximum(theta, lower)
+    f = _batch_objective(prob, theta, weights, need_grad=False)
+    better = f < best_f
+    best_f[better] = f[better]
+    best[better] = theta[better]
+    return best, best_f
+
+
+def _polish(prob, x0, weights=None, maxiter=2000, bounds=None):
+    fun = lambda x: objective_and_gradient(prob, x, weights)  # noqa: E731
+    return minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds or prob.bounds,
+                    options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20})
+
+
+def _to_coefficients(prob: _Problem, x):
+    d = dict(zip(prob.names, (float(v) for v in x)))
+    if prob.kind == "distillation":
+        return DistillationCoefficients(
+            A=np.exp(d["log_A"]), B=np.exp(d["log_B"]), alpha=d["alpha"], beta=d["beta"],
+            gamma=d["gamma"], c0=d["c0"], c1=d["c1"], f1=d["f1"], d1=np.exp(d["log_d1"]))
+    return SupervisedCoefficients(E=np.exp(d["log_E"]), A=np.exp(d["log_A"]), B=np.exp(d["log_B"]),
+                                  alpha=d["alpha"], beta=d["beta"], gamma=d.get("gamma", 1.0))
+
+
+def _dedupe(points, fvals, rtol=1e-6):
+    """Group converged optima whose objectives agree to rtol and whose parameters
+    agree to 1e-3; return [(f, x)] best first."""
+    out = []
+    for i in np.argsort(fvals):
+        x, f = points[i], fvals[i]
+        if not any(abs(f - g) <= rtol * max(abs(g), 1e-300) and np.allclose(x, y, atol=1e-3, rtol=1e-3)
+                   for g, y in out):
+            out.append((float(f), np.asarray(x)))
+    return out
+
+
+def _single_blas_thread(func):
+    """Run ``func`` with BLAS limited to one thread: the many tiny BLAS calls inside
+    L-BFGS-B are an order of magnitude slower with a threaded OpenBLAS."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def _distinct_best(points, fvals, k, tol=0.05):
+    """Indices of the ``k`` best points, skipping any within ``tol`` (max-abs, in the
+    optimiser's coordinates) of one already taken, so that the polish budget goes
+    to different basins instead of near-copies of the leader."""
+    taken = []
+    for i in np.argsort(fvals, kind="stable"):
+        if not np.isfinite(fvals[i]):
+            break
+        if all(np.max(np.abs(points[i] - points[j])) > tol for j in taken):
+            taken.append(i)
+            if len(taken) == k:
+                break
+    return np.array(taken, dtype=int)
+
+
+@_single_blas_thread
+def _run_grid(prob: _Problem, starts: np.ndarray, *, n_batched, n_random, n_steps, lr,
+              n_polish, n_final, short_iter, seed, maxiter):
+    """Screen, batched descent and polish (see module docstring)."""
+    S = starts.shape[0]
+    starts = np.maximum(starts, prob.lower)
+    if S > n_batched + n_random:
+        f0 = _screen(prob, starts)
+        order = np.argsort(f0, kind="stable")
+        keep = order[:n_batched]
+        rest = order[n_batched:]
+        rng = np.random.default_rng(seed)
+        extra = rng.choice(rest, size=min(n_random, rest.size), replace=False)
+        idx = np.concatenate([keep, extra])
+    else:
+        idx = np.arange(S)
+    pts, fv = _adam(prob, starts[idx], n_steps, lr) if n_steps > 0 else (
+        starts[idx], _batch_objective(prob, starts[idx], need_grad=False))
+    order = _distinct_best(pts, fv, n_polish)
+    if n_final < len(order):
+        # short L-BFGS-B runs on every candidate, then full polishes of the best few
+        short = [_polish(prob, pts[j], maxiter=short_iter) for j in order]
+        fs = np.array([r.fun if np.isfinite(r.fun) else np.inf for r in short])
+        xs = np.array([r.x for r in short])
+        keep = _distinct_best(xs, fs, n_final)
+        candidates = [(idx[order[k]], xs[k]) for k in keep]
+    else:
+        candidates = [(idx[j], pts[j]) for j in order]
+    results = [(i, _polish(prob, x, maxiter=maxiter)) for i, x in candidates]
+    conv = [(i, r) for i, r in results if r.success and np.isfinite(r.fun)]
+    messages = tuple(sorted({str(r.message) for _, r in results}))
+    if not conv:
+        raise RuntimeError(f"no start converged ({len(results)} polished); L-BFGS-B said: "
+                           f"{'; '.join(messages)}")
+    fvals = np.array([r.fun for _, r in conv])
+    best = int(np.argmin(fvals))
+    win_idx, win = conv[best]
+    optima = _dedupe([r.x for _, r in conv], fvals)
+    return win, starts[win_idx], len(results), len(conv), messages, optima
+
+
+def _result(prob, names_grid, win, start, n_starts, n_pol, n_conv, messages, optima):
+    theta = np.asarray(win.x, dtype=float)
+    r = _forward(prob, theta[None, :])[0][0] - prob.target
+    paper_obj = float(huber(r, prob.delta).sum())
+    to_paper = prob.delta * prob.n
+    optima = tuple((f * to_paper, x) for f, x in optima)
+    return FitResult(
+        coefficients=_to_coefficients(prob, theta), theta=theta, parameter_names=prob.names,
+        objective=paper_obj, start=dict(zip(names_grid, map(float, start))), n_starts=n_starts,
+        n_polished=n_pol, n_converged=n_conv, messages=messages, optima=optima, problem=prob)
+
+
+#: Search settings (see the module docstring), tuned with benchmarks/bench_fit.py.
+_DEFAULTS = dict(n_batched=512, n_random=128, n_steps=60, lr=0.1, n_polish=8, n_final=8,
+                 short_iter=150, seed=0, maxiter=3000)
+_DEFAULTS_DISTILLATION = dict(_DEFAULTS, n_batched=2048, n_random=512, n_polish=24, n_final=4)
+
+
+def _supervised_problem(kind, N, D, loss, delta, residual):
+    data = _check_positive_data(N=N, D=D, loss=loss)
+    names = SUPERVISED_PARAMS if kind == "supervised" else CHINCHILLA_PARAMS
+    _check_settings(delta, residual, data["N"].size, len(names))
+    target = np.log(data["loss"]) if residual == "log" else data["loss"]
+    return _Problem(kind=kind, names=names, log_n=np.log(data["N"]), log_d=np.log(data["D"]),
+                    target=target, log_t=None, log_tilde=None, delta=float(delta),
+                    residual=residual, supervised=None)
+
+
+def fit_supervised(N, D, loss, *, grid=PAPER_SUPERVISED_GRID, delta: float = 1e-4,
+                   residual: str = "log", **options) -> FitResult:
+    """Fit Eq. 1 (with gamma) to runs (N non-embedding parameters, D tokens, loss in
+    nats/token) by the paper's grid + L-BFGS-B procedure (App. F.1).
+
+    ``options`` tune the search (module docstring): ``n_batched`` (512; 2048 for
+    distillation), ``n_random`` (128; 512), ``n_steps`` (60), ``lr`` (0.1),
+    ``n_polish`` (8; 24), ``n_final`` (8; 4), ``short_iter`` (150), ``seed`` (0),
+    ``maxiter`` (3000).  Unknown options raise ``TypeError``.
+    """
+    prob = _supervised_problem("supervised", N, D, loss, delta, residual)
+    starts = _check_grid(grid, SUPERVISED_PARAMS)
+    opts = {**_DEFAULTS, **options}
+    out = _run_grid(prob, starts, **opts)
+    return _result(prob, SUPERVISED_PARAMS, *out[:2], starts.shape[0], *out[2:])
+
+
+def fit_chinchilla(N, D, loss, *, grid=CHINCHILLA_GRID, delta: float = 1e-3,
+                   residual: str = "log", **options) -> FitResult:
+    """Fit Hoffmann et al.'s form L = E + A/N**alpha + B/D**beta (gamma = 1) with
+    Besiroglu et al.'s grid and delta = 1e-3 (their replication protocol)."""
+    prob = _supervised_problem("chinchilla", N, D, loss, delta, residual)
+    starts = _check_grid(grid, CHINCHILLA_PARAMS)
+    opts = {**_DEFAULTS, **options}
+    out = _run_grid(prob, starts, **opts)
+    return _result(prob, CHINCHILLA_PARAMS, *out[:2], starts.shape[0], *out[2:])
+
+
+def _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual):
+    data = _check_positive_data(N_S=N_S, D_S=D_S, L_T=L_T, L_S=L_S)
+    if not isinstance(supervised, SupervisedCoefficients):
+        raise ValueError("supervised must be a SupervisedCoefficients")
+    _check_settings(delta, residual, data["N_S"].size, len(DISTILLATION_PARAMS))
+    target = np.log(data["L_S"]) if residual == "log" else data["L_S"]
+    log_tilde = np.asarray(log_supervised_loss(data["N_S"], data["D_S"], supervised), dtype=float)
+    return _Problem(kind="distillation", names=DISTILLATION_PARAMS, log_n=np.log(data["N_S"]),
+                    log_d=np.log(data["D_S"]), target=target, log_t=np.log(data["L_T"]),
+                    log_tilde=log_tilde, delta=float(delta), residual=residual,
+                    supervised=supervised)
+
+
+def fit_distillation(N_S, D_S, L_T, L_S, *, supervised: SupervisedCoefficients = PAPER_SUPERVISED,
+                     grid=PAPER_DISTILLATION_GRID, delta: float = 1e-4, residual: str = "log",
+                     **options) -> FitResult:
+    """Fit Eq. 8 to distillation runs (student size N_S, student tokens D_S, the
+    teacher's measured loss L_T, the student's loss L_S) by the paper's grid +
+    L-BFGS-B procedure (App. F.2).  The student's supervised loss L~_S inside the
+    capacity-gap factor comes from ``supervised`` (Eq. 1), held fixed, as in the
+    paper.  ``options`` as for ``fit_supervised``.
+    """
+    prob = _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual)
+    starts = _check_grid(grid, DISTILLATION_PARAMS)
+    opts = {**_DEFAULTS_DISTILLATION, **options}
+    out = _run_grid(prob, starts, **opts)
+    return _result(prob, DISTILLATION_PARAMS, *out[:2], starts.shape[0], *out[2:])
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def _coefficient_row(coef) -> dict:
+    d = coef.as_dict()
+    d["a"] = coef.a
+    d["b"] = coef.b
+    return d
+
+
+@_single_blas_thread
+def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
+              seed: int = 0, maxiter: int = 3000) -> BootstrapResult:
+    """Percentile bootstrap over runs (resampled with replacement, as in Besiroglu
+    et al. 2024 and the paper's Table 6).
+
+    Each resample is one L-BFGS-B polish (analytic gradient) warm-started from the
+    full-data optimum instead of a new grid search: cheap enough for 4,096
+    resamples, and it finds the resample's optimum in the basin of the full-data
+    fit (a resample whose optimum jumps to another basin is not followed).
+    Resampling is done with multinomial weights on the runs, which equals
+    duplicating rows.
+    """
+    if int(n_resamples) < 2:
+        raise ValueError(f"n_resamples must be >= 2; got {n_resamples!r}")
+    if not (0 < level < 1):
+        raise ValueError(f"level must be in the open interval (0, 1); got {level!r}")
+    prob = result.problem
+    rng = np.random.default_rng(seed)
+    names = tuple(_coefficient_row(result.coefficients))
+    samples = np.full((int(n_resamples), len(names)), np.nan)
+    for i in range(int(n_resamples)):
+        w = rng.multinomial(prob.n, np.full(prob.n, 1.0 / prob.n)).astype(float)
+        res = _polish(prob, result.theta, weights=w, maxiter=maxiter)
+        if res.success and np.all(np.isfinite(res.x)):
+            row = _coefficient_row(_to_coefficients(prob, res.x))
+            samples[i] = [row[k] for k in names]
+    failed = int(np.isnan(samples[:, 0]).sum())
+    if failed == samples.shape[0]:
+        raise RuntimeError("bootstrap: no resample converged")
+    q = (1 - level) / 2
+    lo, hi = np.nanquantile(samples, [q, 1 - q], axis=0)
+    intervals = {k: (float(a), float(b)) for k, a, b in zip(names, lo, hi)}
+    return BootstrapResult(names=names, samples=samples, level=float(level), seed=int(seed),
+                           n_failed=failed, intervals=intervals)
+
+
+@_single_blas_thread
+def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 3000):
+    """Profile of the objective in one parameter: for each value, the parameter is
+    held there and all others are re-optimised (L-BFGS-B from the fitted optimum).
+
+    Returns an array of the summed Huber loss (Eq. 45/50 units) per value; a flat
+    profile means the data do not pin the parameter down.
+    """
+    prob = result.problem
+    if name not in prob.names:
+        raise ValueError(f"name must be one of {prob.names}; got {name!r}")
+    k = prob.names.index(name)
+    out = []
+    for v in np.atleast_1d(np.asarray(values, dtype=float)):
+        if not np.isfinite(v) or v < prob.lower[k]:
+            raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {v!r}")
+        bounds = list(prob.bounds)
+        bounds[k] = (v, v)
+        x0 = result.theta.copy()
+        x0[k] = v
+        res = _polish(prob, x0, maxiter=maxiter, bounds=bounds)
+        out.append(res.fun * prob.delta * prob.n)
+    return np.array(out)

@@ -1,0 +1,247 @@
+"""Tests of analysis.fit: analytic gradients, recovery, bad input, bootstrap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import fit as F
+from analysis.designs import distillation_design, supervised_design
+from analysis.laws import (
+    PAPER_DISTILLATION,
+    PAPER_SUPERVISED,
+    distilled_loss,
+    log_distilled_loss,
+    log_supervised_loss,
+    supervised_loss,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SUP = supervised_design(sigma=0.0)
+DIS = distillation_design(sigma=0.0)
+
+
+def _problem(kind, residual="log", delta=0.05):
+    if kind == "distillation":
+        return F._distillation_problem(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, PAPER_SUPERVISED,
+                                       delta, residual)
+    return F._supervised_problem(kind, SUP.N, SUP.D, SUP.loss, delta, residual)
+
+
+def _fd_grad(prob, x, h=1e-6):
+    return np.array([(F.objective_and_gradient(prob, x + e)[0]
+                      - F.objective_and_gradient(prob, x - e)[0]) / (2 * h)
+                     for e in np.eye(x.size) * h])
+
+
+CENTRES = {
+    "supervised": np.array([8.1, 9.8, 0.2, 0.41, 0.43, 0.45]),
+    "chinchilla": np.array([6.0, 7.5, 0.6, 0.34, 0.28]),
+    "distillation": np.array([7.7, 10.1, 0.32, 0.64, 0.76, 2.5, 1.3, 0.5, 0.27]),
+}
+
+
+@pytest.mark.parametrize("kind", ["supervised", "chinchilla", "distillation"])
+@pytest.mark.parametrize("residual", ["log", "printed"])
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_gradient_matches_finite_differences(kind, residual, seed):
+    rng = np.random.default_rng(seed)
+    prob = _problem(kind, residual)
+    x = CENTRES[kind] + rng.normal(0, 0.05, CENTRES[kind].size)
+    _, g = F.objective_and_gradient(prob, x)
+    np.testing.assert_allclose(g, _fd_grad(prob, x), rtol=2e-4, atol=1e-7)
+
+
+def test_gradient_with_weights_and_small_delta():
+    prob = _problem("distillation", delta=1e-4)
+    x = CENTRES["distillation"]
+    w = np.random.default_rng(1).integers(0, 3, prob.n).astype(float)
+    _, g = F.objective_and_gradient(prob, x, w)
+    num = np.array([(F.objective_and_gradient(prob, x + e, w)[0]
+                     - F.objective_and_gradient(prob, x - e, w)[0]) / 2e-7
+                    for e in np.eye(x.size) * 1e-7])
+    np.testing.assert_allclose(g, num, rtol=1e-3, atol=1e-6)
+
+
+def test_forward_matches_laws():
+    coef = PAPER_DISTILLATION
+    theta = np.array([np.log(coef.A), np.log(coef.B), coef.alpha, coef.beta, coef.gamma,
+                      coef.c0, coef.c1, coef.f1, np.log(coef.d1)])
+    prob = _problem("distillation")
+    y, _ = F._forward(prob, theta[None, :])
+    np.testing.assert_allclose(y[0], log_distilled_loss(DIS.N_S, DIS.D_S, DIS.L_T), rtol=1e-12)
+    s = PAPER_SUPERVISED
+    theta = np.array([np.log(s.A), np.log(s.B), np.log(s.E), s.alpha, s.beta, s.gamma])
+    y, _ = F._forward(_problem("supervised"), theta[None, :])
+    np.testing.assert_allclose(y[0], log_supervised_loss(SUP.N, SUP.D), rtol=1e-12)
+
+
+def _small_grid(center: dict, names, spread):
+    return {k: (center[k] - spread.get(k, 0.0), center[k] + spread.get(k, 0.0)) if k in spread
+            else (center[k],) for k in names}
+
+
+def test_supervised_recovery_noiseless():
+    s = PAPER_SUPERVISED
+    centre = {"log_A": np.log(s.A), "log_B": np.log(s.B), "log_E": np.log(s.E),
+              "alpha": s.alpha, "beta": s.beta, "gamma": s.gamma}
+    grid = _small_grid(centre, F.SUPERVISED_PARAMS, {"log_A": 1.0, "alpha": 0.1, "gamma": 0.1})
+    r = F.fit_supervised(SUP.N, SUP.D, SUP.loss, grid=grid)
+    assert r.n_starts == 8 and r.n_converged >= 1
+    got, want = r.coefficients.as_dict(), s.as_dict()
+    for k in want:
+        assert got[k] == pytest.approx(want[k], rel=2e-3), k
+    assert np.max(np.abs(r.residuals)) < 1e-5
+
+
+def test_chinchilla_recovery_noiseless():
+    true = dict(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
+    N = np.geomspace(7e7, 1.6e10, 12).repeat(4)
+    D = np.tile([2e9, 1e10, 5e10, 2e11], 12) * (1 + 0.1 * np.arange(48) / 48)
+    L = true["E"] + true["A"] / N ** true["alpha"] + true["B"] / D ** true["beta"]
+    r = F.fit_chinchilla(N, D, L)
+    got = r.coefficients.as_dict()
+    for k, v in true.items():
+        assert got[k] == pytest.approx(v, rel=5e-3), k
+    assert got["gamma"] == 1.0
+
+
+def test_distillation_recovery_noiseless():
+    c = PAPER_DISTILLATION
+    centre = {"log_A": np.log(c.A), "log_B": np.log(c.B), "alpha": c.alpha, "beta": c.beta,
+              "gamma": c.gamma, "c0": c.c0, "c1": c.c1, "f1": c.f1, "log_d1": np.log(c.d1)}
+    grid = _small_grid(centre, F.DISTILLATION_PARAMS, {"c0": 0.2, "log_d1": 0.05})
+    r = F.fit_distillation(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, grid=grid, n_polish=4)
+    assert np.max(np.abs(r.residuals)) < 1e-5
+    got = r.coefficients.as_dict()
+    for k in ("c0", "f1", "d1"):
+        assert got[k] == pytest.approx(getattr(c, k), rel=2e-2), k
+
+
+def test_paper_grid_sizes():
+    assert F.grid_starts(F.PAPER_SUPERVISED_GRID)[1].shape == (9600, 6)
+    assert F.grid_starts(F.PAPER_DISTILLATION_GRID)[1].shape == (216_000, 9)
+    assert F.grid_starts(F.CHINCHILLA_GRID)[1].shape == (4500, 5)
+
+
+TINY = {k: (v[1],) for k, v in F.PAPER_SUPERVISED_GRID.items()}
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(N=[1e8] * 5, D=[1e9] * 5, loss=[3.0] * 5), "too few runs"),
+    (dict(N=[1e8, np.nan] * 5, D=[1e9] * 10, loss=[3.0] * 10), "N must be finite"),
+    (dict(N=[1e8] * 10, D=[1e9] * 9 + [-1], loss=[3.0] * 10), "D must be finite and > 0"),
+    (dict(N=[1e8] * 10, D=[1e9] * 10, loss=[3.0] * 9 + [0.0]), "loss must be finite"),
+    (dict(N=[1e8] * 10, D=[1e9] * 9, loss=[3.0] * 10), "same length"),
+])
+def test_bad_data(bad, match):
+    with pytest.raises(ValueError, match=match):
+        F.fit_supervised(**bad, grid=TINY)
+
+
+def test_bad_settings():
+    args = (SUP.N, SUP.D, SUP.loss)
+    with pytest.raises(ValueError, match="delta"):
+        F.fit_supervised(*args, delta=0.0, grid=TINY)
+    with pytest.raises(ValueError, match="residual"):
+        F.fit_supervised(*args, residual="linear", grid=TINY)
+    with pytest.raises(ValueError, match="grid"):
+        F.fit_supervised(*args, grid={"log_A": (1.0,)})
+    with pytest.raises(ValueError, match="too few runs"):
+        F.fit_distillation(DIS.N_S[:9], DIS.D_S[:9], DIS.L_T[:9], DIS.L_S[:9])
+    with pytest.raises(ValueError, match="supervised"):
+        F.fit_distillation(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, supervised={"E": 1})
+
+
+def test_no_converged_start_raises():
+    with pytest.raises(RuntimeError, match="no start converged"):
+        F.fit_supervised(SUP.N, SUP.D, SUP.loss, grid=TINY, maxiter=1)
+
+
+def test_printed_objective_runs_and_differs():
+    noisy = supervised_design(sigma=0.005, seed=3)
+    grid = {k: v[1:3] for k, v in F.PAPER_SUPERVISED_GRID.items()}
+    a = F.fit_supervised(noisy.N, noisy.D, noisy.loss, grid=grid)
+    b = F.fit_supervised(noisy.N, noisy.D, noisy.loss, grid=grid, residual="printed")
+    assert b.problem.residual == "printed"
+    # the printed variant fits log L^ to L: its predictions are far from the data
+    pred = supervised_loss(noisy.N, noisy.D, b.coefficients)
+    assert np.median(np.abs(pred / noisy.loss - 1)) > 0.05
+    assert np.median(np.abs(supervised_loss(noisy.N, noisy.D, a.coefficients) / noisy.loss - 1)) < 0.01
+
+
+def _small_fit():
+    noisy = supervised_design(sigma=0.005, seed=1)
+    s = PAPER_SUPERVISED
+    grid = {"log_A": (np.log(s.A),), "log_B": (np.log(s.B),), "log_E": (np.log(s.E),),
+            "alpha": (s.alpha,), "beta": (s.beta,), "gamma": (s.gamma,)}
+    return F.fit_supervised(noisy.N, noisy.D, noisy.loss, grid=grid)
+
+
+def test_bootstrap_is_deterministic():
+    r = _small_fit()
+    a = F.bootstrap(r, n_resamples=16, seed=7)
+    b = F.bootstrap(r, n_resamples=16, seed=7)
+    c = F.bootstrap(r, n_resamples=16, seed=8)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.samples, c.samples)
+    assert set(a.intervals) >= {"E", "A", "B", "alpha", "beta", "gamma", "a", "b"}
+    lo, hi = a.intervals["alpha"]
+    assert lo <= hi
+    with pytest.raises(ValueError, match="level"):
+        F.bootstrap(r, n_resamples=4, level=1.5)
+
+
+
+
+def test_profile_objective_at_the_optimum_and_bad_names():
+    r = _small_fit()
+    at_opt = F.profile_objective(r, "alpha", [r.theta[3]])
+    assert at_opt[0] == pytest.approx(r.objective, rel=1e-6)
+    away = F.profile_objective(r, "alpha", [r.theta[3] * 1.5])
+    assert away[0] > r.objective
+    with pytest.raises(ValueError, match="name must be one of"):
+        F.profile_objective(r, "c1", [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        F.profile_objective(r, "alpha", [-1.0])
+
+
+def test_distinct_best_skips_near_copies():
+    pts = np.array([[0.0, 0.0], [0.01, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    f = np.array([1.0, 1.1, 1.2, np.inf])
+    assert F._distinct_best(pts, f, 3).tolist() == [0, 2]
+
+
+def _make_fits_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_fits", ROOT / "scripts" / "make_fits.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_stored_fits_and_bootstrap_match_fresh_recomputation():
+    """The chapter loads data/fits/*.csv made by scripts/make_fits.py: recompute one
+    stored fit and the first resamples of its bootstrap and compare."""
+    fits_path = ROOT / "data" / "fits" / "fits.csv"
+    boot_path = ROOT / "data" / "fits" / "bootstrap_sup_synth.csv"
+    assert fits_path.exists() and boot_path.exists(), "run scripts/make_fits.py"
+    mk = _make_fits_module()
+    desc, fn = mk.fit_specs()["sup_synth"]
+    fresh = fn()
+    stored = pd.read_csv(fits_path).set_index("name").loc["sup_synth"]
+    assert fresh.objective == pytest.approx(stored["objective"], rel=1e-6)
+    for k, v in fresh.coefficients.as_dict().items():
+        assert v == pytest.approx(stored[k], rel=1e-3), k
+    boot = F.bootstrap(fresh, n_resamples=3, seed=mk.SEED)
+    stored_boot = pd.read_csv(boot_path)
+    for i in range(3):
+        np.testing.assert_allclose(boot.samples[i], stored_boot.loc[i, list(boot.names)].to_numpy(float),
+                                   rtol=1e-3)
