@@ -27,6 +27,7 @@ ISOFLOP_BUDGETS = (1e14, 3e14, 1e15, 3e15)  # student training FLOPs, 3 F(N) D
 P1_TEACHERS = (3, 5, 7, 9)
 P1_BUDGETS = (3e13, 1e14, 3e14)
 P1_STUDENTS = (2, 3, 4, 5, 6)
+P1_EXTRA_BUDGET, P1_EXTRA_STUDENTS = 1e15, (3, 4, 5, 6, 7)  # last priority: uses time left over
 P2_STUDENTS = (2, 3, 5)
 P3_STUDENTS = {2: (20, 40, 80, 160, 320), 3: (20, 40, 80, 160, 320), 4: (20, 40, 80), 5: (20, 40)}
 P4_STUDENTS = (2, 3, 4)
@@ -142,6 +143,9 @@ def base_plan(half_tokens: int) -> Plan:
     for T, L, M in SEED_DISTILLED:
         for s in EXTRA_SEEDS:
             p.distilled(ladder.get(T), T, L, ladder_tokens(L, M), "p5-seeds", 5, seed=s)
+    for T in P1_TEACHERS:
+        for L in P1_EXTRA_STUDENTS:
+            p.distilled(ladder.get(T), T, L, isoflop_tokens(L, P1_EXTRA_BUDGET), "p1", 7)
     return p
 
 
