@@ -18,7 +18,7 @@ import csv
 import math
 from pathlib import Path
 
-from experiments.model import architecture
+from experiments.family import architecture
 
 MAX_EPOCHS = 4.0
 LADDER_M = 20
@@ -61,7 +61,7 @@ class Plan:
     """Runs keyed by id; adding a run twice merges its protocols and keeps the best priority."""
 
     def __init__(self, half_tokens: int):
-        self.max_tokens = MAX_EPOCHS * half_tokens * 0.98  # margin for whole-window rounding
+        self.max_tokens = MAX_EPOCHS * half_tokens * 0.995  # margin: an epoch is whole 513-token windows
         self.runs: dict[str, dict] = {}
         self.skipped: list[str] = []
 

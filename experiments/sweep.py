@@ -145,7 +145,9 @@ class Worker:
         path = self.R / "sanity.json"
         if path.exists():
             return json.loads(path.read_text())
-        ladder = [r["run_id"] for r in runs if "ladder" in r["protocol"].split("+")]
+        failed = {p.name for p in (self.R / "failed").glob("*")}
+        ladder = [r["run_id"] for r in runs if "ladder" in r["protocol"].split("+")
+                  and r["run_id"] not in failed]  # a failed run is judged by the rest
         s = sanity(rows, ladder, self.args.sanity_min_drop)
         if s["ready"]:
             tmp = path.with_suffix(f".{self.name}.tmp")
@@ -160,14 +162,15 @@ class Worker:
             return
         teacher_sup = [r["run_id"] for r in runs if r["split"] == "teacher" and not r["teacher_run_id"]
                        and r["seed"] == 0]
-        if not all(i in rows for i in teacher_sup):
+        failed = {p.name for p in (self.R / "failed").glob("*")}
+        if not all(i in rows or i in failed for i in teacher_sup):
             return
         try:
             fd = os.open(self.R / "claims" / "_p4", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             os.close(fd)
         except FileExistsError:
             return
-        p = planmod.protocol4_plan([rows[i] for i in teacher_sup], self.half_tokens)
+        p = planmod.protocol4_plan([rows[i] for i in teacher_sup if i in rows], self.half_tokens)
         planmod.write_plan(p, target)
         self.log(f"protocol 4 plan: {len(p.runs)} runs")
 
@@ -178,7 +181,7 @@ class Worker:
         self.maybe_protocol4(runs, rows)
         gate = None
         waiting = False
-        failed = {p.stem for p in (self.R / "failed").glob("*")}
+        failed = {p.name for p in (self.R / "failed").glob("*")}
         claimed = {p.name for p in (self.R / "claims").iterdir()}
         for r in sorted(runs, key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
             rid = r["run_id"]
@@ -277,7 +280,7 @@ class Worker:
 
 
 def clear_stale_claims(results: Path) -> int:
-    rows = {p.stem for p in (results / "rows").glob("*.json")}
+    rows = {p.name[:-len(".json")] for p in (results / "rows").glob("*.json")}
     n = 0
     for c in (results / "claims").glob("*"):
         if c.name not in rows:

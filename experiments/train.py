@@ -87,7 +87,8 @@ def lr_factor(step: int, steps: int, warmup: int) -> float:
 
 
 class Chunks:
-    """Non-overlapping windows of n_ctx+1 tokens of one split, visited in a random
+    """Consecutive windows of one split (n_ctx inputs and the n_ctx next tokens as
+    targets, so neighbours share one token), visited in a random
     order that is redrawn every epoch from the run's seed."""
 
     def __init__(self, tokens: torch.Tensor, n_ctx: int, seed: int):
