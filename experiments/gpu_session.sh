@@ -6,7 +6,7 @@
 # call); every call then sleeps SLEEP seconds and copies the results so far to $OUT.
 #   SLEEP=500 SWEEP_SECONDS=1380 WORKERS_PER_GPU=4 bash experiments/gpu_session.sh
 set -u
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+export OMP_NUM_THREADS=2 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export REPLICATION_GIT_REV=$(cat GIT_REV 2>/dev/null || echo unknown)
 W=${WORK:-/root/replication}
 OUT=${OUT:-/tmp/out}
@@ -37,7 +37,9 @@ EOF
   NG=$(python3 -c "import torch; print(torch.cuda.device_count())")
   TP="$W/throughput"; mkdir -p "$TP"
   run_tp() { CUDA_VISIBLE_DEVICES=$1 timeout 240 python3 -m experiments.throughput --out "$TP/tp$1.csv" "${@:2}" > "$TP/log$1.txt" 2>&1; }
-  if [ -n "${TINY:-}" ]; then
+  if [ -n "${SKIP_THROUGHPUT:-}" ]; then
+    echo "throughput: measured in an earlier session"
+  elif [ -n "${TINY:-}" ]; then
     run_tp 0 --layers 1 --batch-seqs 2 --steps 2 --warmup 1 --n-ctx 32
   elif [ "$NG" -ge 4 ]; then
     run_tp 0 --layers 2 3 4 5 --batch-seqs 8 64 &

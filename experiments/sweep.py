@@ -96,13 +96,14 @@ def load_rows(results: Path) -> dict[str, dict]:
     return out
 
 
-def sanity(rows: dict[str, dict], ladder_ids: list[str], min_drop: float = 0.3) -> dict:
+def sanity(rows: dict[str, dict], ladder_ids: list[str], min_drop: float = 0.3,
+           min_runs: int = 6) -> dict:
     """Do the supervised ladder's validation losses look like a scaling study?
-    Every ladder run done, every loss finite and below ln(vocab), and the loss falling
+    At least ``min_runs`` ladder runs done (the smallest finish first), every loss finite and below ln(vocab), and the loss falling
     with size (each larger model at most 0.02 nats above the best smaller one, the
     largest at least min_drop nats below the smallest)."""
     done = [rows[i] for i in ladder_ids if i in rows]
-    if len(done) < len(ladder_ids):
+    if len(done) < min(len(ladder_ids), min_runs):
         return {"ready": False}
     done.sort(key=lambda r: r["N"])
     losses = [r["val_ce"] for r in done]

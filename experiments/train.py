@@ -36,11 +36,11 @@ ECE_BINS = 21
 
 
 def batch_tokens_for(tokens: int, n_ctx: int = N_CTX) -> int:
-    """Tokens per optimiser step: the power of two nearest tokens/1500, clipped to
+    """Tokens per optimiser step: the power of two nearest tokens/1000, clipped to
     [8, 64] sequences, so that every run takes at least a few hundred steps."""
     if tokens <= 0:
         raise ValueError(f"tokens must be positive, got {tokens!r}")
-    seqs = 2 ** round(math.log2(max(tokens / 1500.0 / n_ctx, 1e-9)))
+    seqs = 2 ** round(math.log2(max(tokens / 1000.0 / n_ctx, 1e-9)))
     return int(min(max(seqs, 8), 64)) * n_ctx
 
 
@@ -103,12 +103,13 @@ class Chunks:
         self.tokens_per_epoch = n * n_ctx
 
     def next(self, batch: int, device) -> torch.Tensor:
-        idx = []
-        while len(idx) < batch:
+        idx, have = [], 0
+        while have < batch:
             if self.pos >= self.n:
                 self.order = torch.randperm(self.n, generator=self.gen)
                 self.pos = 0
-            take = min(batch - len(idx), self.n - self.pos)
+            take = min(batch - have, self.n - self.pos)
+            have += take
             idx.append(self.order[self.pos:self.pos + take])
             self.pos += take
         starts = torch.cat(idx) * self.n_ctx

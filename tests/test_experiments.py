@@ -87,11 +87,20 @@ def test_schedule_batch_and_ece():
     assert lr_factor(0, 100, 5) == pytest.approx(0.2)
     assert lr_factor(99, 100, 5) == pytest.approx(1e-3)
     assert batch_tokens_for(10**6) == 8 * 512 and batch_tokens_for(10**10) == 64 * 512
+    assert batch_tokens_for(8 * 512 * 1000) == 8 * 512 and batch_tokens_for(32 * 512 * 1000) == 32 * 512
     # perfectly calibrated bins give ECE 0; always-wrong confident predictions give ~conf
     assert ece(np.full(10, 0.3), np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])) == pytest.approx(0.0)
     assert ece(np.full(4, 0.99), np.zeros(4)) == pytest.approx(0.99)
     with pytest.raises(ValueError):
         RunConfig("x", 1, 100, split="train")
+
+
+def test_chunks_give_whole_batches_and_epochs():
+    from experiments.train import Chunks
+    c = Chunks(torch.arange(1000), 10, seed=0)
+    seen = torch.cat([c.next(7, "cpu")[:, 0] for _ in range(14)])  # 98 = 99 windows - 1
+    assert c.next(64, "cpu").shape == (64, 11)
+    assert len(set(seen.tolist())) == 98 and c.tokens_per_epoch == 990
 
 
 def _splits(out):
@@ -151,6 +160,7 @@ def test_sanity_check():
     rows["a4"]["val_ce"] = 6.0
     assert not sanity(rows, list(rows))["ok"]
     assert not sanity(rows, list(rows) + ["missing"])["ready"]
+    assert sanity(rows, list(rows) + ["missing"], min_runs=4)["ready"]
 
 
 def test_sweep_end_to_end(tiny_corpus, tmp_path):
