@@ -12,6 +12,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+EXP_STAMP = $(VENV)/.installed-experiments
 RUN     = PYTHONPATH=$(CURDIR) $(BIN)
 SITE    = _build/html/index.html
 SITE_SOURCES = _config.yml _toc.yml references.bib $(wildcard book/*.md) \
@@ -19,8 +20,12 @@ SITE_SOURCES = _config.yml _toc.yml references.bib $(wildcard book/*.md) \
 
 ifeq ($(VENV),.venv)
 ENV_READY = $(STAMP)
+# The tests also train tiny models on the CPU (tests/test_experiments.py): PyTorch is
+# installed for `make test` only; `make book` never needs it.
+TEST_READY = $(STAMP) $(EXP_STAMP)
 else
 ENV_READY = check-venv
+TEST_READY = check-venv
 endif
 
 .PHONY: book test browser-test linkcheck stats venv check-venv clean
@@ -32,6 +37,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+$(EXP_STAMP): experiments/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r experiments/requirements.txt
+	touch $(EXP_STAMP)
 
 check-venv:
 	$(BIN)/python scripts/check_env.py requirements.txt
@@ -45,7 +54,7 @@ book: $(ENV_READY)
 $(SITE): $(SITE_SOURCES)
 	$(MAKE) book VENV=$(VENV)
 
-test: $(ENV_READY)
+test: $(TEST_READY)
 	$(RUN)/python -m pytest tests book --nbval-lax -n 2 --dist loadfile --ignore=tests/browser
 
 # DSL_REQUIRE_BROWSER=1 turns every skip (no site, no Chromium, no Playwright) into a failure.

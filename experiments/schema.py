@@ -1,0 +1,22 @@
+"""Columns of data/replication/runs.csv (torch-free, so the book and its tests can
+read the schema without the training stack)."""
+
+#: Column order of data/replication/runs.csv.
+RUN_COLUMNS = [
+    "run_id", "protocol", "objective", "split", "N", "total_params", "n_layers", "d_model",
+    "n_heads", "d_ff", "context", "vocab", "tokens", "epochs", "flops_per_token", "total_flops",
+    "teacher_run_id", "teacher_N", "teacher_tokens", "teacher_loss", "teacher_ece",
+    "teacher_inference_flops", "distill_lambda", "distill_tau", "distill_topk",
+    "val_ce", "kl_to_teacher", "ece", "ece_vs_teacher", "top1_acc", "teacher_agreement",
+    "train_ce_final", "val_curve", "eval_tokens", "lr", "batch_size", "batch_tokens", "steps",
+    "warmup_steps", "seed", "corpus_sha256", "git_rev", "gpu", "tokens_per_s", "wall_s",
+    "compiled", "finished_utc",
+]
+
+#: Columns that every row must fill (distillation-only columns may be empty for
+#: supervised runs).
+REQUIRED = [c for c in RUN_COLUMNS if c not in (
+    "teacher_run_id", "teacher_N", "teacher_tokens", "teacher_loss", "teacher_ece",
+    "teacher_inference_flops", "distill_lambda", "distill_tau", "distill_topk",
+    "kl_to_teacher", "ece_vs_teacher", "teacher_agreement")]
+DISTILLATION_ONLY = [c for c in RUN_COLUMNS if c not in REQUIRED]

@@ -1,0 +1,353 @@
+"""Sweep runner: executes a plan idempotently on every visible GPU, resumable.
+
+    python -m experiments.sweep run --plan-dir P --corpus C --results R
+        [--shard i/n] [--workers-per-gpu k] [--deadline UNIX_TIME] [--compile]
+
+Every ``*.csv`` in the plan directory is a plan (:mod:`experiments.plan`); a worker
+re-reads them before each claim, so a plan added later (protocol 4) is picked up.
+One worker process per GPU slot (``k`` per visible GPU, one on the CPU if there is
+none) claims runs by creating ``R/claims/<run_id>`` exclusively, so no run is done
+twice; a run whose ``R/rows/<run_id>.json`` exists is skipped, which makes the
+sweep idempotent and lets it resume (claims without a row are cleared at start).
+``--shard i/n`` keeps the runs whose id hashes to i modulo n, to split one plan over
+machines. A distillation run waits until its teacher's checkpoint exists; teachers
+(supervised runs on the teacher half) save theirs in ``R/ckpt``. Runs of issue 7's
+protocols (not the pilot) wait for the sanity check of the supervised ladder
+(:func:`sanity`), whose verdict is written to ``R/sanity.json``; when every
+supervised teacher-half run is done, the first worker to get there writes the
+protocol-4 plan. Each finished run appends one row to ``R/runs.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fcntl
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from experiments import plan as planmod
+from experiments.corpus import corpus_sha256, load_split
+from experiments.model import Transformer, architecture
+from experiments.schema import RUN_COLUMNS
+from experiments.train import RunConfig, train_run
+
+
+
+def git_rev() -> str:
+    env = os.environ.get("REPLICATION_GIT_REV")
+    if env:
+        return env
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def in_shard(run_id: str, shard: tuple[int, int]) -> bool:
+    i, n = shard
+    return int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % n == i
+
+
+def parse_shard(s: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in s.split("/"))
+    except ValueError:
+        raise ValueError(f"shard must look like 'i/n', got {s!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"shard i/n needs 0 <= i < n, got {s!r}")
+    return i, n
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Append one row to a CSV with RUN_COLUMNS, writing the header if the file is new;
+    a file lock keeps concurrent workers' rows whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", newline="") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            if f.tell() == 0:
+                csv.writer(f).writerow(RUN_COLUMNS)
+            csv.DictWriter(f, fieldnames=RUN_COLUMNS, extrasaction="ignore").writerow(row)
+            f.flush()
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def load_rows(results: Path) -> dict[str, dict]:
+    out = {}
+    for p in (results / "rows").glob("*.json"):
+        try:
+            r = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        out[r["run_id"]] = r
+    return out
+
+
+def sanity(rows: dict[str, dict], ladder_ids: list[str], min_drop: float = 0.3,
+           min_runs: int = 6) -> dict:
+    """Do the supervised ladder's validation losses look like a scaling study?
+    At least ``min_runs`` ladder runs done (the smallest finish first), every loss finite and below ln(vocab), and the loss falling
+    with size (each larger model at most 0.02 nats above the best smaller one, the
+    largest at least min_drop nats below the smallest)."""
+    done = [rows[i] for i in ladder_ids if i in rows]
+    if len(done) < min(len(ladder_ids), min_runs):
+        return {"ready": False}
+    done.sort(key=lambda r: r["N"])
+    losses = [r["val_ce"] for r in done]
+    ok = all(math.isfinite(x) and x < math.log(done[0]["vocab"]) for x in losses)
+    ok = ok and all(losses[i] <= min(losses[:i]) + 0.02 for i in range(1, len(losses)))
+    ok = ok and losses[-1] < losses[0] - min_drop
+    return {"ready": True, "ok": bool(ok), "ladder_losses": losses, "ladder_N": [r["N"] for r in done]}
+
+
+class Worker:
+    def __init__(self, args, device: str, name: str):
+        self.args, self.device, self.name = args, device, name
+        self.R = Path(args.results)
+        for sub in ("rows", "claims", "ckpt", "failed", "logs"):
+            (self.R / sub).mkdir(parents=True, exist_ok=True)
+        self.logf = open(self.R / "logs" / f"{name}.log", "a")
+        self.shard = parse_shard(args.shard)
+        manifest = json.loads((Path(args.corpus) / "manifest.json").read_text())
+        self.corpus_sha = manifest.get("corpus_sha256") or corpus_sha256(manifest)
+        self.half_tokens = min(manifest["tokens"]["teacher"], manifest["tokens"]["student"])
+        self.data = {s: torch.from_numpy(load_split(args.corpus, s).astype(np.int32)).to(device)
+                     for s in ("teacher", "student", "validation")}
+        self.gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
+        self.rev = git_rev()
+        self.teachers: dict[str, Transformer] = {}
+        self.rate: list[float] = []  # cost FLOPs per second of finished runs
+
+    def log(self, msg: str) -> None:
+        self.logf.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
+        self.logf.flush()
+
+    def plans(self) -> list[dict]:
+        runs = {}
+        for p in sorted(Path(self.args.plan_dir).glob("*.csv")):
+            for r in planmod.read_plan(p):
+                runs.setdefault(r["run_id"], r)
+        return [r for r in runs.values() if in_shard(r["run_id"], self.shard)]
+
+    def gate(self, runs: list[dict], rows: dict) -> dict:
+        path = self.R / "sanity.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        failed = {p.name for p in (self.R / "failed").glob("*")}
+        ladder = [r["run_id"] for r in runs if "ladder" in r["protocol"].split("+")
+                  and r["run_id"] not in failed]  # a failed run is judged by the rest
+        s = sanity(rows, ladder, self.args.sanity_min_drop)
+        if s["ready"]:
+            tmp = path.with_suffix(f".{self.name}.tmp")
+            tmp.write_text(json.dumps(s))
+            tmp.replace(path)
+            self.log(f"sanity {s}")
+        return s
+
+    def maybe_protocol4(self, runs: list[dict], rows: dict) -> None:
+        target = Path(self.args.plan_dir) / "p4.csv"
+        if target.exists() or self.args.no_p4:
+            return
+        teacher_sup = [r["run_id"] for r in runs if r["split"] == "teacher" and not r["teacher_run_id"]
+                       and r["seed"] == 0]
+        failed = {p.name for p in (self.R / "failed").glob("*")}
+        if not all(i in rows or i in failed for i in teacher_sup):
+            return
+        try:
+            fd = os.open(self.R / "claims" / "_p4", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.close(fd)
+        except FileExistsError:
+            return
+        p = planmod.protocol4_plan([rows[i] for i in teacher_sup if i in rows], self.half_tokens)
+        planmod.write_plan(p, target)
+        self.log(f"protocol 4 plan: {len(p.runs)} runs")
+
+    def next_run(self):
+        """The next runnable run (by priority, then cost, largest first), or "wait", or None."""
+        runs = self.plans()
+        rows = load_rows(self.R)
+        self.maybe_protocol4(runs, rows)
+        gate = None
+        waiting = False
+        failed = {p.name for p in (self.R / "failed").glob("*")}
+        claimed = {p.name for p in (self.R / "claims").iterdir()}
+        for r in sorted(runs, key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
+            rid = r["run_id"]
+            if rid in rows or rid in claimed or rid in failed:
+                continue
+            t = r["teacher_run_id"]
+            if t:
+                if t in failed:
+                    continue
+                if not (self.R / "ckpt" / f"{t}.pt").exists():
+                    waiting = True
+                    continue
+                if r["protocol"] != "pilot":
+                    gate = gate or self.gate(runs, rows)
+                    if not gate["ready"]:
+                        waiting = True
+                        continue
+                    if not gate["ok"]:
+                        continue
+            if self.args.deadline and self.rate:
+                est = r["cost_flops"] / float(np.median(self.rate))
+                if time.time() + est > self.args.deadline:
+                    continue
+            try:
+                fd = os.open(self.R / "claims" / rid, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.write(fd, self.name.encode())
+                os.close(fd)
+            except FileExistsError:
+                continue
+            return r
+        return "wait" if waiting else None
+
+    def teacher(self, run_id: str) -> Transformer:
+        if run_id not in self.teachers:
+            if len(self.teachers) >= 3:
+                self.teachers.pop(next(iter(self.teachers)))
+            ck = torch.load(self.R / "ckpt" / f"{run_id}.pt", map_location=self.device, weights_only=False)
+            m = Transformer(architecture(ck["n_layers"], ck["n_ctx"], ck["n_vocab"])).to(self.device)
+            m.load_state_dict(ck["state_dict"])
+            m.eval()
+            m.requires_grad_(False)
+            self.teachers[run_id] = m
+        return self.teachers[run_id]
+
+    def execute(self, r: dict) -> None:
+        rid = r["run_id"]
+        cfg = RunConfig(run_id=rid, n_layers=r["n_layers"], tokens=r["tokens"], split=r["split"],
+                        seed=r["seed"], protocol=r["protocol"], teacher_run_id=r["teacher_run_id"],
+                        distill_lambda=r["distill_lambda"], distill_tau=r["distill_tau"],
+                        distill_topk=r["distill_topk"], n_vocab=int(self.args.vocab), n_ctx=self.args.n_ctx,
+                        eval_tokens=self.args.eval_tokens)
+        teacher = self.teacher(r["teacher_run_id"]) if r["teacher_run_id"] else None
+        self.log(f"start {rid}")
+        row, model = train_run(cfg, self.data[r["split"]], self.data["validation"], self.device,
+                               teacher=teacher, compile_model=self.args.compile, log=self.log)
+        if teacher is not None:
+            trow = load_rows(self.R).get(r["teacher_run_id"], {})
+            row.update(teacher_tokens=trow.get("tokens", ""), teacher_loss=trow.get("val_ce", ""),
+                       teacher_ece=trow.get("ece", ""))
+        row.update(corpus_sha256=self.corpus_sha, git_rev=self.rev, gpu=self.gpu,
+                   finished_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        if r["split"] == "teacher" and not r["teacher_run_id"]:
+            tmp = self.R / "ckpt" / f"{rid}.pt.tmp"
+            torch.save({"n_layers": cfg.n_layers, "n_ctx": cfg.n_ctx, "n_vocab": cfg.n_vocab,
+                        "state_dict": model.state_dict()}, tmp)
+            tmp.replace(self.R / "ckpt" / f"{rid}.pt")
+        tmp = self.R / "rows" / f"{rid}.json.tmp"
+        tmp.write_text(json.dumps(row))
+        tmp.replace(self.R / "rows" / f"{rid}.json")
+        append_row(self.R / "runs.csv", row)
+        self.rate.append(r["cost_flops"] / max(row["wall_s"], 1e-3))
+        self.log(f"done {rid} val_ce {row['val_ce']:.4f} wall {row['wall_s']:.1f}s "
+                 f"{row['tokens_per_s']:.3g} tok/s")
+
+    def loop(self) -> int:
+        n = 0
+        while True:
+            if self.args.deadline and time.time() > self.args.deadline:
+                self.log("deadline reached")
+                return n
+            r = self.next_run()
+            if r is None:
+                self.log("nothing left")
+                return n
+            if r == "wait":
+                time.sleep(2.0)
+                continue
+            try:
+                self.execute(r)
+                n += 1
+            except Exception:  # record and go on with the next run
+                (self.R / "failed" / r["run_id"]).write_text(traceback.format_exc())
+                self.log(f"FAILED {r['run_id']}\n{traceback.format_exc()}")
+                if self.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+
+
+def clear_stale_claims(results: Path) -> int:
+    rows = {p.name[:-len(".json")] for p in (results / "rows").glob("*.json")}
+    n = 0
+    for c in (results / "claims").glob("*"):
+        if c.name not in rows:
+            c.unlink()
+            n += 1
+    return n
+
+
+def launch(args) -> int:
+    """Start one worker per GPU slot and wait for them."""
+    R = Path(args.results)
+    (R / "claims").mkdir(parents=True, exist_ok=True)
+    (R / "rows").mkdir(parents=True, exist_ok=True)
+    cleared = clear_stale_claims(R)
+    n_gpu = torch.cuda.device_count()
+    slots = [(str(g), k) for g in range(n_gpu) for k in range(args.workers_per_gpu)] or [("", 0)]
+    procs = []
+    for g, k in slots:
+        env = dict(os.environ)
+        if g:
+            env["CUDA_VISIBLE_DEVICES"] = g
+        cmd = [sys.executable, "-m", "experiments.sweep", "worker", "--name", f"w{g or 'cpu'}-{k}"]
+        cmd += passthrough(args)
+        procs.append(subprocess.Popen(cmd, env=env))
+    print(f"cleared {cleared} stale claims; started {len(procs)} workers on {n_gpu} GPUs", flush=True)
+    return max(p.wait() for p in procs)
+
+
+def passthrough(args) -> list[str]:
+    out = ["--plan-dir", str(args.plan_dir), "--corpus", str(args.corpus), "--results",
+           str(args.results), "--shard", args.shard, "--vocab", str(args.vocab),
+           "--eval-tokens", str(args.eval_tokens), "--n-ctx", str(args.n_ctx), "--sanity-min-drop", str(args.sanity_min_drop), "--deadline", str(args.deadline or 0)]
+    if args.compile:
+        out.append("--compile")
+    if args.no_p4:
+        out.append("--no-p4")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="run a replication plan")
+    ap.add_argument("cmd", choices=["run", "worker"])
+    ap.add_argument("--plan-dir", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--shard", default="0/1")
+    ap.add_argument("--workers-per-gpu", type=int, default=1)
+    ap.add_argument("--deadline", type=float, default=0.0)
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--no-p4", action="store_true")
+    ap.add_argument("--vocab", type=int, default=8192)
+    ap.add_argument("--eval-tokens", type=int, default=262_144)
+    ap.add_argument("--n-ctx", type=int, default=512)
+    ap.add_argument("--sanity-min-drop", type=float, default=0.3)
+    ap.add_argument("--name", default="w0")
+    args = ap.parse_args(argv)
+    parse_shard(args.shard)
+    if args.cmd == "run":
+        sys.exit(launch(args))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        torch.set_num_threads(max(1, int(os.environ.get("REPLICATION_CPU_THREADS", "1"))))
+    w = Worker(args, device, args.name)
+    n = w.loop()
+    print(f"{args.name}: {n} runs", flush=True)
+
+
+if __name__ == "__main__":
+    main()

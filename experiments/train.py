@@ -1,0 +1,295 @@
+"""Supervised training and distillation of one model of the family, with evaluation.
+
+One call of :func:`train_run` trains a model for a fixed number of tokens on one half
+of the corpus and evaluates it on the validation split: cross-entropy against the
+data, KL(teacher || student) when a teacher is given, top-1 accuracy and the expected
+calibration error with 21 equal-width bins (the paper's App. E.8, Eq. 38), against the
+data and against the teacher's top-1 prediction.
+
+Choices (the chapter explains them): AdamW (beta 0.9/0.95, eps 1e-8), peak LR 1e-2
+for every size through simple muP (:meth:`Transformer.param_groups`), linear warm-up
+over 5% of the steps then cosine decay to 1/1000 of the peak, decoupled weight decay
+1e-4, z-loss 1e-4, global gradient clipping at 1.0, bf16 autocast on the GPU.
+Distillation: loss = lambda tau^2 KL(p_T^tau || p_S^tau) + (1 - lambda) CE, the
+teacher's full distribution (or its top-k, renormalised) at temperature tau.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from experiments.model import N_CTX, Transformer, architecture
+
+PEAK_LR = 1e-2
+WEIGHT_DECAY = 1e-4
+Z_LOSS = 1e-4
+GRAD_CLIP = 1.0
+WARMUP_FRACTION = 0.05
+MIN_LR_RATIO = 1e-3
+ECE_BINS = 21
+
+
+def batch_tokens_for(tokens: int, n_ctx: int = N_CTX) -> int:
+    """Tokens per optimiser step: the power of two nearest tokens/1000, clipped to
+    [8, 64] sequences, so that every run takes at least a few hundred steps."""
+    if tokens <= 0:
+        raise ValueError(f"tokens must be positive, got {tokens!r}")
+    seqs = 2 ** round(math.log2(max(tokens / 1000.0 / n_ctx, 1e-9)))
+    return int(min(max(seqs, 8), 64)) * n_ctx
+
+
+@dataclass
+class RunConfig:
+    """What one run trains: depth, tokens, data half, seed and the distillation knobs."""
+
+    run_id: str
+    n_layers: int
+    tokens: int
+    split: str = "teacher"  # which half of the corpus: "teacher" or "student"
+    seed: int = 0
+    protocol: str = "supervised"
+    teacher_run_id: str = ""
+    distill_lambda: float = 1.0
+    distill_tau: float = 1.0
+    distill_topk: int = 0  # 0 = full distribution
+    peak_lr: float = PEAK_LR
+    batch_tokens: int = 0  # 0 = batch_tokens_for(tokens)
+    n_ctx: int = N_CTX
+    n_vocab: int = 8192
+    eval_tokens: int = 262_144
+    n_evals: int = 4  # validation points during training (the last is the final one)
+
+    def __post_init__(self):
+        if self.split not in ("teacher", "student"):
+            raise ValueError(f"split must be 'teacher' or 'student', got {self.split!r}")
+        if self.tokens <= 0:
+            raise ValueError(f"tokens must be positive, got {self.tokens!r}")
+        if not 0.0 <= self.distill_lambda <= 1.0:
+            raise ValueError(f"distill_lambda must lie in [0, 1], got {self.distill_lambda!r}")
+        if self.distill_tau <= 0:
+            raise ValueError(f"distill_tau must be positive, got {self.distill_tau!r}")
+        if self.distill_topk < 0:
+            raise ValueError(f"distill_topk must be >= 0, got {self.distill_topk!r}")
+
+
+def lr_factor(step: int, steps: int, warmup: int) -> float:
+    """Linear warm-up to 1, then cosine from 1 to MIN_LR_RATIO at the last step."""
+    if step < warmup:
+        return (step + 1) / warmup
+    p = (step - warmup) / max(steps - warmup - 1, 1)
+    return MIN_LR_RATIO + (1.0 - MIN_LR_RATIO) * 0.5 * (1.0 + math.cos(math.pi * min(p, 1.0)))
+
+
+class Chunks:
+    """Consecutive windows of one split (n_ctx inputs and the n_ctx next tokens as
+    targets, so neighbours share one token), visited in a random
+    order that is redrawn every epoch from the run's seed."""
+
+    def __init__(self, tokens: torch.Tensor, n_ctx: int, seed: int):
+        n = (tokens.numel() - 1) // n_ctx
+        if n < 1:
+            raise ValueError(f"the split holds {tokens.numel()} tokens, fewer than one window of {n_ctx + 1}")
+        self.tokens, self.n_ctx, self.n = tokens, n_ctx, n
+        self.gen = torch.Generator().manual_seed(seed)
+        self.order = torch.randperm(n, generator=self.gen)
+        self.pos = 0
+        self.offsets = torch.arange(n_ctx + 1)
+        self.tokens_per_epoch = n * n_ctx
+
+    def next(self, batch: int, device) -> torch.Tensor:
+        idx, have = [], 0
+        while have < batch:
+            if self.pos >= self.n:
+                self.order = torch.randperm(self.n, generator=self.gen)
+                self.pos = 0
+            take = min(batch - have, self.n - self.pos)
+            have += take
+            idx.append(self.order[self.pos:self.pos + take])
+            self.pos += take
+        starts = torch.cat(idx) * self.n_ctx
+        rows = starts[:, None] + self.offsets[None, :]
+        return self.tokens[rows.to(self.tokens.device)].to(device, non_blocking=True).long()
+
+
+def validation_windows(tokens: torch.Tensor, n_ctx: int, max_tokens: int) -> torch.Tensor:
+    """The first windows of the validation split, up to max_tokens predicted tokens."""
+    n = min((tokens.numel() - 1) // n_ctx, max(1, max_tokens // n_ctx))
+    starts = torch.arange(n) * n_ctx
+    return tokens[(starts[:, None] + torch.arange(n_ctx + 1)[None, :]).to(tokens.device)].long()
+
+
+def _autocast(device):
+    if torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+def teacher_targets(t_logits: torch.Tensor, tau: float, topk: int) -> torch.Tensor:
+    """Teacher log-probabilities at temperature tau, optionally truncated to its top-k
+    (renormalised, -inf elsewhere)."""
+    t = t_logits.float() / tau
+    if topk:
+        vals, idx = t.topk(topk, dim=-1)
+        t = torch.full_like(t, float("-inf")).scatter(-1, idx, vals)
+    return F.log_softmax(t, dim=-1)
+
+
+def kl_from_logprobs(t_logp: torch.Tensor, s_logp: torch.Tensor) -> torch.Tensor:
+    """KL(p_T || p_S) per position, summing only where p_T > 0."""
+    p = t_logp.exp()
+    return torch.where(p > 0, p * (t_logp - s_logp), torch.zeros_like(p)).sum(-1)
+
+
+def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Expected calibration error (Eq. 38 of the paper): sum over equal-width bins of
+    top-1 confidence of (bin share) x |accuracy - mean confidence|."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    if confidence.shape != correct.shape or confidence.size == 0:
+        raise ValueError("confidence and correct must be non-empty arrays of one shape")
+    which = np.clip((confidence * bins).astype(np.int64), 0, bins - 1)
+    n = np.bincount(which, minlength=bins)
+    conf_sum = np.bincount(which, weights=confidence, minlength=bins)
+    acc_sum = np.bincount(which, weights=correct, minlength=bins)
+    return float(np.abs(acc_sum - conf_sum).sum() / confidence.size)
+
+
+@torch.no_grad()
+def evaluate(model, windows: torch.Tensor, device, teacher=None, batch: int = 64) -> dict:
+    """Validation cross-entropy (nats/token), top-1 accuracy, ECE vs data and, with a
+    teacher, KL(teacher || student) and ECE against the teacher's top-1."""
+    model.eval()
+    ce_sum = kl_sum = 0.0
+    n_tok = 0
+    confs, hits, hits_t = [], [], []
+    for i in range(0, windows.shape[0], batch):
+        w = windows[i:i + batch].to(device)
+        x, y = w[:, :-1], w[:, 1:]
+        with _autocast(device):
+            logits = model(x)
+        logp = F.log_softmax(logits.float(), dim=-1)
+        ce_sum += F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1), reduction="sum").item()
+        conf, pred = logp.max(-1)
+        confs.append(conf.exp().flatten().cpu())
+        hits.append((pred == y).flatten().cpu())
+        if teacher is not None:
+            with _autocast(device):
+                t_logits = teacher(x)
+            t_logp = F.log_softmax(t_logits.float(), dim=-1)
+            kl_sum += kl_from_logprobs(t_logp, logp).sum().item()
+            hits_t.append((pred == t_logp.argmax(-1)).flatten().cpu())
+        n_tok += y.numel()
+    model.train()
+    confidence = torch.cat(confs).numpy()
+    correct = torch.cat(hits).numpy()
+    out = {"val_ce": ce_sum / n_tok, "top1_acc": float(correct.mean()),
+           "ece": ece(confidence, correct), "eval_tokens": n_tok}
+    if teacher is not None:
+        agree = torch.cat(hits_t).numpy()
+        out.update(kl_to_teacher=kl_sum / n_tok, ece_vs_teacher=ece(confidence, agree),
+                   teacher_agreement=float(agree.mean()))
+    return out
+
+
+def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tensor,
+              device="cpu", teacher=None, compile_model: bool = False, log=None):
+    """Train one model as ``cfg`` says; returns (row dict, trained model).
+
+    ``train_tokens`` and ``val_tokens`` are 1-D integer tensors (any device);
+    ``teacher`` is a trained :class:`Transformer` in eval mode or None.
+    """
+    arch = architecture(cfg.n_layers, cfg.n_ctx, cfg.n_vocab)
+    torch.manual_seed(cfg.seed)
+    model = Transformer(arch).to(device)
+    fwd = torch.compile(model) if compile_model else model
+    is_cuda = torch.device(device).type == "cuda"
+    opt_kwargs = {"fused": True} if is_cuda else {}
+    opt = torch.optim.AdamW(model.param_groups(cfg.peak_lr, WEIGHT_DECAY), betas=(0.9, 0.95),
+                            eps=1e-8, **opt_kwargs)
+    batch_tokens = cfg.batch_tokens or batch_tokens_for(cfg.tokens, cfg.n_ctx)
+    batch = batch_tokens // cfg.n_ctx
+    steps = max(1, round(cfg.tokens / batch_tokens))
+    warmup = max(1, round(WARMUP_FRACTION * steps))
+    chunks = Chunks(train_tokens, cfg.n_ctx, cfg.seed)
+    val_windows = validation_windows(val_tokens, cfg.n_ctx, cfg.eval_tokens)
+    small_val = val_windows[: max(1, val_windows.shape[0] // 4)]
+    eval_at = sorted({max(1, round(steps * (k + 1) / cfg.n_evals)) for k in range(cfg.n_evals)})
+    curve = []
+    distill = teacher is not None
+    if distill:
+        teacher.eval()
+    t0 = time.time()
+    train_loss = float("nan")
+    for step in range(steps):
+        f = lr_factor(step, steps, warmup)
+        for g in opt.param_groups:
+            g["lr"] = g["peak_lr"] * f
+        w = chunks.next(batch, device)
+        x, y = w[:, :-1], w[:, 1:]
+        with _autocast(device):
+            logits = fwd(x)
+        logits = logits.float()
+        lse = torch.logsumexp(logits, dim=-1)
+        logp = logits - lse[..., None]
+        ce = F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1))
+        loss = ce + Z_LOSS * (lse ** 2).mean()
+        if distill:
+            with torch.no_grad(), _autocast(device):
+                t_logits = teacher(x)
+            t_logp = teacher_targets(t_logits, cfg.distill_tau, cfg.distill_topk)
+            s_logp = F.log_softmax(logits / cfg.distill_tau, dim=-1) if cfg.distill_tau != 1.0 else logp
+            kl = kl_from_logprobs(t_logp, s_logp).mean()
+            loss = loss + cfg.distill_lambda * cfg.distill_tau ** 2 * kl - cfg.distill_lambda * ce
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+        opt.step()
+        if step + 1 in eval_at:
+            train_loss = ce.item()
+            if not math.isfinite(train_loss):
+                raise FloatingPointError(f"{cfg.run_id}: training loss is {train_loss} at step {step + 1}")
+            if step + 1 < steps:
+                r = evaluate(model, small_val, device)
+                curve.append(f"{(step + 1) * batch_tokens}:{r['val_ce']:.4f}")
+                if log:
+                    log(f"{cfg.run_id} step {step + 1}/{steps} train {train_loss:.4f} val {r['val_ce']:.4f}")
+    if is_cuda:
+        torch.cuda.synchronize()
+    train_wall = time.time() - t0
+    final = evaluate(model, val_windows, device, teacher=teacher)
+    curve.append(f"{steps * batch_tokens}:{final['val_ce']:.4f}")
+    tokens = steps * batch_tokens
+    student_flops = 3.0 * arch.forward_flops_per_token * tokens
+    row = {
+        "run_id": cfg.run_id, "protocol": cfg.protocol,
+        "objective": "distillation" if distill else "supervised", "split": cfg.split,
+        "N": arch.non_embedding_params, "total_params": arch.total_params,
+        "n_layers": arch.n_layers, "d_model": arch.d_model, "n_heads": arch.n_heads,
+        "d_ff": arch.d_ff, "context": arch.n_ctx, "vocab": arch.n_vocab, "tokens": tokens,
+        "epochs": tokens / chunks.tokens_per_epoch,
+        "flops_per_token": arch.forward_flops_per_token, "total_flops": student_flops,
+        "teacher_run_id": cfg.teacher_run_id if distill else "",
+        "teacher_N": teacher.arch.non_embedding_params if distill else "",
+        "teacher_inference_flops": teacher.arch.forward_flops_per_token * tokens if distill else "",
+        "distill_lambda": cfg.distill_lambda if distill else "",
+        "distill_tau": cfg.distill_tau if distill else "",
+        "distill_topk": cfg.distill_topk if distill else "",
+        "val_ce": final["val_ce"], "kl_to_teacher": final.get("kl_to_teacher", ""),
+        "ece": final["ece"], "ece_vs_teacher": final.get("ece_vs_teacher", ""),
+        "top1_acc": final["top1_acc"], "teacher_agreement": final.get("teacher_agreement", ""),
+        "train_ce_final": train_loss, "val_curve": ";".join(curve), "eval_tokens": final["eval_tokens"],
+        "lr": cfg.peak_lr, "batch_size": batch, "batch_tokens": batch_tokens, "steps": steps,
+        "warmup_steps": warmup, "seed": cfg.seed, "tokens_per_s": tokens / train_wall,
+        "wall_s": time.time() - t0, "compiled": bool(compile_model),
+    }
+    return row, model
+
+
+def config_dict(cfg: RunConfig) -> dict:
+    return asdict(cfg)
