@@ -43,8 +43,31 @@ __all__ = [
 ]
 
 
+class _PowerLawCoefficients:
+    """What both coefficient sets share: the power-law exponents alpha and beta.
+
+    ``a = beta / (alpha + beta)`` and ``b = alpha / (alpha + beta)`` are the exponents of
+    N* and D* in C when C = 6ND (Table 6 tabulates them for both laws; its caption misprints
+    b as beta / (alpha + beta)).
+    """
+
+    @property
+    def a(self) -> float:
+        """Exponent of N* in C under C = 6ND: beta / (alpha + beta)."""
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def b(self) -> float:
+        """Exponent of D* in C under C = 6ND: alpha / (alpha + beta)."""
+        return self.alpha / (self.alpha + self.beta)
+
+    def as_dict(self) -> dict[str, float]:
+        """The coefficients as a plain dict, in field order."""
+        return asdict(self)
+
+
 @dataclass(frozen=True)
-class SupervisedCoefficients:
+class SupervisedCoefficients(_PowerLawCoefficients):
     """Coefficients of the supervised law (Eq. 1).
 
     ``E`` is the irreducible loss (nats/token); ``A``, ``alpha`` the model-size
@@ -63,22 +86,9 @@ class SupervisedCoefficients:
         for name in ("E", "A", "B", "alpha", "beta", "gamma"):
             positive_array(name, getattr(self, name))
 
-    @property
-    def a(self) -> float:
-        """Exponent of N* in C under C = 6ND: beta / (alpha + beta)."""
-        return self.beta / (self.alpha + self.beta)
-
-    @property
-    def b(self) -> float:
-        """Exponent of D* in C under C = 6ND: alpha / (alpha + beta)."""
-        return self.alpha / (self.alpha + self.beta)
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class DistillationCoefficients:
+class DistillationCoefficients(_PowerLawCoefficients):
     """Coefficients of the distillation law (Eq. 8), primes dropped.
 
     ``A, B, alpha, beta, gamma`` are the paper's A', B', alpha', beta', gamma';
@@ -104,19 +114,6 @@ class DistillationCoefficients:
             value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be finite and >= 0; got {value!r}")
-
-    @property
-    def a(self) -> float:
-        """a' = beta' / (alpha' + beta'), as tabulated in Table 6."""
-        return self.beta / (self.alpha + self.beta)
-
-    @property
-    def b(self) -> float:
-        """b' = alpha' / (alpha' + beta'), as tabulated in Table 6."""
-        return self.alpha / (self.alpha + self.beta)
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 #: Supervised coefficients of the paper, Table 6 (App. F.3), fitted on 73 runs.

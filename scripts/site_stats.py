@@ -18,31 +18,16 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
 from bs4 import BeautifulSoup
+
+from analysis.toc import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def toc_files(root: Path = ROOT) -> list[str]:
     """Document names (``book/x``) listed in _toc.yml, in order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    found: list[str] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if key in node:
-                    found.append(node[key])
-            for value in node.values():
-                if isinstance(value, (list, dict)):
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    return found
+    return [p.relative_to(root).with_suffix("").as_posix() for p in toc_chapters(root)]
 
 
 def bibliography_ids(site: Path) -> set[str]:

@@ -9,7 +9,6 @@ _build/screenshots (or $DSL_SCREENSHOT_DIR).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import urllib.error
@@ -19,6 +18,8 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin
 
 import pytest
+
+from analysis.toc import is_notebook, toc_chapters
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,25 +34,15 @@ PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-def _load_root_conftest():
-    spec = importlib.util.spec_from_file_location("book_root_conftest", ROOT / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ROOT_CONFTEST = _load_root_conftest()
-
-
 def toc_pages() -> list[str]:
     """Site paths (``book/x.html``) of every page in _toc.yml, in TOC order."""
     return [p.relative_to(ROOT).with_suffix(".html").as_posix()
-            for p in _ROOT_CONFTEST.toc_chapters(ROOT)]
+            for p in toc_chapters(ROOT)]
 
 
 def notebook_pages() -> list[str]:
     return [p.relative_to(ROOT).with_suffix(".html").as_posix()
-            for p in _ROOT_CONFTEST.toc_chapters(ROOT) if _ROOT_CONFTEST.is_notebook(p)]
+            for p in toc_chapters(ROOT) if is_notebook(p)]
 
 
 PAGES = toc_pages()
