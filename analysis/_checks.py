@@ -7,6 +7,8 @@ propagating NaN through a fit or an optimiser.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -32,9 +34,25 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
     return arr
 
 
-def fraction(name: str, value) -> float:
-    """Return ``value`` as a float after checking it lies in [0, 1]."""
-    x = float(value)
-    if not np.isfinite(x) or x < 0 or x > 1:
-        raise ValueError(f"{name} must be in the closed interval [0, 1]; got {value!r}")
+def in_range(name: str, value, lo: float, hi: float) -> float:
+    """``float(value)`` after checking it is finite and lo <= value <= hi."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}") from exc
+    if not math.isfinite(x) or x < lo or x > hi:
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {value!r}")
     return x
+
+
+def array_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
+    """``value`` as a float array after checking it is non-empty, finite and lo <= value <= hi."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric in [{lo:g}, {hi:g}]; got {value!r}") from exc
+    bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
+    if arr.size == 0 or np.any(bad):
+        first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {first!r}")
+    return arr

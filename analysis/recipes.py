@@ -32,6 +32,7 @@ from typing import Mapping
 
 import numpy as np
 
+from analysis._checks import array_in_range, in_range
 from analysis.flops import Scenario, distillation_flops_split, forward_flops_per_token
 from analysis.laws import (
     PAPER_DISTILLATION,
@@ -65,31 +66,6 @@ _LO, _HI = math.log(BOUNDS[0]), math.log(BOUNDS[1])
 #: Default range of budgets searched by ``crossover_compute`` (the paper's plots
 #: run over 1e20-1e26; the issue asks for 1e18-1e27).
 DEFAULT_COMPUTE_RANGE = (1e18, 1e27)
-
-
-# --------------------------------------------------------------------------- checks
-
-def _check_in(name: str, value, lo: float, hi: float) -> float:
-    """``float(value)`` after checking it is finite and lo <= value <= hi."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}") from exc
-    if not math.isfinite(x) or x < lo or x > hi:
-        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {value!r}")
-    return x
-
-
-def _check_array_in(name: str, value, lo: float, hi: float) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric in [{lo:g}, {hi:g}]; got {value!r}") from exc
-    bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
-    if arr.size == 0 or np.any(bad):
-        first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
-        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {first!r}")
-    return arr
 
 
 # ------------------------------------------------------------------ vectorised core
@@ -315,7 +291,7 @@ def minimal_compute(N_S, scenario) -> float:
     and, where the scenario charges them, the logits and pretraining of a 1e6
     parameter teacher trained on 1e6 tokens (the lower bounds of App. D.4.1)."""
     scenario = Scenario.parse(scenario)
-    N_S = _check_in("N_S", N_S, *BOUNDS)
+    N_S = in_range("N_S", N_S, *BOUNDS)
     lo = BOUNDS[0]
     parts = distillation_flops_split(N_S, lo, lo, lo, scenario)
     return float(sum(parts.values()))
@@ -359,8 +335,8 @@ def optimal_teacher_loss(N_S, D_S, teacher_loss_range=None) -> TeacherChoice:
     N_T, D_T in [1e6, 1e17] can reach, [L(1e17, 1e17), L(1e6, 1e6)] ~ [1.269, 5.50]),
     so this is exactly the best-case scenario of the compute-optimal problem.
     """
-    ns = _check_array_in("N_S", N_S, *BOUNDS)
-    ds = _check_array_in("D_S", D_S, *BOUNDS)
+    ns = array_in_range("N_S", N_S, *BOUNDS)
+    ds = array_in_range("D_S", D_S, *BOUNDS)
     if teacher_loss_range is None:
         lo, hi = _teacher_loss_range()
     else:
@@ -441,7 +417,7 @@ def supervised_compute_optimal(C) -> SupervisedOptimum:
     """
     lo = 3.0 * float(forward_flops_per_token(BOUNDS[0])) * BOUNDS[0]
     hi = 3.0 * float(forward_flops_per_token(BOUNDS[1])) * BOUNDS[1]
-    C = _check_in("C", C, lo, hi)
+    C = in_range("C", C, lo, hi)
     n, d, f = _supervised_optimum_batch(np.array([C]))
     return SupervisedOptimum(compute=C, params=float(n[0]), tokens=float(d[0]), loss=float(f[0]))
 
@@ -474,7 +450,7 @@ def compute_optimal_teacher(teacher_loss) -> tuple[float, float]:
     """(N_T, D_T) of the cheapest supervised teacher reaching ``teacher_loss``:
     min F(N) D s.t. L(N, D) = L_T (App. D.4.3), with N, D in [1e6, 1e17]."""
     lo, hi = _teacher_loss_range()
-    L_T = _check_in("teacher_loss", teacher_loss, lo, hi)
+    L_T = in_range("teacher_loss", teacher_loss, lo, hi)
     n, d = _compute_optimal_teacher_batch(np.array([L_T]))
     return float(n[0]), float(d[0])
 
@@ -544,8 +520,8 @@ def distillation_sweep(N_S, C, scenario) -> dict[str, np.ndarray]:
     the DistillationRecipe field names (the split as three arrays).
     Raises ValueError if any problem is infeasible."""
     scenario = Scenario.parse(scenario)
-    ns = _check_array_in("N_S", N_S, *BOUNDS)
-    cc = _check_array_in("C", C, 1.0, 1e40)
+    ns = array_in_range("N_S", N_S, *BOUNDS)
+    cc = array_in_range("C", C, 1.0, 1e40)
     ns_b, cc_b = np.broadcast_arrays(ns, cc)
     shape = ns_b.shape
     ns_f, cc_f = ns_b.ravel().copy(), cc_b.ravel().copy()
@@ -577,8 +553,8 @@ def compute_optimal_distillation(N_S, C, scenario) -> DistillationRecipe:
     ``minimal_compute(N_S, scenario)``; ``scenario`` a Scenario or its slug.
     """
     scenario = Scenario.parse(scenario)
-    N_S = _check_in("N_S", N_S, *BOUNDS)
-    C = _check_in("C", C, 1.0, 1e40)
+    N_S = in_range("N_S", N_S, *BOUNDS)
+    C = in_range("C", C, 1.0, 1e40)
     _check_budget(N_S, C, scenario)
     r = distillation_sweep(np.array([N_S]), np.array([C]), scenario)
     split = {k: float(r[k][0]) for k in ("student_training", "teacher_logits", "teacher_pretraining")}
@@ -603,7 +579,7 @@ def crossover_compute(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, poi
     supervised is never worse there, and ``math.inf`` if distillation still wins at
     its upper end."""
     scenario = Scenario.parse(scenario)
-    N_S = _check_in("N_S", N_S, *BOUNDS)
+    N_S = in_range("N_S", N_S, *BOUNDS)
     lo, hi = (float(v) for v in compute_range)
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
         raise ValueError(f"compute_range must be (lo, hi) with 0 < lo < hi; got {compute_range!r}")
@@ -706,9 +682,9 @@ def efficiency_ratio(N_S, target_loss, scenario) -> Efficiency:
     training needs (Figs. 33-34). ``target_loss`` must lie above the floor
     L(N_S, inf) and be reachable by distillation within the bounds."""
     scenario = Scenario.parse(scenario)
-    N_S = _check_in("N_S", N_S, *BOUNDS)
+    N_S = in_range("N_S", N_S, *BOUNDS)
     floor = float(supervised_loss_infinite_data(N_S))
-    target = _check_in("target_loss", target_loss, 0.0, 100.0)
+    target = in_range("target_loss", target_loss, 0.0, 100.0)
     if target <= floor:
         raise ValueError(f"target_loss must exceed the model-size floor L(N_S, inf) = {floor:.4f} "
                          f"of N_S={N_S:.3g}; got {target_loss!r}")
