@@ -8,6 +8,7 @@ reproduction check) fails the test run.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,17 @@ from analysis.toc import is_notebook, toc_chapters
 ROOT = Path(__file__).resolve().parent
 
 
+@cache
+def _toc_chapter_set() -> frozenset[Path]:
+    """The chapters listed in _toc.yml, read once per test session."""
+    return frozenset(p.resolve() for p in toc_chapters(ROOT))
+
+
 def pytest_collect_file(file_path, parent):
     option = parent.config.option
     if not (getattr(option, "nbval", False) or getattr(option, "nbval_lax", False)):
         return None
-    if file_path.suffix != ".md" or file_path.resolve() not in {p.resolve() for p in toc_chapters(ROOT)}:
+    if file_path.suffix != ".md" or file_path.resolve() not in _toc_chapter_set():
         return None
     if not is_notebook(file_path):
         return None

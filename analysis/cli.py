@@ -63,6 +63,11 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _student_rows(args) -> list[tuple[str, str]]:
+    """The two table rows naming the student, shared by the commands that take one."""
+    return [("student parameters N_S", _fmt(args.student)), ("student tokens D_S", _fmt(args.tokens))]
+
+
 def _table(rows: list[tuple[str, str]]) -> str:
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -121,7 +126,7 @@ def cmd_loss(args) -> None:
     sup = float(supervised_loss(args.student, args.tokens))
     payload = {"law": "distilled", "student_params": args.student, "student_tokens": args.tokens,
                "teacher_loss": teacher_loss, "student_loss": loss, "supervised_loss": sup}
-    rows = [("student parameters N_S", _fmt(args.student)), ("student tokens D_S", _fmt(args.tokens)),
+    rows = [*_student_rows(args),
             ("teacher loss L_T (nats/token)", f"{teacher_loss:.4f}"),
             ("student loss L_S (nats/token)", f"{loss:.4f}"),
             ("supervised loss, same N_S, D_S", f"{sup:.4f}")]
@@ -136,7 +141,7 @@ def cmd_teacher(args) -> None:
     payload = {"student_params": args.student, "student_tokens": args.tokens,
                "teacher_loss": choice.teacher_loss, "student_loss": choice.student_loss,
                "supervised_loss": sup}
-    rows = [("student parameters N_S", _fmt(args.student)), ("student tokens D_S", _fmt(args.tokens)),
+    rows = [*_student_rows(args),
             ("best teacher loss L_T* (nats/token)", f"{choice.teacher_loss:.4f}"),
             ("student loss at L_T* (nats/token)", f"{choice.student_loss:.4f}"),
             ("supervised loss, same N_S, D_S", f"{sup:.4f}")]
