@@ -5,6 +5,10 @@
 # writes the plan and starts the sweep in the background (setsid, so it outlives the
 # call); every call then sleeps SLEEP seconds and copies the results so far to $OUT.
 #   SLEEP=500 SWEEP_SECONDS=1380 WORKERS_PER_GPU=4 bash experiments/gpu_session.sh
+# PART=2 runs part 2 instead (experiments.plan part2, leaving out the runs in runs_done.csv,
+# with protocol 4's teachers fixed in advance) after checking that CUDA-graph replay
+# trains the same models as eager mode (experiments.graph_check); the sweep replays
+# graphs only if that check passes.
 set -u
 export OMP_NUM_THREADS=2 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export REPLICATION_GIT_REV=$(cat GIT_REV 2>/dev/null || echo unknown)
@@ -30,9 +34,20 @@ EOF
   if [ -n "${TINY:-}" ]; then  # CPU rehearsal of this script: tiny plan, tiny models
     python3 -m experiments.plan tiny --half-tokens "$HALF" --out "$W/plans/base.csv" | tee "$W/plan.txt"
     SWEEP_EXTRA="--n-ctx 32 --vocab 300 --eval-tokens 1024 --sanity-min-drop 0"
+  elif [ "${PART:-1}" = 2 ]; then
+    python3 -m experiments.plan part2 --half-tokens "$HALF" --done runs_done.csv --out "$W/plans/part2.csv" | tee "$W/plan.txt"
+    SWEEP_EXTRA="--no-p4"
   else
     python3 -m experiments.plan base --half-tokens "$HALF" --out "$W/plans/base.csv" | tee "$W/plan.txt"
     SWEEP_EXTRA=""
+  fi
+  if [ "${PART:-1}" = 2 ] && [ -z "${TINY:-}" ]; then
+    CUDA_VISIBLE_DEVICES=0 timeout 200 python3 -m experiments.graph_check --corpus "$W/corpus" \
+      --out "$W/graph_check.json" 2>&1 | tee "$W/graph_check.txt"
+    if python3 -c "import json,sys; sys.exit(0 if json.load(open('$W/graph_check.json'))['use_cuda_graph'] else 1)" 2>/dev/null; then
+      SWEEP_EXTRA="$SWEEP_EXTRA --cuda-graph"
+    fi
+    echo "sweep options: $SWEEP_EXTRA"
   fi
   NG=$(python3 -c "import torch; print(torch.cuda.device_count())")
   TP="$W/throughput"; mkdir -p "$TP"
@@ -74,7 +89,9 @@ collect() {
   cp "$W/results/sanity.json" "$OUT/sanity.json" 2>/dev/null
   cp "$W/plans/p4.csv" "$OUT/p4.csv" 2>/dev/null
   cp "$W/plans/base.csv" "$OUT/base_plan.csv" 2>/dev/null
-  (cat "$W/gpu.txt" "$W/plan.txt" "$W/sweep.log"; for f in "$W"/results/failed/*; do [ -f "$f" ] && { echo "== $f"; tail -5 "$f"; }; done; \
+  cp "$W/plans/part2.csv" "$OUT/part2_plan.csv" 2>/dev/null
+  cp "$W/graph_check.json" "$OUT/graph_check.json" 2>/dev/null
+  (cat "$W/gpu.txt" "$W/plan.txt" "$W/graph_check.txt" "$W/sweep.log"; for f in "$W"/results/failed/*; do [ -f "$f" ] && { echo "== $f"; tail -5 "$f"; }; done; \
    for f in "$W"/results/logs/*.log; do echo "== $f"; tail -3 "$f"; done; nvidia-smi) > "$OUT/session.log" 2>&1
 }
 END=$(( T0 + SLEEP ))

@@ -8,7 +8,13 @@ so ``protocol4_plan(rows)`` makes it once the supervised runs are done. Runs tha
 in several protocols appear once, with every protocol in their ``protocol`` field
 (joined by '+'). No run is planned past ``MAX_EPOCHS`` passes over its half.
 
-``python -m experiments.plan base --half-tokens T --out plan.csv`` writes the plan.
+Part 2 (``part2_plan``) runs what part 1 left: its teachers are retrained (part 1 kept
+no checkpoints) under ids ending in ``-r1``, protocol 4 uses teachers chosen in advance
+from part 1's measured losses (``P4_GROUPS``), and runs already in ``runs.csv`` are
+left out.
+
+``python -m experiments.plan base --half-tokens T --out plan.csv`` writes the plan
+(``part2 --done runs.csv`` for part 2).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ P1_TEACHERS = (3, 5, 7, 9)
 P1_BUDGETS = (3e13, 1e14, 3e14)
 P1_STUDENTS = (2, 3, 4, 5, 6)
 P1_EXTRA_BUDGET, P1_EXTRA_STUDENTS = 1e15, (3, 4, 5, 6, 7)  # last priority: uses time left over
-P2_STUDENTS = (2, 3, 5)
+P2_STUDENTS = (2, 3, 4)
 P3_STUDENTS = {2: (20, 40, 80, 160, 320), 3: (20, 40, 80, 160, 320), 4: (20, 40, 80), 5: (20, 40)}
 P4_STUDENTS = (2, 3, 4)
 PILOT_TEACHER, PILOT_STUDENTS = 7, (2, 3, 4, 5, 6)
@@ -40,8 +46,9 @@ FIELDS = ["run_id", "protocol", "priority", "n_layers", "tokens", "split", "seed
           "teacher_run_id", "distill_lambda", "distill_tau", "distill_topk", "cost_flops"]
 
 
-def supervised_id(L: int, tokens: int, split: str, seed: int = 0) -> str:
-    return f"s-L{L}-D{tokens}-{split[0]}-s{seed}"
+def supervised_id(L: int, tokens: int, split: str, seed: int = 0, rerun: int = 0) -> str:
+    """``rerun`` > 0 marks a retraining of the same configuration (same seed)."""
+    return f"s-L{L}-D{tokens}-{split[0]}-s{seed}" + (f"-r{rerun}" if rerun else "")
 
 
 def distill_id(teacher: str, L: int, tokens: int, seed: int = 0, lam=1.0, tau=1.0, topk=0) -> str:
@@ -60,12 +67,15 @@ def isoflop_tokens(L: int, C: float) -> int:
 class Plan:
     """Runs keyed by id; adding a run twice merges its protocols and keeps the best priority."""
 
-    def __init__(self, half_tokens: int):
+    def __init__(self, half_tokens: int, done: set[str] | None = None):
         self.max_tokens = MAX_EPOCHS * half_tokens * 0.995  # margin: an epoch is whole 513-token windows
         self.runs: dict[str, dict] = {}
         self.skipped: list[str] = []
+        self.done = done or set()  # run ids that exist already: never planned again
 
     def _add(self, run: dict) -> str | None:
+        if run["run_id"] in self.done:
+            return run["run_id"]
         if run["tokens"] > self.max_tokens:
             self.skipped.append(f"{run['run_id']} ({run['tokens']} tokens > {MAX_EPOCHS} epochs)")
             return None
@@ -79,9 +89,9 @@ class Plan:
             self.runs[run["run_id"]] = run
         return run["run_id"]
 
-    def supervised(self, L, tokens, split, protocol, priority, seed=0):
+    def supervised(self, L, tokens, split, protocol, priority, seed=0, rerun=0):
         cost = 3.0 * architecture(L).forward_flops_per_token * tokens
-        return self._add({"run_id": supervised_id(L, tokens, split, seed), "protocol": protocol,
+        return self._add({"run_id": supervised_id(L, tokens, split, seed, rerun), "protocol": protocol,
                           "priority": priority, "n_layers": L, "tokens": tokens, "split": split,
                           "seed": seed, "teacher_run_id": "", "distill_lambda": 1.0,
                           "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost})
@@ -195,6 +205,67 @@ def protocol4_plan(rows: list[dict], half_tokens: int) -> Plan:
     return p
 
 
+#: Protocol 4's teachers: groups of (depth, tokens) on the teacher half whose losses agree.
+#: Each group holds part-1 IsoFLOP runs whose measured losses agree within 0.2%
+#: (3.513 and 3.510; 3.717 and 3.715 nats) or lie close (2.277 and 2.314), completed by
+#: new sizes whose tokens were interpolated (linearly in log tokens) between the two
+#: part-1 runs of that size that bracket the group's loss (3.51, 2.92 and 2.30 nats).
+P4_GROUPS = (
+    ((3, 13_159_335), (8, 5_277_147), (5, 7_180_000)),
+    ((3, 39_478_006), (7, 14_600_000)),
+    ((4, 79_730_778), (5, 50_949_702), (8, 34_000_000)),
+    ((2, 24_132_765), (5, 5_094_970)),
+)
+PART2_RERUN = 1
+
+
+def part2_priority(tags: list[str], teacher_L: int, student_L: int) -> int:
+    """Order of part 2: protocols 2 (two smallest students), 4 and 5 first, then the
+    rest of protocol 3, the third protocol-2 student, protocol 1's largest budget, and
+    last the runs whose teachers are part 1's largest (L9, the 3e15 IsoFLOP profile)."""
+    if "p2" in tags and teacher_L >= 9 or "isoflop-3e15" in tags:
+        return 6
+    if teacher_L >= 9:
+        return 7
+    if "p2" in tags:
+        return 1 if student_L <= 3 else 4
+    if "p5-seeds" in tags:
+        return 1
+    if "p3" in tags:
+        return 2 if student_L <= 3 else 3
+    return 5
+
+
+def part2_plan(half_tokens: int, done: set[str]) -> Plan:
+    """Every distilled run of ``base_plan`` not in ``done``, with its teacher retrained
+    (id suffix ``-r1``) and its twin unless done, plus protocol 4 from ``P4_GROUPS``."""
+    base = base_plan(half_tokens)
+    p = Plan(half_tokens, done)
+    teacher_prio: dict[str, int] = {}
+    students = []
+    for r in base.rows():
+        if not r["teacher_run_id"] or r["run_id"] in done:
+            continue
+        t = base.runs[r["teacher_run_id"]]
+        tags = r["protocol"].split("+") + t["protocol"].split("+")
+        prio = part2_priority(tags, t["n_layers"], r["n_layers"])
+        students.append((r, t, prio))
+        key = (t["n_layers"], t["tokens"])
+        teacher_prio[key] = min(teacher_prio.get(key, 99), 0 if prio < 6 else 6)
+    for (L, tokens), prio in teacher_prio.items():
+        p.supervised(L, tokens, "teacher", "teacher-rerun", prio, rerun=PART2_RERUN)
+    for r, t, prio in students:
+        tid = supervised_id(t["n_layers"], t["tokens"], "teacher", rerun=PART2_RERUN)
+        for tag in r["protocol"].split("+"):
+            p.distilled(tid, t["n_layers"], r["n_layers"], r["tokens"], tag, prio, seed=r["seed"])
+    for group in P4_GROUPS:
+        for L, tokens in group:
+            tid = p.supervised(L, tokens, "teacher", "teacher-rerun", 0, rerun=PART2_RERUN)
+            for S in P4_STUDENTS:
+                p.distilled(tid, L, S, ladder_tokens(S), "p4", 1)
+    return p
+
+
 def write_plan(plan: Plan, path: Path) -> None:
     tmp = Path(str(path) + ".tmp")
     with open(tmp, "w", newline="") as f:
@@ -230,11 +301,18 @@ def summary(plan: Plan) -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="write the replication's run plan")
-    ap.add_argument("what", choices=["base", "tiny"])
+    ap.add_argument("what", choices=["base", "part2", "tiny"])
     ap.add_argument("--half-tokens", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--done", type=Path, help="runs.csv whose runs part 2 leaves out")
     a = ap.parse_args(argv)
-    plan = base_plan(a.half_tokens) if a.what == "base" else tiny_plan(a.half_tokens)
+    if a.what == "part2":
+        if a.done is None:
+            ap.error("part2 needs --done runs.csv")
+        with open(a.done, newline="") as f:
+            plan = part2_plan(a.half_tokens, {r["run_id"] for r in csv.DictReader(f)})
+    else:
+        plan = base_plan(a.half_tokens) if a.what == "base" else tiny_plan(a.half_tokens)
     write_plan(plan, a.out)
     rows = plan.rows()
     print(f"{len(rows)} runs, {sum(r['teacher_run_id'] != '' for r in rows)} distilled, "

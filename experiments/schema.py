@@ -10,7 +10,7 @@ RUN_COLUMNS = [
     "val_ce", "kl_to_teacher", "ece", "ece_vs_teacher", "top1_acc", "teacher_agreement",
     "train_ce_final", "val_curve", "eval_tokens", "lr", "batch_size", "batch_tokens", "steps",
     "warmup_steps", "seed", "corpus_sha256", "git_rev", "gpu", "tokens_per_s", "wall_s",
-    "compiled", "finished_utc",
+    "compiled", "cuda_graph", "finished_utc",
 ]
 
 #: Columns that every row must fill (distillation-only columns may be empty for

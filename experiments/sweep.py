@@ -1,7 +1,7 @@
 """Sweep runner: executes a plan idempotently on every visible GPU, resumable.
 
     python -m experiments.sweep run --plan-dir P --corpus C --results R
-        [--shard i/n] [--workers-per-gpu k] [--deadline UNIX_TIME] [--compile]
+        [--shard i/n] [--workers-per-gpu k] [--deadline UNIX_TIME] [--compile | --cuda-graph]
 
 Every ``*.csv`` in the plan directory is a plan (:mod:`experiments.plan`); a worker
 re-reads them before each claim, so a plan added later (protocol 4) is picked up.
@@ -102,6 +102,8 @@ def sanity(rows: dict[str, dict], ladder_ids: list[str], min_drop: float = 0.3,
     At least ``min_runs`` ladder runs done (the smallest finish first), every loss finite and below ln(vocab), and the loss falling
     with size (each larger model at most 0.02 nats above the best smaller one, the
     largest at least min_drop nats below the smallest)."""
+    if not ladder_ids:  # a plan without a ladder (part 2): part 1's ladder passed this check
+        return {"ready": True, "ok": True, "ladder_losses": [], "ladder_N": []}
     done = [rows[i] for i in ladder_ids if i in rows]
     if len(done) < min(len(ladder_ids), min_runs):
         return {"ready": False}
@@ -237,7 +239,8 @@ class Worker:
         teacher = self.teacher(r["teacher_run_id"]) if r["teacher_run_id"] else None
         self.log(f"start {rid}")
         row, model = train_run(cfg, self.data[r["split"]], self.data["validation"], self.device,
-                               teacher=teacher, compile_model=self.args.compile, log=self.log)
+                               teacher=teacher, compile_model=self.args.compile, log=self.log,
+                               cuda_graph=self.args.cuda_graph)
         if teacher is not None:
             trow = load_rows(self.R).get(r["teacher_run_id"], {})
             row.update(teacher_tokens=trow.get("tokens", ""), teacher_loss=trow.get("val_ce", ""),
@@ -316,6 +319,8 @@ def passthrough(args) -> list[str]:
            "--eval-tokens", str(args.eval_tokens), "--n-ctx", str(args.n_ctx), "--sanity-min-drop", str(args.sanity_min_drop), "--deadline", str(args.deadline or 0)]
     if args.compile:
         out.append("--compile")
+    if args.cuda_graph:
+        out.append("--cuda-graph")
     if args.no_p4:
         out.append("--no-p4")
     return out
@@ -331,6 +336,7 @@ def main(argv=None):
     ap.add_argument("--workers-per-gpu", type=int, default=1)
     ap.add_argument("--deadline", type=float, default=0.0)
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--cuda-graph", action="store_true", help="replay each step as a CUDA graph")
     ap.add_argument("--no-p4", action="store_true")
     ap.add_argument("--vocab", type=int, default=8192)
     ap.add_argument("--eval-tokens", type=int, default=262_144)

@@ -125,8 +125,9 @@ def validation_windows(tokens: torch.Tensor, n_ctx: int, max_tokens: int) -> tor
 
 
 def _autocast(device):
+    # no weight-cast cache: it would keep tensors from outside a captured CUDA graph
     if torch.device(device).type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
     return torch.autocast("cpu", enabled=False)
 
 
@@ -197,19 +198,79 @@ def evaluate(model, windows: torch.Tensor, device, teacher=None, batch: int = 64
     return out
 
 
+class _GraphedStep:
+    """One optimiser step (forward, backward, clipping, AdamW) captured as a CUDA graph.
+
+    Small models spend most of an eager step launching kernels from Python; replaying
+    a graph launches them all at once, with the same kernels and so the same numbers.
+    Capture needs a few warm-up steps; they run on a validation batch and are then
+    undone (parameters copied back, optimiser moments and step counts zeroed, which is
+    exactly a fresh AdamW), so the run trains on the same batches as in eager mode.
+    The learning rate lives in a device tensor per parameter group, set before each
+    replay."""
+
+    def __init__(self, model, opt, loss_fn, example: torch.Tensor, warmup_steps: int = 3):
+        self.model, self.opt = model, opt
+        params = list(model.parameters())
+        saved = [p.detach().clone() for p in params]
+        for g in opt.param_groups:
+            g["lr"] = torch.tensor(float(g["lr"]), dtype=torch.float32, device=example.device)
+        self.w = example.clone()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(warmup_steps):
+                self._step(loss_fn)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        opt.zero_grad(set_to_none=True)
+        with torch.cuda.graph(self.graph):
+            self.ce = self._step(loss_fn)
+        torch.cuda.synchronize()
+        with torch.no_grad():
+            for p, s in zip(params, saved):
+                p.copy_(s)
+            for state in opt.state.values():
+                for v in state.values():
+                    if torch.is_tensor(v):
+                        v.zero_()
+        torch.cuda.synchronize()
+
+    def _step(self, loss_fn):
+        self.opt.zero_grad(set_to_none=True)
+        loss, ce = loss_fn(self.w[:, :-1], self.w[:, 1:])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), GRAD_CLIP)
+        self.opt.step()
+        return ce
+
+    def __call__(self, w: torch.Tensor, lr_factor: float) -> torch.Tensor:
+        for g in self.opt.param_groups:
+            g["lr"].fill_(g["peak_lr"] * lr_factor)
+        self.w.copy_(w)
+        self.graph.replay()
+        return self.ce
+
+
 def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tensor,
-              device="cpu", teacher=None, compile_model: bool = False, log=None):
+              device="cpu", teacher=None, compile_model: bool = False, log=None,
+              cuda_graph: bool = False):
     """Train one model as ``cfg`` says; returns (row dict, trained model).
 
     ``train_tokens`` and ``val_tokens`` are 1-D integer tensors (any device);
     ``teacher`` is a trained :class:`Transformer` in eval mode or None.
+    ``cuda_graph`` replays each step as a CUDA graph (GPU only; see :class:`_GraphedStep`).
     """
     arch = architecture(cfg.n_layers, cfg.n_ctx, cfg.n_vocab)
     torch.manual_seed(cfg.seed)
     model = Transformer(arch).to(device)
     fwd = torch.compile(model) if compile_model else model
     is_cuda = torch.device(device).type == "cuda"
+    if cuda_graph and (not is_cuda or compile_model):
+        raise ValueError("cuda_graph needs a CUDA device and compile_model=False")
     opt_kwargs = {"fused": True} if is_cuda else {}
+    if cuda_graph:
+        opt_kwargs["capturable"] = True
     opt = torch.optim.AdamW(model.param_groups(cfg.peak_lr, WEIGHT_DECAY), betas=(0.9, 0.95),
                             eps=1e-8, **opt_kwargs)
     batch_tokens = cfg.batch_tokens or batch_tokens_for(cfg.tokens, cfg.n_ctx)
@@ -224,14 +285,9 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
     distill = teacher is not None
     if distill:
         teacher.eval()
-    t0 = time.time()
-    train_loss = float("nan")
-    for step in range(steps):
-        f = lr_factor(step, steps, warmup)
-        for g in opt.param_groups:
-            g["lr"] = g["peak_lr"] * f
-        w = chunks.next(batch, device)
-        x, y = w[:, :-1], w[:, 1:]
+
+    def loss_fn(x, y):
+        """Training loss (with z-loss and, for a student, the distillation term) and CE."""
         with _autocast(device):
             logits = fwd(x)
         logits = logits.float()
@@ -246,10 +302,24 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
             s_logp = F.log_softmax(logits / cfg.distill_tau, dim=-1) if cfg.distill_tau != 1.0 else logp
             kl = kl_from_logprobs(t_logp, s_logp).mean()
             loss = loss + cfg.distill_lambda * cfg.distill_tau ** 2 * kl - cfg.distill_lambda * ce
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
-        opt.step()
+        return loss, ce
+
+    t0 = time.time()
+    graphed = _GraphedStep(model, opt, loss_fn, val_windows[:batch].to(device)) if cuda_graph else None
+    train_loss = float("nan")
+    for step in range(steps):
+        f = lr_factor(step, steps, warmup)
+        w = chunks.next(batch, device)
+        if graphed is not None:
+            ce = graphed(w, f)
+        else:
+            for g in opt.param_groups:
+                g["lr"] = g["peak_lr"] * f
+            loss, ce = loss_fn(w[:, :-1], w[:, 1:])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+            opt.step()
         if step + 1 in eval_at:
             train_loss = ce.item()
             if not math.isfinite(train_loss):
@@ -286,7 +356,7 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
         "train_ce_final": train_loss, "val_curve": ";".join(curve), "eval_tokens": final["eval_tokens"],
         "lr": cfg.peak_lr, "batch_size": batch, "batch_tokens": batch_tokens, "steps": steps,
         "warmup_steps": warmup, "seed": cfg.seed, "tokens_per_s": tokens / train_wall,
-        "wall_s": time.time() - t0, "compiled": bool(compile_model),
+        "wall_s": time.time() - t0, "compiled": bool(compile_model), "cuda_graph": bool(cuda_graph),
     }
     return row, model
 
