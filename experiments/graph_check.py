@@ -22,7 +22,7 @@ import torch
 from experiments.corpus import load_split
 from experiments.train import RunConfig, train_run
 
-CONFIGS = ((3, 2_000_000), (6, 10_000_000), (9, 20_000_000))  # (depth, tokens): batches 8, 16, 32
+CONFIGS = ((3, 2_000_000), (7, 8_000_000))  # (depth, tokens): batches 8 and 16
 
 
 def main(argv=None):
