@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 from pathlib import Path
 
 from experiments.family import architecture
@@ -51,6 +52,12 @@ def supervised_id(L: int, tokens: int, split: str, seed: int = 0, rerun: int = 0
     return f"s-L{L}-D{tokens}-{split[0]}-s{seed}" + (f"-r{rerun}" if rerun else "")
 
 
+def without_rerun(run_id: str) -> str:
+    """The run id with every rerun suffix removed: a retrained teacher, and a student of
+    it, count as the configuration they repeat."""
+    return re.sub(r"-r\d+(?=--|$)", "", run_id)
+
+
 def distill_id(teacher: str, L: int, tokens: int, seed: int = 0, lam=1.0, tau=1.0, topk=0) -> str:
     knobs = "" if (lam, tau, topk) == (1.0, 1.0, 0) else f"-l{lam}-t{tau}-k{topk}"
     return f"d-{teacher}--L{L}-D{tokens}-s{seed}{knobs}"
@@ -71,11 +78,13 @@ class Plan:
         self.max_tokens = MAX_EPOCHS * half_tokens * 0.995  # margin: an epoch is whole 513-token windows
         self.runs: dict[str, dict] = {}
         self.skipped: list[str] = []
-        self.done = done or set()  # run ids that exist already: never planned again
+        # configurations already run (ids without rerun suffixes): never planned again
+        self.done = {without_rerun(i) for i in (done or set())}
 
     def _add(self, run: dict) -> str | None:
-        if run["run_id"] in self.done:
+        if run["rerun"] == 0 and without_rerun(run["run_id"]) in self.done:
             return run["run_id"]
+        run = {k: v for k, v in run.items() if k != "rerun"}
         if run["tokens"] > self.max_tokens:
             self.skipped.append(f"{run['run_id']} ({run['tokens']} tokens > {MAX_EPOCHS} epochs)")
             return None
@@ -91,7 +100,7 @@ class Plan:
 
     def supervised(self, L, tokens, split, protocol, priority, seed=0, rerun=0):
         cost = 3.0 * architecture(L).forward_flops_per_token * tokens
-        return self._add({"run_id": supervised_id(L, tokens, split, seed, rerun), "protocol": protocol,
+        return self._add({"run_id": supervised_id(L, tokens, split, seed, rerun), "rerun": rerun, "protocol": protocol,
                           "priority": priority, "n_layers": L, "tokens": tokens, "split": split,
                           "seed": seed, "teacher_run_id": "", "distill_lambda": 1.0,
                           "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost})
@@ -101,7 +110,7 @@ class Plan:
             return None
         cost = (3.0 * architecture(L).forward_flops_per_token
                 + architecture(teacher_L).forward_flops_per_token) * tokens
-        rid = self._add({"run_id": distill_id(teacher_id, L, tokens, seed), "protocol": protocol,
+        rid = self._add({"run_id": distill_id(teacher_id, L, tokens, seed), "rerun": 0, "protocol": protocol,
                          "priority": priority, "n_layers": L, "tokens": tokens, "split": "student",
                          "seed": seed, "teacher_run_id": teacher_id, "distill_lambda": 1.0,
                          "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost})
@@ -236,15 +245,17 @@ def part2_priority(tags: list[str], teacher_L: int, student_L: int) -> int:
     return 5
 
 
-def part2_plan(half_tokens: int, done: set[str]) -> Plan:
-    """Every distilled run of ``base_plan`` not in ``done``, with its teacher retrained
-    (id suffix ``-r1``) and its twin unless done, plus protocol 4 from ``P4_GROUPS``."""
+def part2_plan(half_tokens: int, done: set[str], rerun: int = PART2_RERUN) -> Plan:
+    """Every distilled run of ``base_plan`` and of protocol 4 (``P4_GROUPS``) whose
+    configuration is not in ``done``, with its teacher retrained (id suffix
+    ``-r{rerun}``; a later session, whose checkpoints are gone too, passes rerun=2)
+    and its twin unless done."""
     base = base_plan(half_tokens)
     p = Plan(half_tokens, done)
     teacher_prio: dict[str, int] = {}
     students = []
     for r in base.rows():
-        if not r["teacher_run_id"] or r["run_id"] in done:
+        if not r["teacher_run_id"] or without_rerun(r["run_id"]) in p.done:
             continue
         t = base.runs[r["teacher_run_id"]]
         tags = r["protocol"].split("+") + t["protocol"].split("+")
@@ -253,15 +264,19 @@ def part2_plan(half_tokens: int, done: set[str]) -> Plan:
         key = (t["n_layers"], t["tokens"])
         teacher_prio[key] = min(teacher_prio.get(key, 99), 0 if prio < 6 else 6)
     for (L, tokens), prio in teacher_prio.items():
-        p.supervised(L, tokens, "teacher", "teacher-rerun", prio, rerun=PART2_RERUN)
+        p.supervised(L, tokens, "teacher", "teacher-rerun", prio, rerun=rerun)
     for r, t, prio in students:
-        tid = supervised_id(t["n_layers"], t["tokens"], "teacher", rerun=PART2_RERUN)
+        tid = supervised_id(t["n_layers"], t["tokens"], "teacher", rerun=rerun)
         for tag in r["protocol"].split("+"):
             p.distilled(tid, t["n_layers"], r["n_layers"], r["tokens"], tag, prio, seed=r["seed"])
     for group in P4_GROUPS:
         for L, tokens in group:
-            tid = p.supervised(L, tokens, "teacher", "teacher-rerun", 0, rerun=PART2_RERUN)
-            for S in P4_STUDENTS:
+            tid = supervised_id(L, tokens, "teacher", rerun=rerun)
+            needed = [S for S in P4_STUDENTS
+                      if without_rerun(distill_id(tid, S, ladder_tokens(S))) not in p.done]
+            if needed:
+                p.supervised(L, tokens, "teacher", "teacher-rerun", 0, rerun=rerun)
+            for S in needed:
                 p.distilled(tid, L, S, ladder_tokens(S), "p4", 1)
     return p
 
@@ -305,12 +320,14 @@ def main(argv=None):
     ap.add_argument("--half-tokens", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--done", type=Path, help="runs.csv whose runs part 2 leaves out")
+    ap.add_argument("--rerun", type=int, default=PART2_RERUN,
+                    help="suffix of the retrained teachers' ids (1 in the first part-2 session)")
     a = ap.parse_args(argv)
     if a.what == "part2":
         if a.done is None:
             ap.error("part2 needs --done runs.csv")
         with open(a.done, newline="") as f:
-            plan = part2_plan(a.half_tokens, {r["run_id"] for r in csv.DictReader(f)})
+            plan = part2_plan(a.half_tokens, {r["run_id"] for r in csv.DictReader(f)}, a.rerun)
     else:
         plan = base_plan(a.half_tokens) if a.what == "base" else tiny_plan(a.half_tokens)
     write_plan(plan, a.out)

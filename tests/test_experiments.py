@@ -194,3 +194,14 @@ def test_sweep_end_to_end(tiny_corpus, tmp_path):
     with open(results / "runs.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
     assert not (results / "claims" / "stale").exists()
+
+
+def test_cuda_graph_needs_a_gpu_and_no_compile():
+    cfg = RunConfig(run_id="g", n_layers=1, tokens=256 * 4, n_ctx=32, n_vocab=300)
+    tokens = torch.randint(0, 300, (4096,), dtype=torch.int32)
+    with pytest.raises(ValueError, match="cuda_graph"):
+        train_run(cfg, tokens, tokens, "cpu", cuda_graph=True)
+
+
+def test_sanity_passes_a_plan_without_ladder():
+    assert sanity({}, []) == {"ready": True, "ok": True, "ladder_losses": [], "ladder_N": []}
