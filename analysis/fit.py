@@ -654,7 +654,10 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
         w = rng.multinomial(prob.n, np.full(prob.n, 1.0 / prob.n)).astype(float)
         res = _polish(prob, result.theta, weights=w, maxiter=maxiter)
         if res.success and np.all(np.isfinite(res.x)):
-            row = _coefficient_row(_to_coefficients(prob, res.x))
+            try:
+                row = _coefficient_row(_to_coefficients(prob, res.x))
+            except ValueError:  # ran off to a coefficient that overflows (e.g. A = inf): failed
+                continue
             samples[i] = [row[k] for k in names]
     failed = int(np.isnan(samples[:, 0]).sum())
     if failed == samples.shape[0]:

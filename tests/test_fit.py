@@ -198,6 +198,26 @@ def test_bootstrap_is_deterministic():
         F.bootstrap(r, n_resamples=4, level=1.5)
 
 
+def test_bootstrap_counts_an_overflowing_resample_as_failed(monkeypatch):
+    """A resample whose optimum runs off to log A = 1e4 (A = inf) is a failed resample,
+    not an error that ends the bootstrap."""
+    r = _small_fit()
+    real_polish = F._polish
+    calls = {"n": 0}
+
+    def polish(prob, theta, **kw):
+        res = real_polish(prob, theta, **kw)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            res.x = res.x.copy()
+            res.x[0] = 1e4  # log_A
+        return res
+
+    monkeypatch.setattr(F, "_polish", polish)
+    b = F.bootstrap(r, n_resamples=4, seed=0)
+    assert b.n_failed == 1 and np.isnan(b.samples[1]).all() and np.isfinite(b.samples[0]).all()
+
+
 
 
 def test_profile_objective_at_the_optimum_and_bad_names():
