@@ -5,7 +5,7 @@
 # writes the plan and starts the sweep in the background (setsid, so it outlives the
 # call); every call then sleeps SLEEP seconds and copies the results so far to $OUT.
 #   SLEEP=500 SWEEP_SECONDS=1380 WORKERS_PER_GPU=4 bash experiments/gpu_session.sh
-# PART=2 runs part 2 instead (experiments.plan part2, leaving out the runs in runs_done.csv,
+# PART=2 runs part 2 instead (experiments.plan part2 --rerun ${RERUN:-1}, leaving out the runs in runs_done.csv,
 # with protocol 4's teachers fixed in advance) after checking that CUDA-graph replay
 # trains the same models as eager mode (experiments.graph_check); the sweep replays
 # graphs only if that check passes.
@@ -35,7 +35,7 @@ EOF
     python3 -m experiments.plan tiny --half-tokens "$HALF" --out "$W/plans/base.csv" | tee "$W/plan.txt"
     SWEEP_EXTRA="--n-ctx 32 --vocab 300 --eval-tokens 1024 --sanity-min-drop 0"
   elif [ "${PART:-1}" = 2 ]; then
-    python3 -m experiments.plan part2 --half-tokens "$HALF" --done runs_done.csv --out "$W/plans/part2.csv" | tee "$W/plan.txt"
+    python3 -m experiments.plan part2 --half-tokens "$HALF" --done runs_done.csv --rerun "${RERUN:-1}" --out "$W/plans/part2.csv" | tee "$W/plan.txt"
     SWEEP_EXTRA="--no-p4"
   else
     python3 -m experiments.plan base --half-tokens "$HALF" --out "$W/plans/base.csv" | tee "$W/plan.txt"
