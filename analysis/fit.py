@@ -655,7 +655,8 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
         res = _polish(prob, result.theta, weights=w, maxiter=maxiter)
         if res.success and np.all(np.isfinite(res.x)):
             try:
-                row = _coefficient_row(_to_coefficients(prob, res.x))
+                with np.errstate(over="ignore"):
+                    row = _coefficient_row(_to_coefficients(prob, res.x))
             except ValueError:  # ran off to a coefficient that overflows (e.g. A = inf): failed
                 continue
             samples[i] = [row[k] for k in names]
