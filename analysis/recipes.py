@@ -32,7 +32,7 @@ from typing import Mapping
 
 import numpy as np
 
-from analysis._checks import array_in_range, in_range
+from analysis._checks import array_in_range, in_range, positive_interval
 from analysis.flops import Scenario, distillation_flops_split, forward_flops_per_token
 from analysis.laws import (
     PAPER_DISTILLATION,
@@ -340,9 +340,7 @@ def optimal_teacher_loss(N_S, D_S, teacher_loss_range=None) -> TeacherChoice:
     if teacher_loss_range is None:
         lo, hi = _teacher_loss_range()
     else:
-        lo, hi = (float(v) for v in teacher_loss_range)
-        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
-            raise ValueError(f"teacher_loss_range must be (lo, hi) with 0 < lo < hi; got {teacher_loss_range!r}")
+        lo, hi = positive_interval("teacher_loss_range", teacher_loss_range)
     ns_b, ds_b = np.broadcast_arrays(ns, ds)
     shape = ns_b.shape
     ns_f, ds_f = ns_b.ravel(), ds_b.ravel()
@@ -580,9 +578,7 @@ def crossover_compute(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, poi
     its upper end."""
     scenario = Scenario.parse(scenario)
     N_S = in_range("N_S", N_S, *BOUNDS)
-    lo, hi = (float(v) for v in compute_range)
-    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
-        raise ValueError(f"compute_range must be (lo, hi) with 0 < lo < hi; got {compute_range!r}")
+    lo, hi = positive_interval("compute_range", compute_range)
     _check_budget(N_S, lo, scenario)
     n = max(2, int(round(math.log10(hi / lo) * points_per_decade)) + 1)
     grid = np.geomspace(lo, hi, n)
