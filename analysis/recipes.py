@@ -446,7 +446,7 @@ def _supervised_objective(C, law: _Law):
     def objective(x, rows):
         n = np.exp(x)
         d = C[rows][:, None] / (3.0 * forward_flops_per_token(n))
-        feasible = (d >= law.lo) & (d <= law.hi)
+        feasible = (d >= law.lo * (1 - 1e-12)) & (d <= law.hi * (1 + 1e-12))
         val = supervised_loss(n, np.clip(d, law.lo, law.hi), law.supervised)
         return np.where(feasible, val, np.inf)
 

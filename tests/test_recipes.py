@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from analysis.flops import Scenario, forward_flops_per_token
-from analysis.laws import distilled_loss, supervised_loss
+from analysis.laws import (
+    PAPER_DISTILLATION,
+    PAPER_SUPERVISED,
+    DistillationCoefficients,
+    SupervisedCoefficients,
+    distilled_loss,
+    supervised_loss,
+)
 from analysis.recipes import (
     BOUNDS,
     compute_optimal_distillation,
@@ -203,3 +210,31 @@ def test_bad_target_loss():
         optimal_teacher_loss(1e9, 0)
     with pytest.raises(ValueError, match="C"):
         supervised_compute_optimal(1e40)
+
+
+# ------------------------------------------------- other coefficients and boxes
+
+#: Laws of the kind fitted to small runs (1e5-1e7 parameters, 1e6-2e8 tokens): E is
+#: not identified there, so it sits at a tiny positive value (the class needs E > 0).
+SMALL = {
+    "supervised": SupervisedCoefficients(E=1e-30, A=280.9, B=601.7, alpha=0.409, beta=0.318, gamma=0.792),
+    "distillation": DistillationCoefficients(A=441.2, B=18754.3, alpha=0.382, beta=0.518, gamma=0.598,
+                                             c0=0.916, c1=6.95, f1=0.210, d1=0.822),
+    "bounds": (1e5, 1e9),
+}
+#: The paper's laws in a box narrow enough to bind (teacher tokens at 1e12).
+NARROW = {"bounds": (1e7, 1e12)}
+
+
+def _budget(n_s, d_s):
+    return 3 * float(forward_flops_per_token(n_s)) * d_s
+
+
+@pytest.mark.parametrize("law", [SMALL, NARROW], ids=["small-law", "paper-law-narrow-box"])
+def test_supervised_optimum_at_both_ends_of_its_range(law):
+    # the ends admit one model only (N = D = lo, or N = D = hi): rounding must not make them infeasible
+    lo, hi = law["bounds"]
+    for n in (lo, hi):
+        opt = supervised_compute_optimal(_budget(n, n), **law)
+        assert math.isfinite(opt.loss)
+        assert opt.params == pytest.approx(n, rel=1e-9) and opt.tokens == pytest.approx(n, rel=1e-9)
