@@ -401,7 +401,7 @@ def optimal_teacher_loss(N_S, D_S, teacher_loss_range=None, *, supervised=PAPER_
 
     L_T is searched over ``teacher_loss_range`` (default: the losses a teacher with
     N_T, D_T in ``bounds`` can reach, [L(hi, hi), L(lo, lo)]; with the paper's
-    defaults ~ [1.269, 5.50]), so this is exactly the best-case scenario of the
+    defaults ~ [1.269, 7.54]), so this is exactly the best-case scenario of the
     compute-optimal problem.
     """
     law = _law(supervised, distillation, bounds)
