@@ -56,3 +56,18 @@ def array_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
         first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
         raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {first!r}")
     return arr
+
+
+def positive_interval(name: str, value) -> tuple[float, float]:
+    """``value`` as a (low, high) pair of floats after checking both are finite and
+    0 < low < high (for ranges and boxes passed as pairs)."""
+    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {value!r}"
+    if isinstance(value, (str, bytes)):
+        raise ValueError(message)
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(message) from exc
+    if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
+        raise ValueError(message)
+    return low, high

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from analysis.flops import Scenario, forward_flops_per_token
-from analysis.laws import distilled_loss, supervised_loss
+from analysis.laws import (
+    PAPER_DISTILLATION,
+    PAPER_SUPERVISED,
+    DistillationCoefficients,
+    SupervisedCoefficients,
+    distilled_loss,
+    supervised_loss,
+)
 from analysis.recipes import (
     BOUNDS,
     compute_optimal_distillation,
@@ -203,3 +210,174 @@ def test_bad_target_loss():
         optimal_teacher_loss(1e9, 0)
     with pytest.raises(ValueError, match="C"):
         supervised_compute_optimal(1e40)
+
+
+# ------------------------------------------------- other coefficients and boxes
+
+#: Laws of the kind fitted to small runs (1e5-1e7 parameters, 1e6-2e8 tokens): E is
+#: not identified there, so it sits at a tiny positive value (the class needs E > 0).
+SMALL = {
+    "supervised": SupervisedCoefficients(E=1e-30, A=280.9, B=601.7, alpha=0.409, beta=0.318, gamma=0.792),
+    "distillation": DistillationCoefficients(A=441.2, B=18754.3, alpha=0.382, beta=0.518, gamma=0.598,
+                                             c0=0.916, c1=6.95, f1=0.210, d1=0.822),
+    "bounds": (1e5, 1e9),
+}
+#: The paper's laws in a box narrow enough to bind (teacher tokens at 1e12).
+NARROW = {"bounds": (1e7, 1e12)}
+
+
+def _budget(n_s, d_s):
+    return 3 * float(forward_flops_per_token(n_s)) * d_s
+
+
+@pytest.mark.parametrize("scenario", list(Scenario), ids=lambda s: s.slug)
+@pytest.mark.parametrize("law, problems", [
+    (SMALL, [(1e5, _budget(1e5, 1e6)), (1e6, _budget(1e6, 2e7)), (1e6, _budget(1e6, 2e8)),
+             (1e7, _budget(1e7, 2e8))]),
+    (NARROW, [(1e9, 1e22), (1e10, 1e23)]),
+], ids=["small-law", "paper-law-narrow-box"])
+def test_other_laws_match_dense_brute_force(scenario, law, problems):
+    lo, hi = law["bounds"]
+    for n_s, c in problems:
+        r = compute_optimal_distillation(n_s, c, scenario, **law)
+        ref, _, _ = brute_force(n_s, c, scenario, n=300, **law)
+        assert abs(r.student_loss - ref) <= 1e-4, (scenario, n_s, c, r.student_loss, ref)
+        for value in (r.student_tokens, r.teacher_params, r.teacher_tokens):
+            assert lo * (1 - 1e-9) <= value <= hi * (1 + 1e-9)
+        assert r.compute_used <= c * (1 + 1e-9)
+        sup = law.get("supervised", PAPER_SUPERVISED)
+        dist = law.get("distillation", PAPER_DISTILLATION)
+        l_t = float(supervised_loss(r.teacher_params, r.teacher_tokens, sup))
+        assert r.teacher_loss == pytest.approx(l_t)
+        assert r.student_loss == pytest.approx(
+            float(distilled_loss(n_s, r.student_tokens, r.teacher_loss, dist, sup)), abs=1e-9)
+        assert r.supervised_loss == pytest.approx(float(supervised_loss(n_s, r.supervised_tokens, sup)))
+
+
+def test_small_law_optimal_teacher_loss_matches_dense_grid():
+    sup, dist = SMALL["supervised"], SMALL["distillation"]
+    lo, hi = SMALL["bounds"]
+    grid = np.geomspace(float(supervised_loss(hi, hi, sup)), float(supervised_loss(lo, lo, sup)), 200001)
+    for n_s, d_s in [(1e5, 1e6), (1e5, 2e8), (1e6, 2e7), (1e7, 2e8)]:
+        choice = optimal_teacher_loss(n_s, d_s, **SMALL)
+        ls = distilled_loss(n_s, d_s, grid, dist, sup)
+        ref = ls.min()
+        assert choice.student_loss <= ref + 1e-9
+        assert abs(choice.student_loss - ref) < 1e-6
+        assert grid[0] < choice.teacher_loss < grid[-1]  # an interior optimum, not the search's edge
+        at_choice = float(distilled_loss(n_s, d_s, choice.teacher_loss, dist, sup))
+        assert at_choice == pytest.approx(choice.student_loss)
+
+
+def test_small_law_crossover_and_efficiency():
+    c = crossover_compute(1e6, Scenario.TEACHER_INFERENCE, (1e13, 1e18), points_per_decade=4, **SMALL)
+    assert 1e13 < c < 1e18
+    before = compute_optimal_distillation(1e6, c / 2, Scenario.TEACHER_INFERENCE, **SMALL)
+    after = compute_optimal_distillation(1e6, 2 * c, Scenario.TEACHER_INFERENCE, **SMALL)
+    assert before.student_loss < before.supervised_loss
+    assert after.supervised_loss <= after.student_loss
+    for scenario in Scenario:
+        e = efficiency_ratio(1e6, 2.5, scenario, **SMALL)
+        assert e.supervised_tokens == pytest.approx(float(supervised_tokens_for_loss(1e6, 2.5, **SMALL)))
+        assert float(supervised_loss(1e6, e.supervised_tokens, SMALL["supervised"])) == pytest.approx(2.5)
+        r = compute_optimal_distillation(1e6, e.distillation_compute, scenario, **SMALL)
+        assert r.student_loss == pytest.approx(2.5, abs=1e-4)
+
+
+@pytest.mark.parametrize("law", [SMALL, NARROW], ids=["small-law", "paper-law-narrow-box"])
+def test_supervised_optimum_at_both_ends_of_its_range(law):
+    # the ends admit one model only (N = D = lo, or N = D = hi): rounding must not make them infeasible
+    lo, hi = law["bounds"]
+    for n in (lo, hi):
+        opt = supervised_compute_optimal(_budget(n, n), **law)
+        assert math.isfinite(opt.loss)
+        assert opt.params == pytest.approx(n, rel=1e-9) and opt.tokens == pytest.approx(n, rel=1e-9)
+
+
+def _paper_copies():
+    """The paper's setting passed explicitly: equal copies, not the default objects."""
+    return {"supervised": SupervisedCoefficients(**PAPER_SUPERVISED.as_dict()),
+            "distillation": DistillationCoefficients(**PAPER_DISTILLATION.as_dict()),
+            "bounds": [1e6, 1e17]}
+
+
+def _all_recipes(**kw):
+    """One result of every public recipe, as plain values, for exact comparison."""
+    ns, cc = np.meshgrid([1e9, 1e10], [1e21, 1e24], indexing="ij")
+    choice = optimal_teacher_loss([1e9, 1e10], 2e10, **kw)
+    out = {
+        "otl": (choice.teacher_loss.tolist(), choice.student_loss.tolist()),
+        "sco": supervised_compute_optimal(1e21, **kw),
+        "cot": compute_optimal_teacher(2.0, **kw),
+        "min": minimal_compute(1e9, "teacher-pretraining", **kw),
+        "stfl": float(supervised_tokens_for_loss(1e9, 2.3, **kw)),
+        "cross": crossover_compute(1e9, Scenario.TEACHER_INFERENCE, points_per_decade=2, **kw),
+        "eff": efficiency_ratio(1e9, 2.3, Scenario.TEACHER_INFERENCE, **kw),
+    }
+    for sc in Scenario:
+        out[sc.slug] = compute_optimal_distillation(3e9, 1e22, sc, **kw).as_dict()
+        out["sweep-" + sc.slug] = {k: v.tolist() for k, v in distillation_sweep(ns, cc, sc, **kw).items()}
+    return out
+
+
+def test_explicit_paper_coefficients_equal_the_default():
+    assert _all_recipes(**_paper_copies()) == _all_recipes()
+
+
+def test_another_law_leaves_the_paper_results_alone():
+    # the supervised frontier (teacher-pretraining) is cached per law
+    first = compute_optimal_distillation(1e9, 1e21, Scenario.TEACHER_PRETRAINING)
+    c = _budget(1e6, 2e7)
+    other = compute_optimal_distillation(1e6, c, Scenario.TEACHER_PRETRAINING, **SMALL)
+    again = compute_optimal_distillation(1e9, 1e21, Scenario.TEACHER_PRETRAINING)
+    assert again == first
+    ref, _, _ = brute_force(1e6, c, Scenario.TEACHER_PRETRAINING, n=300, **SMALL)
+    assert abs(other.student_loss - ref) <= 1e-4
+
+
+_RECIPE_CALLS = {
+    "optimal_teacher_loss": lambda **kw: optimal_teacher_loss(1e9, 1e10, **kw),
+    "compute_optimal_teacher": lambda **kw: compute_optimal_teacher(2.0, **kw),
+    "supervised_compute_optimal": lambda **kw: supervised_compute_optimal(1e21, **kw),
+    "compute_optimal_distillation": lambda **kw: compute_optimal_distillation(1e9, 1e22, "best-case", **kw),
+    "distillation_sweep": lambda **kw: distillation_sweep([1e9], [1e22], "best-case", **kw),
+    "minimal_compute": lambda **kw: minimal_compute(1e9, "best-case", **kw),
+    "crossover_compute": lambda **kw: crossover_compute(1e9, "best-case", **kw),
+    "efficiency_ratio": lambda **kw: efficiency_ratio(1e9, 2.3, "best-case", **kw),
+    "supervised_tokens_for_loss": lambda **kw: supervised_tokens_for_loss(1e9, 2.3, **kw),
+}
+
+
+@pytest.mark.parametrize("recipe", list(_RECIPE_CALLS))
+@pytest.mark.parametrize("bad", [(1e9, 1e5), (1e5, 1e5), (0, 1e9), (-1e5, 1e9), (1e5, math.inf),
+                                 (math.nan, 1e9), (1e5,), (1e5, 1e7, 1e9), "15", None])
+def test_bad_bounds_name_the_argument(recipe, bad):
+    message = r"bounds must be a \(low, high\) pair of finite numbers with 0 < low < high"
+    with pytest.raises(ValueError, match=message):
+        _RECIPE_CALLS[recipe](bounds=bad)
+
+
+@pytest.mark.parametrize("recipe", list(_RECIPE_CALLS))
+@pytest.mark.parametrize("kw, match", [
+    ({"supervised": PAPER_DISTILLATION}, "supervised must be a SupervisedCoefficients"),
+    ({"supervised": PAPER_SUPERVISED.as_dict()}, "supervised must be a SupervisedCoefficients"),
+    ({"distillation": PAPER_SUPERVISED}, "distillation must be a DistillationCoefficients"),
+    ({"distillation": None}, "distillation must be a DistillationCoefficients"),
+    ({"supervised": SupervisedCoefficients(E=np.array([1.2, 1.3]), A=3355.0, B=18186.0, alpha=0.408,
+                                           beta=0.431, gamma=0.452)}, "supervised.E must be a real number"),
+])
+def test_wrong_coefficients_name_the_argument(recipe, kw, match):
+    with pytest.raises(TypeError, match=match):
+        _RECIPE_CALLS[recipe](**kw)
+
+
+def test_student_must_lie_in_the_box():
+    with pytest.raises(ValueError, match=r"N_S must be finite and in \[100000, 1e\+09\]"):
+        compute_optimal_distillation(3e9, 1e22, "best-case", **SMALL)
+    with pytest.raises(ValueError, match="N_S"):
+        distillation_sweep([1e4, 1e6], 1e16, "best-case", **SMALL)
+    # the paper's box rejects the small student the small box accepts
+    with pytest.raises(ValueError, match="N_S"):
+        compute_optimal_distillation(1e5, _budget(1e5, 1e7), "best-case")
+    small = compute_optimal_distillation(1e5, _budget(1e5, 1e7), "best-case", **SMALL)
+    assert math.isfinite(small.student_loss)
