@@ -81,10 +81,10 @@ class Plan:
         # configurations already run (ids without rerun suffixes): never planned again
         self.done = {without_rerun(i) for i in (done or set())}
 
-    def _add(self, run: dict) -> str | None:
-        if run["rerun"] == 0 and without_rerun(run["run_id"]) in self.done:
+    def _add(self, run: dict, retrain: bool = False) -> str | None:
+        """``retrain``: plan the run even if its configuration is done (a lost teacher)."""
+        if not retrain and without_rerun(run["run_id"]) in self.done:
             return run["run_id"]
-        run = {k: v for k, v in run.items() if k != "rerun"}
         if run["tokens"] > self.max_tokens:
             self.skipped.append(f"{run['run_id']} ({run['tokens']} tokens > {MAX_EPOCHS} epochs)")
             return None
@@ -100,17 +100,18 @@ class Plan:
 
     def supervised(self, L, tokens, split, protocol, priority, seed=0, rerun=0):
         cost = 3.0 * architecture(L).forward_flops_per_token * tokens
-        return self._add({"run_id": supervised_id(L, tokens, split, seed, rerun), "rerun": rerun, "protocol": protocol,
+        return self._add({"run_id": supervised_id(L, tokens, split, seed, rerun), "protocol": protocol,
                           "priority": priority, "n_layers": L, "tokens": tokens, "split": split,
                           "seed": seed, "teacher_run_id": "", "distill_lambda": 1.0,
-                          "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost})
+                          "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost},
+                         retrain=rerun > 0)
 
     def distilled(self, teacher_id, teacher_L, L, tokens, protocol, priority, seed=0, twin=True):
         if teacher_id is None:
             return None
         cost = (3.0 * architecture(L).forward_flops_per_token
                 + architecture(teacher_L).forward_flops_per_token) * tokens
-        rid = self._add({"run_id": distill_id(teacher_id, L, tokens, seed), "rerun": 0, "protocol": protocol,
+        rid = self._add({"run_id": distill_id(teacher_id, L, tokens, seed), "protocol": protocol,
                          "priority": priority, "n_layers": L, "tokens": tokens, "split": "student",
                          "seed": seed, "teacher_run_id": teacher_id, "distill_lambda": 1.0,
                          "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost})

@@ -198,6 +198,17 @@ def evaluate(model, windows: torch.Tensor, device, teacher=None, batch: int = 64
     return out
 
 
+def optimiser_step(model, opt, loss_fn, w: torch.Tensor) -> torch.Tensor:
+    """One step on the windows ``w`` (inputs and shifted targets): loss, backward,
+    global gradient clipping, AdamW. Returns the cross-entropy (a device tensor)."""
+    opt.zero_grad(set_to_none=True)
+    loss, ce = loss_fn(w[:, :-1], w[:, 1:])
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+    opt.step()
+    return ce
+
+
 class _GraphedStep:
     """One optimiser step (forward, backward, clipping, AdamW) captured as a CUDA graph.
 
@@ -237,12 +248,7 @@ class _GraphedStep:
         torch.cuda.synchronize()
 
     def _step(self, loss_fn):
-        self.opt.zero_grad(set_to_none=True)
-        loss, ce = loss_fn(self.w[:, :-1], self.w[:, 1:])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), GRAD_CLIP)
-        self.opt.step()
-        return ce
+        return optimiser_step(self.model, self.opt, loss_fn, self.w)
 
     def __call__(self, w: torch.Tensor, lr_factor: float) -> torch.Tensor:
         for g in self.opt.param_groups:
@@ -315,11 +321,7 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
         else:
             for g in opt.param_groups:
                 g["lr"] = g["peak_lr"] * f
-            loss, ce = loss_fn(w[:, :-1], w[:, 1:])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
-            opt.step()
+            ce = optimiser_step(model, opt, loss_fn, w)
         if step + 1 in eval_at:
             train_loss = ce.item()
             if not math.isfinite(train_loss):

@@ -23,13 +23,18 @@ def runs():
 
 
 @pytest.fixture(scope="module")
+def part1(runs):
+    """Session 1's run ids (no run of it replayed CUDA graphs)."""
+    return {r["run_id"] for r in runs if r["cuda_graph"] == "False"}
+
+
+@pytest.fixture(scope="module")
 def half_tokens():
     tokens = json.loads((REPL / "corpus_manifest.json").read_text())["tokens"]
     return min(tokens["teacher"], tokens["student"])
 
 
-def test_committed_part2_plan_is_recomputed(runs, half_tokens):
-    part1 = {r["run_id"] for r in runs if r["cuda_graph"] == "False"}
+def test_committed_part2_plan_is_recomputed(part1, half_tokens):
     plan = planmod.part2_plan(half_tokens, part1)
     committed = {r["run_id"]: r for r in _read("plan_part2.csv")}
     assert set(plan.runs) == set(committed)
@@ -38,8 +43,7 @@ def test_committed_part2_plan_is_recomputed(runs, half_tokens):
         assert int(committed[rid]["tokens"]) == r["tokens"]
 
 
-def test_part2_never_repeats_a_run_and_retrains_its_teachers(runs, half_tokens):
-    part1 = {r["run_id"] for r in runs if r["cuda_graph"] == "False"}
+def test_part2_never_repeats_a_run_and_retrains_its_teachers(part1, half_tokens):
     plan = planmod.part2_plan(half_tokens, part1)
     assert not part1 & set(plan.runs)
     for r in plan.runs.values():
