@@ -8,7 +8,9 @@
 # PART=2 runs part 2 instead (experiments.plan part2 --rerun ${RERUN:-1}, leaving out the runs in runs_done.csv,
 # with protocol 4's teachers fixed in advance) after checking that CUDA-graph replay
 # trains the same models as eager mode (experiments.graph_check); the sweep replays
-# graphs only if that check passes.
+# graphs only if that check passes (GRAPH_CHECK=parallel: the check runs beside a sweep
+# that replays graphs from the start, and stops it if it fails). ORDER=cheapest orders
+# part 2 by experiments.plan.cheapest_first (protocol 2 first, then least marginal cost).
 set -u
 export OMP_NUM_THREADS=2 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export REPLICATION_GIT_REV=$(cat GIT_REV 2>/dev/null || echo unknown)
@@ -35,13 +37,27 @@ EOF
     python3 -m experiments.plan tiny --half-tokens "$HALF" --out "$W/plans/base.csv" | tee "$W/plan.txt"
     SWEEP_EXTRA="--n-ctx 32 --vocab 300 --eval-tokens 1024 --sanity-min-drop 0"
   elif [ "${PART:-1}" = 2 ]; then
-    python3 -m experiments.plan part2 --half-tokens "$HALF" --done runs_done.csv --rerun "${RERUN:-1}" --out "$W/plans/part2.csv" | tee "$W/plan.txt"
+    python3 -m experiments.plan part2 --half-tokens "$HALF" --done runs_done.csv --rerun "${RERUN:-1}" \
+      --order "${ORDER:-protocol}" --out "$W/plans/part2.csv" | tee "$W/plan.txt"
     SWEEP_EXTRA="--no-p4"
   else
     python3 -m experiments.plan base --half-tokens "$HALF" --out "$W/plans/base.csv" | tee "$W/plan.txt"
     SWEEP_EXTRA=""
   fi
-  if [ "${PART:-1}" = 2 ] && [ -z "${TINY:-}" ]; then
+  if [ "${PART:-1}" = 2 ] && [ -z "${TINY:-}" ] && [ "${GRAPH_CHECK:-first}" = parallel ]; then
+    # The check runs beside the sweep, which replays graphs from the start: the check's
+    # speeds are then measured under load, but its losses are not. A check that fails
+    # stops the sweep (its graph-replayed runs are then void); one that does not finish
+    # is recorded as such.
+    SWEEP_EXTRA="$SWEEP_EXTRA --cuda-graph"
+    setsid nohup bash -c "CUDA_VISIBLE_DEVICES=0 timeout 550 python3 -m experiments.graph_check --corpus '$W/corpus' \
+        --out '$W/graph_check.json' > '$W/graph_check.txt' 2>&1
+      if [ ! -f '$W/graph_check.json' ]; then echo 'graph check did not finish' >> '$W/graph_check.txt'
+      elif ! python3 -c \"import json,sys; sys.exit(0 if json.load(open('$W/graph_check.json'))['use_cuda_graph'] else 1)\"; then
+        echo 'graph check FAILED: sweep stopped' >> '$W/graph_check.txt'; pkill -f 'experiments.sweep'; fi" \
+      > /dev/null 2>&1 < /dev/null &
+    echo "sweep options: $SWEEP_EXTRA (graph check in parallel)"
+  elif [ "${PART:-1}" = 2 ] && [ -z "${TINY:-}" ]; then
     CUDA_VISIBLE_DEVICES=0 timeout 200 python3 -m experiments.graph_check --corpus "$W/corpus" \
       --out "$W/graph_check.json" 2>&1 | tee "$W/graph_check.txt"
     if python3 -c "import json,sys; sys.exit(0 if json.load(open('$W/graph_check.json'))['use_cuda_graph'] else 1)" 2>/dev/null; then

@@ -282,6 +282,41 @@ def part2_plan(half_tokens: int, done: set[str], rerun: int = PART2_RERUN) -> Pl
     return p
 
 
+def cheapest_first(plan: Plan, first: tuple[str, ...] = ("p2",)) -> Plan:
+    """Reorder ``plan`` (in place) so that a session cut short by its deadline makes as many
+    distillations as it can: the distillations tagged with a protocol in ``first`` and
+    their teachers come first (teachers at priority 0, students at 1); then, greedily,
+    the distillation of least marginal cost (its own FLOPs, plus its teacher's when that
+    teacher is not scheduled yet), each new teacher one priority ahead of its student.
+    The runs are unchanged; only their priorities (the sweep's order) are."""
+    students = [r for r in plan.runs.values() if r["teacher_run_id"]]
+    leading = [r for r in students if set(r["protocol"].split("+")) & set(first)]
+    rest = [r for r in students if r not in leading]
+    scheduled: set[str] = set()
+    for r in leading:
+        r["priority"] = 1
+        plan.runs[r["teacher_run_id"]]["priority"] = 0
+        scheduled.add(r["teacher_run_id"])
+    prio = 2
+    while rest:
+        def marginal(r):
+            t = r["teacher_run_id"]
+            return (r["cost_flops"] + (0.0 if t in scheduled else plan.runs[t]["cost_flops"]), r["run_id"])
+        best = min(rest, key=marginal)
+        rest.remove(best)
+        t = best["teacher_run_id"]
+        if t not in scheduled:
+            plan.runs[t]["priority"] = prio
+            scheduled.add(t)
+            prio += 1
+        best["priority"] = prio
+        prio += 1
+    for r in plan.runs.values():  # anything else (twins not yet run): after everything
+        if not r["teacher_run_id"] and r["run_id"] not in scheduled:
+            r["priority"] = prio
+    return plan
+
+
 def write_plan(plan: Plan, path: Path) -> None:
     tmp = Path(str(path) + ".tmp")
     with open(tmp, "w", newline="") as f:
@@ -323,12 +358,17 @@ def main(argv=None):
     ap.add_argument("--done", type=Path, help="runs.csv whose runs part 2 leaves out")
     ap.add_argument("--rerun", type=int, default=PART2_RERUN,
                     help="suffix of the retrained teachers' ids (1 in the first part-2 session)")
+    ap.add_argument("--order", choices=["protocol", "cheapest"], default="protocol",
+                    help="part2's order: by protocol (part2_priority) or protocol 2 first, "
+                         "then cheapest marginal cost first (cheapest_first)")
     a = ap.parse_args(argv)
     if a.what == "part2":
         if a.done is None:
             ap.error("part2 needs --done runs.csv")
         with open(a.done, newline="") as f:
             plan = part2_plan(a.half_tokens, {r["run_id"] for r in csv.DictReader(f)}, a.rerun)
+        if a.order == "cheapest":
+            cheapest_first(plan)
     else:
         plan = base_plan(a.half_tokens) if a.what == "base" else tiny_plan(a.half_tokens)
     write_plan(plan, a.out)

@@ -90,3 +90,33 @@ def test_without_rerun_strips_teacher_and_run_suffixes():
     assert planmod.without_rerun("d-s-L3-D6652800-t-s0-r1--L2-D2016000-s0") == "d-s-L3-D6652800-t-s0--L2-D2016000-s0"
     assert planmod.without_rerun("s-L3-D6652800-t-s0-r12") == "s-L3-D6652800-t-s0"
     assert planmod.without_rerun("s-L3-D6652800-s-s1") == "s-L3-D6652800-s-s1"
+
+
+def test_cheapest_first_keeps_the_runs_and_puts_protocol_2_and_teachers_first(runs, half_tokens):
+    done = {r["run_id"] for r in runs}
+    plain = planmod.part2_plan(half_tokens, done, rerun=2)
+    plan = planmod.cheapest_first(planmod.part2_plan(half_tokens, done, rerun=2))
+    assert set(plan.runs) == set(plain.runs)
+    students = [r for r in plan.runs.values() if r["teacher_run_id"]]
+    p2 = [r for r in students if "p2" in r["protocol"].split("+")]
+    others = [r for r in students if "p2" not in r["protocol"].split("+")]
+    assert p2 and others
+    assert max(r["priority"] for r in p2) < min(r["priority"] for r in others)
+    for r in students:
+        assert plan.runs[r["teacher_run_id"]]["priority"] < r["priority"]
+    # after protocol 2, each step takes the least marginal cost among what is left
+    scheduled = {r["teacher_run_id"] for r in p2}
+    for r in sorted(others, key=lambda r: r["priority"]):
+        def marginal(x):
+            t = x["teacher_run_id"]
+            return x["cost_flops"] + (0.0 if t in scheduled else plan.runs[t]["cost_flops"])
+        left = [x for x in others if x["priority"] >= r["priority"]]
+        assert marginal(r) == min(marginal(x) for x in left)
+        scheduled.add(r["teacher_run_id"])
+
+
+def test_cheapest_first_on_the_tiny_plan_orders_teachers_before_students():
+    plan = planmod.cheapest_first(planmod.tiny_plan(10**6), first=())
+    for r in plan.runs.values():
+        if r["teacher_run_id"]:
+            assert plan.runs[r["teacher_run_id"]]["priority"] < r["priority"]
