@@ -3,6 +3,7 @@ and runs.csv / not_run.csv account for every planned run exactly once."""
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,12 @@ def runs():
 def part1(runs):
     """Session 1's run ids (no run of it replayed CUDA graphs)."""
     return {r["run_id"] for r in runs if r["cuda_graph"] == "False"}
+
+
+@pytest.fixture(scope="module")
+def before_session3(runs):
+    """Sessions 1 and 2's run ids (session 3's ids all carry ``-r2``)."""
+    return {r["run_id"] for r in runs if not re.search(r"-r2(--|$)", r["run_id"])}
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +60,27 @@ def test_part2_never_repeats_a_run_and_retrains_its_teachers(part1, half_tokens)
             assert twin in plan.runs or twin in part1
 
 
+def test_committed_second_part2_plan_is_recomputed(before_session3, half_tokens):
+    """Session 3's plan: what sessions 1 and 2 left, teachers retrained under ``-r2``,
+    ordered by ``cheapest_first``."""
+    before = before_session3
+    plan = planmod.cheapest_first(planmod.part2_plan(half_tokens, before, rerun=2))
+    committed = {r["run_id"]: r for r in _read("plan_part2_r2.csv")}
+    assert set(plan.runs) == set(committed)
+    for rid, r in plan.runs.items():
+        assert int(committed[rid]["priority"]) == r["priority"]
+
+
 def test_every_planned_run_is_either_made_or_listed_as_not_run(runs):
     made = {r["run_id"] for r in runs}
-    planned = {r["run_id"] for r in _read("plan_part2.csv")}
+    planned = {r["run_id"] for r in _read("plan_part2_r2.csv")}
     not_run = {r["run_id"] for r in _read("not_run.csv")}
     assert not_run == planned - made
     assert not not_run & made
+    # session 2's plan: every run made, or planned again (retrained teacher) in session 3
+    again = {planmod.without_rerun(i) for i in planned}
+    for rid in {r["run_id"] for r in _read("plan_part2.csv")} - made:
+        assert planmod.without_rerun(rid) in again
 
 
 def test_protocol4_groups_hold_teachers_of_different_size():
@@ -76,14 +98,14 @@ def test_part2_priority_orders_protocols():
 
 
 def test_next_session_plan_runs_exactly_what_is_left(runs, half_tokens):
-    """A later session (rerun=2: part 2's checkpoints are gone as well) plans the
+    """A later session (rerun=3: sessions 2 and 3 kept no checkpoints either) plans the
     distillations listed in not_run.csv, no more, and retrains their teachers."""
-    plan = planmod.part2_plan(half_tokens, {r["run_id"] for r in runs}, rerun=2)
+    plan = planmod.part2_plan(half_tokens, {r["run_id"] for r in runs}, rerun=3)
     students = {planmod.without_rerun(i) for i, r in plan.runs.items() if r["teacher_run_id"]}
     left = {planmod.without_rerun(r["run_id"]) for r in _read("not_run.csv") if r["teacher_run_id"]}
     assert students == left
     teachers = {r["teacher_run_id"] for r in plan.runs.values() if r["teacher_run_id"]}
-    assert all(t.endswith("-r2") and t in plan.runs for t in teachers)
+    assert all(t.endswith("-r3") and t in plan.runs for t in teachers)
 
 
 def test_without_rerun_strips_teacher_and_run_suffixes():
@@ -92,8 +114,8 @@ def test_without_rerun_strips_teacher_and_run_suffixes():
     assert planmod.without_rerun("s-L3-D6652800-s-s1") == "s-L3-D6652800-s-s1"
 
 
-def test_cheapest_first_keeps_the_runs_and_puts_protocol_2_and_teachers_first(runs, half_tokens):
-    done = {r["run_id"] for r in runs}
+def test_cheapest_first_keeps_the_runs_and_puts_protocol_2_and_teachers_first(before_session3, half_tokens):
+    done = before_session3
     plain = planmod.part2_plan(half_tokens, done, rerun=2)
     plan = planmod.cheapest_first(planmod.part2_plan(half_tokens, done, rerun=2))
     assert set(plan.runs) == set(plain.runs)
