@@ -291,17 +291,20 @@ def cheapest_first(plan: Plan, first: tuple[str, ...] = ("p2",)) -> Plan:
     The runs are unchanged; only their priorities (the sweep's order) are."""
     students = [r for r in plan.runs.values() if r["teacher_run_id"]]
     leading = [r for r in students if set(r["protocol"].split("+")) & set(first)]
-    rest = [r for r in students if r not in leading]
+    leading_ids = {r["run_id"] for r in leading}
+    rest = [r for r in students if r["run_id"] not in leading_ids]
     scheduled: set[str] = set()
     for r in leading:
         r["priority"] = 1
         plan.runs[r["teacher_run_id"]]["priority"] = 0
         scheduled.add(r["teacher_run_id"])
+
+    def marginal(r):
+        t = r["teacher_run_id"]
+        return (r["cost_flops"] + (0.0 if t in scheduled else plan.runs[t]["cost_flops"]), r["run_id"])
+
     prio = 2
     while rest:
-        def marginal(r):
-            t = r["teacher_run_id"]
-            return (r["cost_flops"] + (0.0 if t in scheduled else plan.runs[t]["cost_flops"]), r["run_id"])
         best = min(rest, key=marginal)
         rest.remove(best)
         t = best["teacher_run_id"]

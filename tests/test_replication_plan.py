@@ -63,8 +63,7 @@ def test_part2_never_repeats_a_run_and_retrains_its_teachers(part1, half_tokens)
 def test_committed_second_part2_plan_is_recomputed(before_session3, half_tokens):
     """Session 3's plan: what sessions 1 and 2 left, teachers retrained under ``-r2``,
     ordered by ``cheapest_first``."""
-    before = before_session3
-    plan = planmod.cheapest_first(planmod.part2_plan(half_tokens, before, rerun=2))
+    plan = planmod.cheapest_first(planmod.part2_plan(half_tokens, before_session3, rerun=2))
     committed = {r["run_id"]: r for r in _read("plan_part2_r2.csv")}
     assert set(plan.runs) == set(committed)
     for rid, r in plan.runs.items():
@@ -115,9 +114,8 @@ def test_without_rerun_strips_teacher_and_run_suffixes():
 
 
 def test_cheapest_first_keeps_the_runs_and_puts_protocol_2_and_teachers_first(before_session3, half_tokens):
-    done = before_session3
-    plain = planmod.part2_plan(half_tokens, done, rerun=2)
-    plan = planmod.cheapest_first(planmod.part2_plan(half_tokens, done, rerun=2))
+    plain = planmod.part2_plan(half_tokens, before_session3, rerun=2)
+    plan = planmod.cheapest_first(planmod.part2_plan(half_tokens, before_session3, rerun=2))
     assert set(plan.runs) == set(plain.runs)
     students = [r for r in plan.runs.values() if r["teacher_run_id"]]
     p2 = [r for r in students if "p2" in r["protocol"].split("+")]
