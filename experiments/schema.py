@@ -1,7 +1,7 @@
-"""Columns of data/replication/runs.csv (torch-free, so the book and its tests can
+"""Columns of data/replication/runs.csv and data/replication/v1/runs.csv (torch-free, so the book and its tests can
 read the schema without the training stack)."""
 
-#: Column order of data/replication/runs.csv.
+#: Column order of the run tables.
 RUN_COLUMNS = [
     "run_id", "protocol", "objective", "split", "N", "total_params", "n_layers", "d_model",
     "n_heads", "d_ff", "context", "vocab", "tokens", "epochs", "flops_per_token", "total_flops",

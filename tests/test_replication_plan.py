@@ -10,7 +10,7 @@ import pytest
 
 from experiments import plan as planmod
 
-REPL = Path(__file__).resolve().parents[1] / "data" / "replication"
+REPL = Path(__file__).resolve().parents[1] / "data" / "replication" / "v1"
 
 
 def _read(name):

@@ -1,4 +1,4 @@
-"""Schema of the committed replication runs (data/replication/runs.csv)."""
+"""Schema of the committed replication runs (data/replication/v1/runs.csv)."""
 
 import csv
 import math
@@ -8,7 +8,7 @@ import pytest
 
 from experiments.schema import DISTILLATION_ONLY, REQUIRED, RUN_COLUMNS
 
-RUNS = Path(__file__).resolve().parents[1] / "data" / "replication" / "runs.csv"
+RUNS = Path(__file__).resolve().parents[1] / "data" / "replication" / "v1" / "runs.csv"
 
 
 @pytest.fixture(scope="module")
