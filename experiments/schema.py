@@ -23,4 +23,5 @@ REQUIRED = [c for c in RUN_COLUMNS if c not in (
     "teacher_run_id", "teacher_N", "teacher_tokens", "teacher_loss", "teacher_ece",
     "teacher_inference_flops", "distill_lambda", "distill_tau", "distill_topk",
     "kl_to_teacher", "ece_vs_teacher", "teacher_agreement", "val_ce_by_source")]
-DISTILLATION_ONLY = [c for c in RUN_COLUMNS if c not in REQUIRED]
+#: Columns that every distillation row must fill besides REQUIRED.
+DISTILLATION_ONLY = [c for c in RUN_COLUMNS if c not in REQUIRED and c != "val_ce_by_source"]
