@@ -24,6 +24,9 @@ import numpy as np
 from analysis._checks import in_range, positive_array
 
 __all__ = [
+    "PAPER_LAMBDA",
+    "PAPER_TEMPERATURE",
+    "PAPER_Z_WEIGHT",
     "log_softmax",
     "softmax",
     "next_token_loss",
@@ -37,6 +40,13 @@ __all__ = [
     "truncate_top_k",
     "truncate_top_p",
 ]
+
+
+#: The knobs of every run behind the paper's scaling laws: pure distillation at temperature 1
+#: (§4.1, App. G.1-G.2) with a Z-loss weight of 1e-4 (App. I).
+PAPER_LAMBDA = 1.0
+PAPER_TEMPERATURE = 1.0
+PAPER_Z_WEIGHT = 1e-4
 
 
 def _logits(name: str, z) -> np.ndarray:

@@ -147,3 +147,13 @@ def test_trainer_targets_and_kl_match(tau, topk):
     eq7 = student_objective(zs, zt, y, lam=lam, temperature=tau)["total"]
     if not topk:
         assert np.allclose(eq7 - trainer, lam * tau**2 * entropy(log_softmax(zt, tau)))
+
+
+def test_trainer_defaults_are_the_papers_knobs():
+    from experiments.train import Z_LOSS, RunConfig
+
+    from analysis.objective import PAPER_LAMBDA, PAPER_TEMPERATURE, PAPER_Z_WEIGHT
+
+    cfg = RunConfig(run_id="x", n_layers=2, tokens=1000)
+    assert (cfg.distill_lambda, cfg.distill_tau, cfg.distill_topk) == (PAPER_LAMBDA, PAPER_TEMPERATURE, 0)
+    assert Z_LOSS == PAPER_Z_WEIGHT
