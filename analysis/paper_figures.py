@@ -16,7 +16,8 @@ versions, one function per figure family:
 * ``fixed_compute_teacher_grid`` (Fig. 16): at a total budget with teacher inference
   charged (Eq. 27), the student loss over teacher size and teacher loss;
 * ``allocation_shares`` and ``allocation_jumps`` (Figs. 23, 26 and the teacher sizes of
-  Figs. 21-22): read from the stored compute-optimal sweep ``data/recipes/sweep.csv``.
+  Figs. 21-22): read from the stored compute-optimal sweep ``data/recipes/sweep.csv``;
+  ``teacher_inference_profile`` is the objective behind those jumps.
 
 Model sizes are the non-embedding N of Table 13; every law evaluation takes the
 coefficients as keywords (the paper's Table 6 by default).
@@ -49,6 +50,7 @@ __all__ = [
     "fixed_compute_teacher_grid",
     "allocation_shares",
     "allocation_jumps",
+    "teacher_inference_profile",
 ]
 
 #: Non-embedding parameters N of the Table 13 models the paper's figures name.
@@ -214,7 +216,7 @@ def fixed_compute_teacher_grid(student_params: float, compute: float, teacher_pa
     n_s = float(positive_array("student_params", student_params))
     c = float(positive_array("compute", compute))
     n_t = np.geomspace(1e9, 1e12, 91) if teacher_params is None else positive_array("teacher_params", teacher_params)
-    l_t = (np.linspace(supervised.E + 0.02, 2.5, 120) if teacher_losses is None
+    l_t = (np.linspace(supervised.E + 0.02, 2.5, 400) if teacher_losses is None
            else positive_array("teacher_losses", teacher_losses))
     NT, LT = np.meshgrid(n_t, l_t, indexing="ij")
     d_s = c / (3.0 * forward_flops_per_token(n_s) + forward_flops_per_token(NT))
@@ -255,3 +257,18 @@ def allocation_jumps(shares: pd.DataFrame, min_decades: float = 0.25) -> pd.Data
                      "logit_share_after": float(g.teacher_logits.iloc[i + 1]),
                      "jump": bool(abs(step[i]) > min_decades)})
     return pd.DataFrame(rows)
+
+
+def teacher_inference_profile(student_params: float, compute: float, teacher_params=None,
+                              teacher_tokens: float = 1e17, *, supervised=PAPER_SUPERVISED,
+                              distillation=PAPER_DISTILLATION) -> pd.DataFrame:
+    """The teacher-inference objective against teacher size: teachers trained on
+    ``teacher_tokens`` (the bound their optimum sits on), D_S = C / (3 F(N_S) + F(N_T))
+    (Eq. 27). Its flatness explains the jumps of ``allocation_jumps``."""
+    n_s = float(positive_array("student_params", student_params))
+    c = float(positive_array("compute", compute))
+    n_t = np.geomspace(1e8, 1e11, 4001) if teacher_params is None else positive_array("teacher_params", teacher_params)
+    l_t = supervised_loss(n_t, teacher_tokens, supervised)
+    d_s = c / (3.0 * forward_flops_per_token(n_s) + forward_flops_per_token(n_t))
+    return pd.DataFrame({"teacher_params": n_t, "teacher_loss": l_t, "student_tokens": d_s,
+                         "student_loss": distilled_loss(n_s, d_s, l_t, distillation, supervised)})

@@ -92,3 +92,14 @@ def test_allocation_shares_and_jumps():
 def test_bad_model_name():
     with pytest.raises(ValueError, match="model name must be one of"):
         fixed_m_teachers(students=("150M",))
+
+
+def test_teacher_inference_profile_matches_the_stored_recipe():
+    from analysis.paper_figures import teacher_inference_profile
+
+    r = SWEEP[(SWEEP.scenario == "teacher-inference") & np.isclose(SWEEP.student_params, 1e9)
+              & np.isclose(SWEEP.compute, 1e22)].iloc[0]
+    p = teacher_inference_profile(1e9, 1e22, teacher_params=np.geomspace(1e8, 1e11, 20001))
+    best = p.loc[p.student_loss.idxmin()]
+    assert best.student_loss == pytest.approx(r.student_loss, abs=1e-6)   # D_T sits at 1e17 (App. D.4.4)
+    assert best.teacher_params == pytest.approx(r.teacher_params, rel=2e-3)
