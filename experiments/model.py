@@ -1,4 +1,4 @@
-"""The transformer of the small-scale replication in PyTorch (shapes: experiments.family).
+"""The transformer of the small-scale replication in PyTorch (shapes: :mod:`experiments.family`).
 
 Decoder-only, pre-normalisation with RMSNorm, QK-norm, rotary position embeddings,
 gated MLP (SwiGLU, ratio 8/3), multi-head attention, untied embeddings, simple muP.
@@ -10,10 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from experiments.family import (  # noqa: F401  (re-exported)
-    ASPECT_RATIO, BASE_WIDTH, D_HEAD, N_CTX, N_VOCAB, ROPE_BASE, Architecture, architecture,
-    nearest_architecture,
-)
+from experiments.family import BASE_WIDTH, ROPE_BASE, Architecture
 
 
 def _rope_tables(n_ctx: int, d_head: int, device=None):

@@ -1,322 +1,218 @@
-"""The run plan of the replication: which models, on which half, for how many tokens.
+"""The run plan of the replication (version 2): each protocol declared once.
 
-``base_plan(half_tokens)`` lists every run of issue 5 (supervised teachers: fixed-M
-ladder and IsoFLOP profiles; a pilot distillation) and of issue 7's protocols 1, 2, 3
-and 5, each distilled student with its supervised twin (same size, same tokens, the
-student half). Protocol 4 (teachers of equal loss) needs the teachers' measured losses,
-so ``protocol4_plan(rows)`` makes it once the supervised runs are done. Runs that occur
-in several protocols appear once, with every protocol in their ``protocol`` field
-(joined by '+'). No run is planned past ``MAX_EPOCHS`` passes over its half.
+A protocol is one :class:`Protocol`: a name, one sentence for the book's design table,
+its place in the order of a GPU block, and a function from the :class:`Setting` (the
+half's size and the learning rates) to its runs. :data:`PROTOCOLS` lists them; the plan
+command and the set-up chapter's design table both read that list. Runs that occur in
+several protocols appear once, with every protocol in their ``protocol`` field (joined by
+'+'). No run is planned past :data:`MAX_EPOCHS` passes over its half, and every run that
+enters a fit takes at least :data:`experiments.train.MIN_STEPS` optimiser steps (the
+learning-rate sweep's short runs are the exception, and are reported apart).
 
-Part 2 (``part2_plan``) runs what part 1 left: its teachers are retrained (part 1 kept
-no checkpoints) under ids ending in ``-r1``, protocol 4 uses teachers chosen in advance
-from part 1's measured losses (``P4_GROUPS``), and runs already in ``runs.csv`` are
-left out.
+Within a block, runs go by priority (a protocol's ``order``, so that a block cut short
+leaves whole protocols), then by cost, largest first (the long runs start early).
 
-``python -m experiments.plan base --half-tokens T --out plan.csv`` writes the plan
-(``part2 --done runs.csv`` for part 2).
+``python -m experiments.plan --block experiments/blocks/NAME.json --half-tokens T --out plan.csv
+[--throughput data/replication/throughput.csv]`` writes the plan of a block and prints its
+model FLOPs and expected GPU minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable
 
-from experiments.family import architecture
+from experiments.family import Architecture, architecture, family
 
 MAX_EPOCHS = 4.0
+MIN_STEPS = 1000  # the same as experiments.train.MIN_STEPS (torch-free here)
 LADDER_M = 20
-LADDER_LAYERS = range(2, 10)  # 0.10M .. 8.96M non-embedding parameters
-ISOFLOP_BUDGETS = (1e14, 3e14, 1e15, 3e15)  # student training FLOPs, 3 F(N) D
-P1_TEACHERS = (3, 5, 7, 9)
-P1_BUDGETS = (3e13, 1e14, 3e14)
-P1_STUDENTS = (2, 3, 4, 5, 6)
-P1_EXTRA_BUDGET, P1_EXTRA_STUDENTS = 1e15, (3, 4, 5, 6, 7)  # last priority: uses time left over
-P2_STUDENTS = (2, 3, 4)
-P3_STUDENTS = {2: (20, 40, 80, 160, 320), 3: (20, 40, 80, 160, 320), 4: (20, 40, 80), 5: (20, 40)}
-P4_STUDENTS = (2, 3, 4)
-PILOT_TEACHER, PILOT_STUDENTS = 7, (2, 3, 4, 5, 6)
-SEED_SUPERVISED = (2, 3, 4, 5, 6)  # ladder configs repeated with seeds 1 and 2
-SEED_DISTILLED = ((6, 2, 20), (6, 3, 20), (6, 3, 80), (6, 5, 20), (6, 2, 160))  # (teacher L, student L, M)
+#: Sizes of the fixed-M ladder: 0.11M to 21.8M non-embedding parameters (2.3 decades); the
+#: two larger sizes of the family serve the largest IsoFLOP profile.
+LADDER_SIZES = ("L2d64", "L2d128", "L3d128", "L3d192", "L4d192", "L4d256", "L5d256", "L5d320",
+                "L6d384", "L7d448", "L7d512")
+#: Training compute C = 3 F(N) D of each IsoFLOP profile (FLOPs).
+ISOFLOP_BUDGETS = (1.5e15, 4e15, 1e16, 2e16)
+#: Peak learning rates of the sweep (simple muP: the rate at width 128).
+LR_GRID = (2.5e-3, 5e-3, 1e-2, 2e-2, 4e-2)
+#: The sweep's sizes (smallest, middle, largest of the ladder) and tokens per parameter.
+LR_SWEEP = (("L2d64", (2, 20)), ("L5d256", (2, 20)), ("L7d512", (2,)))
+#: Configurations (size, M) that get seeds 1 and 2 besides seed 0.
+SEED_CONFIGS = (("L2d64", 20), ("L2d128", 20), ("L3d192", 20), ("L4d256", 20), ("L5d320", 20),
+                ("L6d384", 20), ("L3d128", 20), ("L7d512", 20))
 EXTRA_SEEDS = (1, 2)
+#: Student sizes whose student-half twins (M = 20) part 2's protocols 2 and 4 will need.
+TWIN_STUDENTS = ("L2d128", "L3d192", "L4d256", "L5d320", "L6d384")
+DEFAULT_LR = 1e-2
 
-FIELDS = ["run_id", "protocol", "priority", "n_layers", "tokens", "split", "seed",
-          "teacher_run_id", "distill_lambda", "distill_tau", "distill_topk", "cost_flops"]
+FIELDS = ["run_id", "protocol", "priority", "n_layers", "d_model", "tokens", "split", "seed",
+          "teacher_run_id", "distill_lambda", "distill_tau", "distill_topk", "lr", "batch_seqs",
+          "cost_flops"]
 
 
-def supervised_id(L: int, tokens: int, split: str, seed: int = 0, rerun: int = 0) -> str:
-    """``rerun`` > 0 marks a retraining of the same configuration (same seed)."""
-    return f"s-L{L}-D{tokens}-{split[0]}-s{seed}" + (f"-r{rerun}" if rerun else "")
+def arch_of(name: str) -> Architecture:
+    from experiments.family import by_name
+    return by_name(name)
+
+
+def batch_seqs(arch: Architecture) -> int:
+    """Sequences per step of a size (the rule of :func:`experiments.train.batch_seqs_for`,
+    repeated here without torch)."""
+    d20 = 20 * arch.non_embedding_params
+    b_opt = 0.292 * (3.0 * arch.forward_flops_per_token * d20) ** 0.3271 / arch.n_ctx
+    return max(2, int(min(round(b_opt), math.floor(d20 / (MIN_STEPS * arch.n_ctx)))))
+
+
+def steps_of(arch: Architecture, tokens: int) -> int:
+    return max(1, round(tokens / (batch_seqs(arch) * arch.n_ctx)))
+
+
+def supervised_id(arch: Architecture, tokens: int, split: str, seed: int = 0, lr: float | None = None) -> str:
+    knob = f"-lr{lr:g}" if lr is not None else ""
+    return f"s-{arch.name}-D{tokens}-{split[0]}-s{seed}{knob}"
+
+
+def distill_id(teacher: str, arch: Architecture, tokens: int, seed: int = 0, lam=1.0, tau=1.0, topk=0) -> str:
+    knobs = "" if (lam, tau, topk) == (1.0, 1.0, 0) else f"-l{lam}-t{tau}-k{topk}"
+    return f"d-{teacher}--{arch.name}-D{tokens}-s{seed}{knobs}"
 
 
 def without_rerun(run_id: str) -> str:
-    """The run id with every rerun suffix removed: a retrained teacher, and a student of
-    it, count as the configuration they repeat."""
+    """The run id with every rerun suffix (``-r1``, ...) removed."""
     return re.sub(r"-r\d+(?=--|$)", "", run_id)
 
 
-def distill_id(teacher: str, L: int, tokens: int, seed: int = 0, lam=1.0, tau=1.0, topk=0) -> str:
-    knobs = "" if (lam, tau, topk) == (1.0, 1.0, 0) else f"-l{lam}-t{tau}-k{topk}"
-    return f"d-{teacher}--L{L}-D{tokens}-s{seed}{knobs}"
+def m_tokens(arch: Architecture, M: float) -> int:
+    return int(round(M * arch.non_embedding_params))
 
 
-def ladder_tokens(L: int, M: float = LADDER_M) -> int:
-    return int(round(M * architecture(L).non_embedding_params))
+def isoflop_tokens(arch: Architecture, C: float) -> int:
+    return int(round(C / (3.0 * arch.forward_flops_per_token)))
 
 
-def isoflop_tokens(L: int, C: float) -> int:
-    return int(round(C / (3.0 * architecture(L).forward_flops_per_token)))
+@dataclass(frozen=True)
+class Setting:
+    """What a plan depends on: the size of a training half, and the peak learning rate of
+    each size (by name; missing sizes get ``default_lr``)."""
+
+    half_tokens: int
+    lr: dict = field(default_factory=dict)
+    default_lr: float = DEFAULT_LR
+
+    def lr_of(self, arch: Architecture) -> float:
+        return float(self.lr.get(arch.name, self.default_lr))
+
+    @property
+    def max_tokens(self) -> float:
+        return MAX_EPOCHS * self.half_tokens * 0.995  # margin: an epoch is whole 513-token windows
+
+
+def supervised(s: Setting, arch: Architecture, tokens: int, split: str = "teacher", seed: int = 0,
+               lr: float | None = None, min_steps: int = MIN_STEPS) -> dict | None:
+    """A supervised run, or None if it would exceed MAX_EPOCHS or take fewer than
+    ``min_steps`` steps."""
+    if tokens > s.max_tokens or steps_of(arch, tokens) < min_steps:
+        return None
+    return {"run_id": supervised_id(arch, tokens, split, seed, lr), "n_layers": arch.n_layers,
+            "d_model": arch.d_model, "tokens": tokens, "split": split, "seed": seed,
+            "teacher_run_id": "", "distill_lambda": 1.0, "distill_tau": 1.0, "distill_topk": 0,
+            "lr": s.lr_of(arch) if lr is None else lr, "batch_seqs": batch_seqs(arch),
+            "cost_flops": 3.0 * arch.forward_flops_per_token * tokens}
+
+
+def lr_sweep_runs(s: Setting) -> Iterable[dict]:
+    for name, Ms in LR_SWEEP:
+        a = arch_of(name)
+        for M in Ms:
+            for lr in LR_GRID:
+                yield supervised(s, a, m_tokens(a, M), lr=lr, min_steps=1)
+
+
+def ladder_runs(s: Setting) -> Iterable[dict]:
+    for name in LADDER_SIZES:
+        a = arch_of(name)
+        yield supervised(s, a, m_tokens(a, LADDER_M))
+
+
+def isoflop_runs(C: float) -> Callable[[Setting], Iterable[dict]]:
+    def runs(s: Setting) -> Iterable[dict]:
+        for a in family():
+            yield supervised(s, a, isoflop_tokens(a, C))
+    return runs
+
+
+def seed_runs(s: Setting) -> Iterable[dict]:
+    for name, M in SEED_CONFIGS:
+        a = arch_of(name)
+        for seed in EXTRA_SEEDS:
+            yield supervised(s, a, m_tokens(a, M), seed=seed)
+
+
+def twin_runs(s: Setting) -> Iterable[dict]:
+    for name in TWIN_STUDENTS:
+        a = arch_of(name)
+        yield supervised(s, a, m_tokens(a, LADDER_M), split="student")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One protocol of the replication: its runs, and one sentence for the design table."""
+
+    name: str
+    what: str
+    runs: Callable[[Setting], Iterable[dict]]
+
+
+def _budget_tag(C: float) -> str:
+    return "isoflop-" + f"{C:.2g}".replace("e+", "e")
+
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
+    Protocol("lr-sweep", "peak learning rate x5 (factor 2 apart) at the smallest, a middle and the largest "
+             "ladder size, 2 and 20 tokens per parameter (short runs: reported apart)", lr_sweep_runs),
+    Protocol("ladder", f"{len(LADDER_SIZES)} sizes at M = {LADDER_M} tokens per parameter, teacher half", ladder_runs),
+    *(Protocol(_budget_tag(C), f"IsoFLOP profile at C = {C:.0e} FLOPs: every size with at least "
+               f"{MIN_STEPS} steps and at most {MAX_EPOCHS:g} epochs", isoflop_runs(C))
+      for C in ISOFLOP_BUDGETS),
+    Protocol("seeds", "seeds 1 and 2 of eight ladder configurations, the largest included", seed_runs),
+    Protocol("twins", "student-half twins (M = 20) of the student sizes part 2 distils", twin_runs),
+)}
 
 
 class Plan:
-    """Runs keyed by id; adding a run twice merges its protocols and keeps the best priority."""
+    """Runs keyed by id; adding a run twice merges its protocols and keeps the first priority."""
 
-    def __init__(self, half_tokens: int, done: set[str] | None = None):
-        self.max_tokens = MAX_EPOCHS * half_tokens * 0.995  # margin: an epoch is whole 513-token windows
+    def __init__(self):
         self.runs: dict[str, dict] = {}
-        self.skipped: list[str] = []
-        # configurations already run (ids without rerun suffixes): never planned again
-        self.done = {without_rerun(i) for i in (done or set())}
 
-    def _add(self, run: dict, retrain: bool = False) -> str | None:
-        """``retrain``: plan the run even if its configuration is done (a lost teacher)."""
-        if not retrain and without_rerun(run["run_id"]) in self.done:
-            return run["run_id"]
-        if run["tokens"] > self.max_tokens:
-            self.skipped.append(f"{run['run_id']} ({run['tokens']} tokens > {MAX_EPOCHS} epochs)")
-            return None
+    def add(self, run: dict, protocol: str, priority: int) -> None:
         old = self.runs.get(run["run_id"])
         if old:
             tags = old["protocol"].split("+")
-            if run["protocol"] not in tags:
-                old["protocol"] = "+".join(tags + [run["protocol"]])
-            old["priority"] = min(old["priority"], run["priority"])
-        else:
-            self.runs[run["run_id"]] = run
-        return run["run_id"]
+            if protocol not in tags:
+                old["protocol"] = "+".join(tags + [protocol])
+            return
+        self.runs[run["run_id"]] = {**run, "protocol": protocol, "priority": priority}
 
-    def supervised(self, L, tokens, split, protocol, priority, seed=0, rerun=0):
-        cost = 3.0 * architecture(L).forward_flops_per_token * tokens
-        return self._add({"run_id": supervised_id(L, tokens, split, seed, rerun), "protocol": protocol,
-                          "priority": priority, "n_layers": L, "tokens": tokens, "split": split,
-                          "seed": seed, "teacher_run_id": "", "distill_lambda": 1.0,
-                          "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost},
-                         retrain=rerun > 0)
-
-    def distilled(self, teacher_id, teacher_L, L, tokens, protocol, priority, seed=0, twin=True):
-        if teacher_id is None:
-            return None
-        cost = (3.0 * architecture(L).forward_flops_per_token
-                + architecture(teacher_L).forward_flops_per_token) * tokens
-        rid = self._add({"run_id": distill_id(teacher_id, L, tokens, seed), "protocol": protocol,
-                         "priority": priority, "n_layers": L, "tokens": tokens, "split": "student",
-                         "seed": seed, "teacher_run_id": teacher_id, "distill_lambda": 1.0,
-                         "distill_tau": 1.0, "distill_topk": 0, "cost_flops": cost})
-        if rid and twin:
-            self.supervised(L, tokens, "student", protocol + "-twin", priority, seed)
-        return rid
-
-    def rows(self):
+    def rows(self) -> list[dict]:
         return sorted(self.runs.values(), key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"]))
 
 
-def ladder_id(L):
-    return supervised_id(L, ladder_tokens(L), "teacher")
-
-
-def base_plan(half_tokens: int) -> Plan:
-    p = Plan(half_tokens)
-    ladder = {L: p.supervised(L, ladder_tokens(L), "teacher", "ladder", 0) for L in LADDER_LAYERS}
-    iso = {}
-    for C in ISOFLOP_BUDGETS:
-        for L in range(2, 11):
-            tokens = isoflop_tokens(L, C)
-            # keep sizes with 0.5..1000 tokens per parameter (both arms of the profile)
-            M = tokens / architecture(L).non_embedding_params
-            if 0.5 <= M <= 1000.0:
-                rid = p.supervised(L, tokens, "teacher", "isoflop-" + f"{C:.0e}".replace("+", ""), 0)
-                if rid:
-                    iso[(C, L)] = rid
-    for L in PILOT_STUDENTS:
-        p.distilled(ladder.get(PILOT_TEACHER), PILOT_TEACHER, L, ladder_tokens(L), "pilot", 1)
-    for L in SEED_SUPERVISED:
-        for s in EXTRA_SEEDS:
-            p.supervised(L, ladder_tokens(L), "teacher", "p5-seeds", 1, seed=s)
-    # Protocol 1: fixed-M teachers, IsoFLOP students.
-    for T in P1_TEACHERS:
-        for C in P1_BUDGETS:
-            for L in P1_STUDENTS:
-                p.distilled(ladder.get(T), T, L, isoflop_tokens(L, C), "p1", 2)
-    # Protocol 3: fixed-M teachers of every size, fixed-M students at several M.
-    for T in LADDER_LAYERS:
-        for L, Ms in P3_STUDENTS.items():
-            for M in Ms:
-                p.distilled(ladder.get(T), T, L, ladder_tokens(L, M), "p3", 3)
-    # Protocol 2: IsoFLOP teachers, fixed-M students.
-    for (C, T), rid in iso.items():
-        for L in P2_STUDENTS:
-            p.distilled(rid, T, L, ladder_tokens(L), "p2", 4)
-    # Protocol 5: seed noise of distilled students (and their twins).
-    for T, L, M in SEED_DISTILLED:
-        for s in EXTRA_SEEDS:
-            p.distilled(ladder.get(T), T, L, ladder_tokens(L, M), "p5-seeds", 5, seed=s)
-    for T in P1_TEACHERS:
-        for L in P1_EXTRA_STUDENTS:
-            p.distilled(ladder.get(T), T, L, isoflop_tokens(L, P1_EXTRA_BUDGET), "p1", 7)
-    return p
-
-
-def tiny_plan(half_tokens: int) -> Plan:
-    """A CPU rehearsal of the sweep (use with n_ctx 32): two teachers of depth 1 and 2,
-    a pilot student and a protocol-3 student with their twins, 12-16 steps each."""
-    p = Plan(half_tokens)
-    t1 = p.supervised(1, 256 * 12, "teacher", "ladder", 0)
-    t2 = p.supervised(2, 256 * 12, "teacher", "ladder", 0)
-    p.distilled(t2, 2, 1, 256 * 12, "pilot", 1)
-    p.distilled(t1, 1, 1, 256 * 16, "p3", 3)
-    return p
-
-
-def protocol4_groups(rows: list[dict], rel_tol: float = 0.01, min_ratio: float = 2.0,
-                     max_groups: int = 4) -> list[list[dict]]:
-    """Groups of supervised teacher-half runs (seed 0) whose validation losses agree within
-    ``rel_tol`` while their sizes differ by at least ``min_ratio``: the teachers of
-    protocol 4. Greedy, from the largest size ratio, each run in one group at most."""
-    cand = [r for r in rows if r["objective"] == "supervised" and r["split"] == "teacher"
-            and int(r["seed"]) == 0 and math.isfinite(float(r["val_ce"]))]
-    pairs = []
-    for i, a in enumerate(cand):
-        for b in cand[i + 1:]:
-            la, lb = float(a["val_ce"]), float(b["val_ce"])
-            ratio = max(int(a["N"]), int(b["N"])) / min(int(a["N"]), int(b["N"]))
-            if abs(la - lb) / min(la, lb) <= rel_tol and ratio >= min_ratio:
-                pairs.append((-ratio, abs(la - lb), a["run_id"], b["run_id"], a, b))
-    pairs.sort(key=lambda t: t[:4])
-    used, groups = set(), []
-    for *_, a, b in pairs:
-        if a["run_id"] in used or b["run_id"] in used:
-            continue
-        groups.append([a, b])
-        used |= {a["run_id"], b["run_id"]}
-        if len(groups) == max_groups:
-            break
-    return groups
-
-
-def protocol4_plan(rows: list[dict], half_tokens: int) -> Plan:
-    p = Plan(half_tokens)
-    for g in protocol4_groups(rows):
-        for t in g:
-            for L in P4_STUDENTS:
-                p.distilled(t["run_id"], int(t["n_layers"]), L, ladder_tokens(L), "p4", 6)
-    return p
-
-
-#: Protocol 4's teachers: groups of (depth, tokens) on the teacher half whose losses agree.
-#: Each group holds part-1 IsoFLOP runs whose measured losses agree within 0.2%
-#: (3.513 and 3.510; 3.717 and 3.715 nats) or lie close (2.277 and 2.314), completed by
-#: new sizes whose tokens were interpolated (linearly in log tokens) between the two
-#: part-1 runs of that size that bracket the group's loss (3.51, 2.92 and 2.30 nats).
-P4_GROUPS = (
-    ((3, 13_159_335), (8, 5_277_147), (5, 7_180_000)),
-    ((3, 39_478_006), (7, 14_600_000)),
-    ((4, 79_730_778), (5, 50_949_702), (8, 34_000_000)),
-    ((2, 24_132_765), (5, 5_094_970)),
-)
-PART2_RERUN = 1
-
-
-def part2_priority(tags: list[str], teacher_L: int, student_L: int) -> int:
-    """Order of part 2: protocols 2 (two smallest students), 4 and 5 first, then the
-    rest of protocol 3, the third protocol-2 student, protocol 1's largest budget, and
-    last the runs whose teachers are part 1's largest (L9, the 3e15 IsoFLOP profile)."""
-    if "p2" in tags and teacher_L >= 9 or "isoflop-3e15" in tags:
-        return 6
-    if teacher_L >= 9:
-        return 7
-    if "p2" in tags:
-        return 1 if student_L <= 3 else 4
-    if "p5-seeds" in tags:
-        return 1
-    if "p3" in tags:
-        return 2 if student_L <= 3 else 3
-    return 5
-
-
-def part2_plan(half_tokens: int, done: set[str], rerun: int = PART2_RERUN) -> Plan:
-    """Every distilled run of ``base_plan`` and of protocol 4 (``P4_GROUPS``) whose
-    configuration is not in ``done``, with its teacher retrained (id suffix
-    ``-r{rerun}``; a later session, whose checkpoints are gone too, passes rerun=2)
-    and its twin unless done."""
-    base = base_plan(half_tokens)
-    p = Plan(half_tokens, done)
-    teacher_prio: dict[str, int] = {}
-    students = []
-    for r in base.rows():
-        if not r["teacher_run_id"] or without_rerun(r["run_id"]) in p.done:
-            continue
-        t = base.runs[r["teacher_run_id"]]
-        tags = r["protocol"].split("+") + t["protocol"].split("+")
-        prio = part2_priority(tags, t["n_layers"], r["n_layers"])
-        students.append((r, t, prio))
-        key = (t["n_layers"], t["tokens"])
-        teacher_prio[key] = min(teacher_prio.get(key, 99), 0 if prio < 6 else 6)
-    for (L, tokens), prio in teacher_prio.items():
-        p.supervised(L, tokens, "teacher", "teacher-rerun", prio, rerun=rerun)
-    for r, t, prio in students:
-        tid = supervised_id(t["n_layers"], t["tokens"], "teacher", rerun=rerun)
-        for tag in r["protocol"].split("+"):
-            p.distilled(tid, t["n_layers"], r["n_layers"], r["tokens"], tag, prio, seed=r["seed"])
-    for group in P4_GROUPS:
-        for L, tokens in group:
-            tid = supervised_id(L, tokens, "teacher", rerun=rerun)
-            needed = [S for S in P4_STUDENTS
-                      if without_rerun(distill_id(tid, S, ladder_tokens(S))) not in p.done]
-            if needed:
-                p.supervised(L, tokens, "teacher", "teacher-rerun", 0, rerun=rerun)
-            for S in needed:
-                p.distilled(tid, L, S, ladder_tokens(S), "p4", 1)
-    return p
-
-
-def cheapest_first(plan: Plan, first: tuple[str, ...] = ("p2",)) -> Plan:
-    """Reorder ``plan`` (in place) so that a session cut short by its deadline makes as many
-    distillations as it can: the distillations tagged with a protocol in ``first`` and
-    their teachers come first (teachers at priority 0, students at 1); then, greedily,
-    the distillation of least marginal cost (its own FLOPs, plus its teacher's when that
-    teacher is not scheduled yet), each new teacher one priority ahead of its student.
-    The runs are unchanged; only their priorities (the sweep's order) are."""
-    students = [r for r in plan.runs.values() if r["teacher_run_id"]]
-    leading = [r for r in students if set(r["protocol"].split("+")) & set(first)]
-    leading_ids = {r["run_id"] for r in leading}
-    rest = [r for r in students if r["run_id"] not in leading_ids]
-    scheduled: set[str] = set()
-    for r in leading:
-        r["priority"] = 1
-        plan.runs[r["teacher_run_id"]]["priority"] = 0
-        scheduled.add(r["teacher_run_id"])
-
-    def marginal(r):
-        t = r["teacher_run_id"]
-        return (r["cost_flops"] + (0.0 if t in scheduled else plan.runs[t]["cost_flops"]), r["run_id"])
-
-    prio = 2
-    while rest:
-        best = min(rest, key=marginal)
-        rest.remove(best)
-        t = best["teacher_run_id"]
-        if t not in scheduled:
-            plan.runs[t]["priority"] = prio
-            scheduled.add(t)
-            prio += 1
-        best["priority"] = prio
-        prio += 1
-    for r in plan.runs.values():  # anything else (twins not yet run): after everything
-        if not r["teacher_run_id"] and r["run_id"] not in scheduled:
-            r["priority"] = prio
+def block_plan(protocols: list[str], setting: Setting, done: set[str] = frozenset()) -> Plan:
+    """The runs of ``protocols`` (in this order of priority), leaving out ids in ``done``."""
+    plan = Plan()
+    for k, name in enumerate(protocols):
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {name!r}; known: {sorted(PROTOCOLS)}")
+        for run in PROTOCOLS[name].runs(setting):
+            if run is not None and run["run_id"] not in done:
+                plan.add(run, name, k)
     return plan
 
 
@@ -330,23 +226,48 @@ def write_plan(plan: Plan, path: Path) -> None:
     tmp.replace(path)
 
 
+_TYPES = {"priority": int, "n_layers": int, "d_model": int, "tokens": int, "seed": int,
+          "distill_lambda": float, "distill_tau": float, "distill_topk": int, "lr": float,
+          "batch_seqs": int, "cost_flops": float}
+
+
 def read_plan(path: Path) -> list[dict]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        r["priority"] = int(r["priority"])
-        r["n_layers"] = int(r["n_layers"])
-        r["tokens"] = int(r["tokens"])
-        r["seed"] = int(r["seed"])
-        r["distill_lambda"] = float(r["distill_lambda"])
-        r["distill_tau"] = float(r["distill_tau"])
-        r["distill_topk"] = int(r["distill_topk"])
-        r["cost_flops"] = float(r["cost_flops"])
+        for k, t in _TYPES.items():
+            r[k] = t(r[k])
     return rows
 
 
+def read_block(path: Path) -> dict:
+    """A GPU block's configuration (experiments/blocks/*.json)."""
+    block = json.loads(Path(path).read_text())
+    unknown = [p for p in block["protocols"] if p not in PROTOCOLS]
+    if unknown:
+        raise ValueError(f"{path}: unknown protocols {unknown}; known: {sorted(PROTOCOLS)}")
+    return block
+
+
+def expected_minutes(rows: list[dict], throughput: list[dict]) -> float:
+    """GPU minutes of the runs at the measured model FLOP/s of each size (the sweep's
+    concurrency not counted: a plan's upper bound on one GPU)."""
+    rate = {(int(t["n_layers"]), int(t["d_model"])): float(t["model_flops_per_s"]) for t in throughput}
+    known = sorted(rate.items(), key=lambda kv: architecture(*kv[0]).non_embedding_params)
+    total = 0.0
+    for r in rows:
+        key = (r["n_layers"], r["d_model"])
+        if key in rate:
+            v = rate[key]
+        else:  # the nearest measured size
+            n = architecture(*key).non_embedding_params
+            v = min(known, key=lambda kv: abs(math.log(architecture(*kv[0]).non_embedding_params / n)))[1]
+        total += r["cost_flops"] / v
+    return total / 60.0
+
+
 def summary(plan: Plan) -> dict:
-    out = {}
+    out: dict[str, int] = {}
     for r in plan.runs.values():
         for tag in r["protocol"].split("+"):
             out[tag] = out.get(tag, 0) + 1
@@ -354,33 +275,30 @@ def summary(plan: Plan) -> dict:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="write the replication's run plan")
-    ap.add_argument("what", choices=["base", "part2", "tiny"])
+    ap = argparse.ArgumentParser(description="write the run plan of a GPU block")
+    ap.add_argument("--block", type=Path, required=True, help="experiments/blocks/NAME.json")
     ap.add_argument("--half-tokens", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--done", type=Path, help="runs.csv whose runs part 2 leaves out")
-    ap.add_argument("--rerun", type=int, default=PART2_RERUN,
-                    help="suffix of the retrained teachers' ids (1 in the first part-2 session)")
-    ap.add_argument("--order", choices=["protocol", "cheapest"], default="protocol",
-                    help="part2's order: by protocol (part2_priority) or protocol 2 first, "
-                         "then cheapest marginal cost first (cheapest_first)")
+    ap.add_argument("--lr", type=Path, help="learning rates per size (data/replication/lr_choice.json)")
+    ap.add_argument("--done", type=Path, help="runs.csv whose runs are left out")
+    ap.add_argument("--throughput", type=Path, help="throughput.csv for the expected GPU minutes")
     a = ap.parse_args(argv)
-    if a.what == "part2":
-        if a.done is None:
-            ap.error("part2 needs --done runs.csv")
+    block = read_block(a.block)
+    lr = json.loads(a.lr.read_text())["lr"] if a.lr else {}
+    done = set()
+    if a.done and a.done.exists():
         with open(a.done, newline="") as f:
-            plan = part2_plan(a.half_tokens, {r["run_id"] for r in csv.DictReader(f)}, a.rerun)
-        if a.order == "cheapest":
-            cheapest_first(plan)
-    else:
-        plan = base_plan(a.half_tokens) if a.what == "base" else tiny_plan(a.half_tokens)
+            done = {r["run_id"] for r in csv.DictReader(f)}
+    plan = block_plan(block["protocols"], Setting(a.half_tokens, lr), done)
     write_plan(plan, a.out)
     rows = plan.rows()
-    print(f"{len(rows)} runs, {sum(r['teacher_run_id'] != '' for r in rows)} distilled, "
-          f"{sum(r['cost_flops'] for r in rows):.3e} FLOPs, {sum(r['tokens'] for r in rows) / 1e9:.2f}B tokens")
+    print(f"{len(rows)} runs, {sum(r['cost_flops'] for r in rows):.3e} model FLOPs, "
+          f"{sum(r['tokens'] for r in rows) / 1e9:.2f}B tokens")
     print(summary(plan))
-    for s in plan.skipped:
-        print("skipped:", s)
+    if a.throughput:
+        with open(a.throughput, newline="") as f:
+            tp = list(csv.DictReader(f))
+        print(f"expected {expected_minutes(rows, tp):.1f} GPU minutes at the measured throughput")
 
 
 if __name__ == "__main__":

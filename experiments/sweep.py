@@ -1,21 +1,19 @@
 """Sweep runner: executes a plan idempotently on every visible GPU, resumable.
 
     python -m experiments.sweep run --plan-dir P --corpus C --results R
-        [--shard i/n] [--workers-per-gpu k] [--deadline UNIX_TIME] [--compile | --cuda-graph]
+        [--workers-per-gpu k] [--deadline UNIX_TIME] [--mode eager|graph|compile] [--shard i/n]
 
-Every ``*.csv`` in the plan directory is a plan (:mod:`experiments.plan`); a worker
-re-reads them before each claim, so a plan added later (protocol 4) is picked up.
-One worker process per GPU slot (``k`` per visible GPU, one on the CPU if there is
-none) claims runs by creating ``R/claims/<run_id>`` exclusively, so no run is done
-twice; a run whose ``R/rows/<run_id>.json`` exists is skipped, which makes the
-sweep idempotent and lets it resume (claims without a row are cleared at start).
-``--shard i/n`` keeps the runs whose id hashes to i modulo n, to split one plan over
-machines. A distillation run waits until its teacher's checkpoint exists; teachers
-(supervised runs on the teacher half) save theirs in ``R/ckpt``. Runs of issue 7's
-protocols (not the pilot) wait for the sanity check of the supervised ladder
-(:func:`sanity`), whose verdict is written to ``R/sanity.json``; when every
-supervised teacher-half run is done, the first worker to get there writes the
-protocol-4 plan. Each finished run appends one row to ``R/runs.csv``.
+Every ``*.csv`` in the plan directory is a plan (:mod:`experiments.plan`). ``run`` starts
+``k`` worker processes per visible GPU (one on the CPU if there is none); with several per
+GPU, start CUDA MPS first so that their kernels run concurrently. A worker claims a run by
+creating ``R/claims/<run_id>`` exclusively, so no run is done twice; a run whose
+``R/rows/<run_id>.json`` exists is skipped, which makes the sweep idempotent and lets it
+resume (claims without a row are cleared at start). Runs go by the plan's priority, then
+largest cost first; with a deadline, a worker skips a run that its measured rate says would
+not finish in time. ``--shard i/n`` keeps the runs whose id hashes to i modulo n, to split
+one plan over machines. A distillation waits until its teacher's checkpoint exists;
+supervised runs on the teacher half save theirs in ``R/ckpt`` when ``--save-teachers`` is
+given. Each finished run appends one row to ``R/runs.csv``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import csv
 import fcntl
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -37,11 +34,11 @@ import numpy as np
 import torch
 
 from experiments import plan as planmod
-from experiments.corpus import corpus_sha256, load_split
-from experiments.model import Transformer, architecture
+from experiments.corpus import corpus_sha256, load_split, load_validation_sources
+from experiments.family import architecture
+from experiments.model import Transformer
 from experiments.schema import RUN_COLUMNS
-from experiments.train import RunConfig, train_run
-
+from experiments.train import MODES, RunConfig, train_run
 
 
 def git_rev() -> str:
@@ -96,25 +93,6 @@ def load_rows(results: Path) -> dict[str, dict]:
     return out
 
 
-def sanity(rows: dict[str, dict], ladder_ids: list[str], min_drop: float = 0.3,
-           min_runs: int = 6) -> dict:
-    """Do the supervised ladder's validation losses look like a scaling study?
-    At least ``min_runs`` ladder runs done (the smallest finish first), every loss finite and below ln(vocab), and the loss falling
-    with size (each larger model at most 0.02 nats above the best smaller one, the
-    largest at least min_drop nats below the smallest)."""
-    if not ladder_ids:  # a plan without a ladder (part 2): part 1's ladder passed this check
-        return {"ready": True, "ok": True, "ladder_losses": [], "ladder_N": []}
-    done = [rows[i] for i in ladder_ids if i in rows]
-    if len(done) < min(len(ladder_ids), min_runs):
-        return {"ready": False}
-    done.sort(key=lambda r: r["N"])
-    losses = [r["val_ce"] for r in done]
-    ok = all(math.isfinite(x) and x < math.log(done[0]["vocab"]) for x in losses)
-    ok = ok and all(losses[i] <= min(losses[:i]) + 0.02 for i in range(1, len(losses)))
-    ok = ok and losses[-1] < losses[0] - min_drop
-    return {"ready": True, "ok": bool(ok), "ladder_losses": losses, "ladder_N": [r["N"] for r in done]}
-
-
 class Worker:
     def __init__(self, args, device: str, name: str):
         self.args, self.device, self.name = args, device, name
@@ -125,13 +103,27 @@ class Worker:
         self.shard = parse_shard(args.shard)
         manifest = json.loads((Path(args.corpus) / "manifest.json").read_text())
         self.corpus_sha = manifest.get("corpus_sha256") or corpus_sha256(manifest)
-        self.half_tokens = min(manifest["tokens"]["teacher"], manifest["tokens"]["student"])
-        self.data = {s: torch.from_numpy(load_split(args.corpus, s).astype(np.int32)).to(device)
-                     for s in ("teacher", "student", "validation")}
+        self.data: dict[str, torch.Tensor] = {}
+        if self.split("validation") is None:
+            raise FileNotFoundError(f"{args.corpus} holds no validation split")
+        try:
+            src, self.source_names = load_validation_sources(args.corpus)
+            self.val_sources = torch.from_numpy(src.astype(np.int64))
+        except (OSError, KeyError):
+            self.val_sources, self.source_names = None, []
         self.gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
         self.rev = git_rev()
         self.teachers: dict[str, Transformer] = {}
-        self.rate: list[float] = []  # cost FLOPs per second of finished runs
+        self.rate: list[float] = []  # model FLOPs per second of finished runs
+
+    def split(self, name: str) -> torch.Tensor | None:
+        """A split's tokens on the device, or None while it has not arrived (a corpus
+        carried in parts; see experiments.corpus.unpack)."""
+        if name not in self.data:
+            if not (Path(self.args.corpus) / f"{name}.npy").exists():
+                return None
+            self.data[name] = torch.from_numpy(load_split(self.args.corpus, name).astype(np.int32)).to(self.device)
+        return self.data[name]
 
     def log(self, msg: str) -> None:
         self.logf.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
@@ -144,51 +136,18 @@ class Worker:
                 runs.setdefault(r["run_id"], r)
         return [r for r in runs.values() if in_shard(r["run_id"], self.shard)]
 
-    def gate(self, runs: list[dict], rows: dict) -> dict:
-        path = self.R / "sanity.json"
-        if path.exists():
-            return json.loads(path.read_text())
-        failed = {p.name for p in (self.R / "failed").glob("*")}
-        ladder = [r["run_id"] for r in runs if "ladder" in r["protocol"].split("+")
-                  and r["run_id"] not in failed]  # a failed run is judged by the rest
-        s = sanity(rows, ladder, self.args.sanity_min_drop)
-        if s["ready"]:
-            tmp = path.with_suffix(f".{self.name}.tmp")
-            tmp.write_text(json.dumps(s))
-            tmp.replace(path)
-            self.log(f"sanity {s}")
-        return s
-
-    def maybe_protocol4(self, runs: list[dict], rows: dict) -> None:
-        target = Path(self.args.plan_dir) / "p4.csv"
-        if target.exists() or self.args.no_p4:
-            return
-        teacher_sup = [r["run_id"] for r in runs if r["split"] == "teacher" and not r["teacher_run_id"]
-                       and r["seed"] == 0]
-        failed = {p.name for p in (self.R / "failed").glob("*")}
-        if not all(i in rows or i in failed for i in teacher_sup):
-            return
-        try:
-            fd = os.open(self.R / "claims" / "_p4", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            os.close(fd)
-        except FileExistsError:
-            return
-        p = planmod.protocol4_plan([rows[i] for i in teacher_sup if i in rows], self.half_tokens)
-        planmod.write_plan(p, target)
-        self.log(f"protocol 4 plan: {len(p.runs)} runs")
-
     def next_run(self):
         """The next runnable run (by priority, then cost, largest first), or "wait", or None."""
-        runs = self.plans()
         rows = load_rows(self.R)
-        self.maybe_protocol4(runs, rows)
-        gate = None
         waiting = False
         failed = {p.name for p in (self.R / "failed").glob("*")}
         claimed = {p.name for p in (self.R / "claims").iterdir()}
-        for r in sorted(runs, key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
+        for r in sorted(self.plans(), key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
             rid = r["run_id"]
             if rid in rows or rid in claimed or rid in failed:
+                continue
+            if not (Path(self.args.corpus) / f"{r['split']}.npy").exists():
+                waiting = True
                 continue
             t = r["teacher_run_id"]
             if t:
@@ -197,17 +156,9 @@ class Worker:
                 if not (self.R / "ckpt" / f"{t}.pt").exists():
                     waiting = True
                     continue
-                if r["protocol"] != "pilot":
-                    gate = gate or self.gate(runs, rows)
-                    if not gate["ready"]:
-                        waiting = True
-                        continue
-                    if not gate["ok"]:
-                        continue
-            if self.args.deadline and self.rate:
-                est = r["cost_flops"] / float(np.median(self.rate))
-                if time.time() + est > self.args.deadline:
-                    continue
+            rate = float(np.median(self.rate)) if self.rate else self.args.rate_hint
+            if self.args.deadline and rate > 0 and time.time() + r["cost_flops"] / rate > self.args.deadline:
+                continue
             try:
                 fd = os.open(self.R / "claims" / rid, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
                 os.write(fd, self.name.encode())
@@ -222,7 +173,7 @@ class Worker:
             if len(self.teachers) >= 3:
                 self.teachers.pop(next(iter(self.teachers)))
             ck = torch.load(self.R / "ckpt" / f"{run_id}.pt", map_location=self.device, weights_only=False)
-            m = Transformer(architecture(ck["n_layers"], ck["n_ctx"], ck["n_vocab"])).to(self.device)
+            m = Transformer(architecture(ck["n_layers"], ck["d_model"], ck["n_ctx"], ck["n_vocab"])).to(self.device)
             m.load_state_dict(ck["state_dict"])
             m.eval()
             m.requires_grad_(False)
@@ -231,26 +182,27 @@ class Worker:
 
     def execute(self, r: dict) -> None:
         rid = r["run_id"]
-        cfg = RunConfig(run_id=rid, n_layers=r["n_layers"], tokens=r["tokens"], split=r["split"],
-                        seed=r["seed"], protocol=r["protocol"], teacher_run_id=r["teacher_run_id"],
-                        distill_lambda=r["distill_lambda"], distill_tau=r["distill_tau"],
-                        distill_topk=r["distill_topk"], n_vocab=int(self.args.vocab), n_ctx=self.args.n_ctx,
+        cfg = RunConfig(run_id=rid, n_layers=r["n_layers"], d_model=r["d_model"], tokens=r["tokens"],
+                        split=r["split"], seed=r["seed"], protocol=r["protocol"],
+                        teacher_run_id=r["teacher_run_id"], distill_lambda=r["distill_lambda"],
+                        distill_tau=r["distill_tau"], distill_topk=r["distill_topk"], peak_lr=r["lr"],
+                        batch_seqs=r["batch_seqs"], n_vocab=int(self.args.vocab), n_ctx=self.args.n_ctx,
                         eval_tokens=self.args.eval_tokens)
         teacher = self.teacher(r["teacher_run_id"]) if r["teacher_run_id"] else None
         self.log(f"start {rid}")
-        row, model = train_run(cfg, self.data[r["split"]], self.data["validation"], self.device,
-                               teacher=teacher, compile_model=self.args.compile, log=self.log,
-                               cuda_graph=self.args.cuda_graph)
+        row, model = train_run(cfg, self.split(r["split"]), self.split("validation"), self.device,
+                               teacher=teacher, mode=self.args.mode, log=self.log,
+                               val_sources=self.val_sources, source_names=self.source_names)
         if teacher is not None:
             trow = load_rows(self.R).get(r["teacher_run_id"], {})
             row.update(teacher_tokens=trow.get("tokens", ""), teacher_loss=trow.get("val_ce", ""),
                        teacher_ece=trow.get("ece", ""))
         row.update(corpus_sha256=self.corpus_sha, git_rev=self.rev, gpu=self.gpu,
                    finished_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        if r["split"] == "teacher" and not r["teacher_run_id"]:
+        if self.args.save_teachers and r["split"] == "teacher" and not r["teacher_run_id"]:
             tmp = self.R / "ckpt" / f"{rid}.pt.tmp"
-            torch.save({"n_layers": cfg.n_layers, "n_ctx": cfg.n_ctx, "n_vocab": cfg.n_vocab,
-                        "state_dict": model.state_dict()}, tmp)
+            torch.save({"n_layers": cfg.n_layers, "d_model": cfg.d_model, "n_ctx": cfg.n_ctx,
+                        "n_vocab": cfg.n_vocab, "state_dict": model.state_dict()}, tmp)
             tmp.replace(self.R / "ckpt" / f"{rid}.pt")
         tmp = self.R / "rows" / f"{rid}.json.tmp"
         tmp.write_text(json.dumps(row))
@@ -258,7 +210,7 @@ class Worker:
         append_row(self.R / "runs.csv", row)
         self.rate.append(r["cost_flops"] / max(row["wall_s"], 1e-3))
         self.log(f"done {rid} val_ce {row['val_ce']:.4f} wall {row['wall_s']:.1f}s "
-                 f"{row['tokens_per_s']:.3g} tok/s")
+                 f"{row['model_flops_per_s']:.3g} model FLOP/s")
 
     def loop(self) -> int:
         n = 0
@@ -294,7 +246,7 @@ def clear_stale_claims(results: Path) -> int:
 
 
 def launch(args) -> int:
-    """Start one worker per GPU slot and wait for them."""
+    """Start the worker processes and wait for them."""
     R = Path(args.results)
     (R / "claims").mkdir(parents=True, exist_ok=True)
     (R / "rows").mkdir(parents=True, exist_ok=True)
@@ -316,13 +268,10 @@ def launch(args) -> int:
 def passthrough(args) -> list[str]:
     out = ["--plan-dir", str(args.plan_dir), "--corpus", str(args.corpus), "--results",
            str(args.results), "--shard", args.shard, "--vocab", str(args.vocab),
-           "--eval-tokens", str(args.eval_tokens), "--n-ctx", str(args.n_ctx), "--sanity-min-drop", str(args.sanity_min_drop), "--deadline", str(args.deadline or 0)]
-    if args.compile:
-        out.append("--compile")
-    if args.cuda_graph:
-        out.append("--cuda-graph")
-    if args.no_p4:
-        out.append("--no-p4")
+           "--eval-tokens", str(args.eval_tokens), "--n-ctx", str(args.n_ctx),
+           "--deadline", str(args.deadline or 0), "--mode", args.mode, "--rate-hint", str(args.rate_hint)]
+    if args.save_teachers:
+        out.append("--save-teachers")
     return out
 
 
@@ -334,14 +283,14 @@ def main(argv=None):
     ap.add_argument("--results", required=True)
     ap.add_argument("--shard", default="0/1")
     ap.add_argument("--workers-per-gpu", type=int, default=1)
-    ap.add_argument("--deadline", type=float, default=0.0)
-    ap.add_argument("--compile", action="store_true")
-    ap.add_argument("--cuda-graph", action="store_true", help="replay each step as a CUDA graph")
-    ap.add_argument("--no-p4", action="store_true")
+    ap.add_argument("--deadline", type=float, default=0.0, help="UNIX time after which no run starts")
+    ap.add_argument("--rate-hint", type=float, default=0.0,
+                    help="model FLOP/s a worker assumes for the deadline before its first run ends")
+    ap.add_argument("--mode", choices=MODES, default="eager", help="how a training step runs")
+    ap.add_argument("--save-teachers", action="store_true", help="keep teacher-half checkpoints")
     ap.add_argument("--vocab", type=int, default=8192)
-    ap.add_argument("--eval-tokens", type=int, default=262_144)
+    ap.add_argument("--eval-tokens", type=int, default=0, help="validation tokens (0: all)")
     ap.add_argument("--n-ctx", type=int, default=512)
-    ap.add_argument("--sanity-min-drop", type=float, default=0.3)
     ap.add_argument("--name", default="w0")
     args = ap.parse_args(argv)
     parse_shard(args.shard)

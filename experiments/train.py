@@ -1,17 +1,23 @@
 """Supervised training and distillation of one model of the family, with evaluation.
 
 One call of :func:`train_run` trains a model for a fixed number of tokens on one half
-of the corpus and evaluates it on the validation split: cross-entropy against the
-data, KL(teacher || student) when a teacher is given, top-1 accuracy and the expected
-calibration error with 21 equal-width bins (the paper's App. E.8, Eq. 38), against the
-data and against the teacher's top-1 prediction.
+of the corpus and evaluates it on the whole validation split: cross-entropy against the
+data (overall and per source), KL(teacher || student) when a teacher is given, top-1
+accuracy and the expected calibration error with 21 equal-width bins (the paper's App. E.8,
+Eq. 38), against the data and against the teacher's top-1 prediction.
 
-Choices (the chapter explains them): AdamW (beta 0.9/0.95, eps 1e-8), peak LR 1e-2
-for every size through simple muP (:meth:`Transformer.param_groups`), linear warm-up
-over 5% of the steps then cosine decay to 1/1000 of the peak, decoupled weight decay
-1e-4, z-loss 1e-4, global gradient clipping at 1.0, bf16 autocast on the GPU.
-Distillation: loss = lambda tau^2 KL(p_T^tau || p_S^tau) + (1 - lambda) CE, the
-teacher's full distribution (or its top-k, renormalised) at temperature tau.
+The recipe (the set-up chapter validates it): AdamW (beta 0.9/0.95, eps 1e-8), simple muP
+(:meth:`Transformer.param_groups`) around a peak learning rate that the learning-rate
+sweep chooses, a linear warm-up over :data:`WARMUP_STEPS` steps then cosine decay to
+1/1000 of the peak, decoupled weight decay 1e-4, z-loss 1e-4, global gradient clipping at
+1.0, bf16 autocast on the GPU. The batch is fixed per model size (:func:`batch_seqs_for`).
+Distillation: loss = lambda tau^2 KL(p_T^tau || p_S^tau) + (1 - lambda) CE, the teacher's
+full distribution (or its top-k, renormalised) at temperature tau.
+
+Three ways to run a step (``mode``): ``eager`` PyTorch; ``graph``, the whole step captured
+once as a CUDA graph and replayed (:class:`GraphedStep`); ``compile``, the forward pass and
+loss compiled with ``torch.compile``. They train the same model (``experiments.graph_check``
+compares them on the GPU).
 """
 
 from __future__ import annotations
@@ -24,32 +30,44 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from experiments.model import N_CTX, Transformer, architecture
+from experiments.family import N_CTX, N_VOCAB, Architecture, architecture
+from experiments.model import Transformer
 
 PEAK_LR = 1e-2
 WEIGHT_DECAY = 1e-4
 Z_LOSS = 1e-4
 GRAD_CLIP = 1.0
-WARMUP_FRACTION = 0.05
+WARMUP_STEPS = 100
 MIN_LR_RATIO = 1e-3
 ECE_BINS = 21
+#: Runs that enter a fit take at least this many optimiser steps.
+MIN_STEPS = 1000
+MODES = ("eager", "graph", "compile")
+#: Validation tokens of the loss curve's intermediate points (the final point uses all).
+CURVE_EVAL_TOKENS = 262_144
 
 
-def batch_tokens_for(tokens: int, n_ctx: int = N_CTX) -> int:
-    """Tokens per optimiser step: the power of two nearest tokens/1000, clipped to
-    [8, 64] sequences, so that every run takes at least a few hundred steps."""
-    if tokens <= 0:
-        raise ValueError(f"tokens must be positive, got {tokens!r}")
-    seqs = 2 ** round(math.log2(max(tokens / 1000.0 / n_ctx, 1e-9)))
-    return int(min(max(seqs, 8), 64)) * n_ctx
+def batch_seqs_for(arch: Architecture, min_steps: int = MIN_STEPS) -> int:
+    """Sequences per optimiser step, fixed per model size.
+
+    DeepSeek LLM's compute-optimal batch (Bi et al. 2024, Eq. 1: B = 0.292 C^0.3271 tokens)
+    at the size's compute for 20 tokens per parameter, capped so that the 20-tokens-per-
+    parameter run takes at least ``min_steps`` steps; at least 2 sequences."""
+    d20 = 20 * arch.non_embedding_params
+    c20 = 3.0 * arch.forward_flops_per_token * d20
+    b_opt = 0.292 * c20 ** 0.3271 / arch.n_ctx
+    cap = d20 / (min_steps * arch.n_ctx)
+    return max(2, int(min(round(b_opt), math.floor(cap))))
 
 
 @dataclass
 class RunConfig:
-    """What one run trains: depth, tokens, data half, seed and the distillation knobs."""
+    """What one run trains: shape, tokens, data half, seed, learning rate and the
+    distillation knobs."""
 
     run_id: str
     n_layers: int
+    d_model: int
     tokens: int
     split: str = "teacher"  # which half of the corpus: "teacher" or "student"
     seed: int = 0
@@ -59,10 +77,11 @@ class RunConfig:
     distill_tau: float = 1.0
     distill_topk: int = 0  # 0 = full distribution
     peak_lr: float = PEAK_LR
-    batch_tokens: int = 0  # 0 = batch_tokens_for(tokens)
+    batch_seqs: int = 0  # 0 = batch_seqs_for(architecture)
+    warmup_steps: int = WARMUP_STEPS
     n_ctx: int = N_CTX
-    n_vocab: int = 8192
-    eval_tokens: int = 262_144
+    n_vocab: int = N_VOCAB
+    eval_tokens: int = 0  # 0 = the whole validation split
     n_evals: int = 4  # validation points during training (the last is the final one)
 
     def __post_init__(self):
@@ -76,6 +95,12 @@ class RunConfig:
             raise ValueError(f"distill_tau must be positive, got {self.distill_tau!r}")
         if self.distill_topk < 0:
             raise ValueError(f"distill_topk must be >= 0, got {self.distill_topk!r}")
+        if not (self.peak_lr > 0 and math.isfinite(self.peak_lr)):
+            raise ValueError(f"peak_lr must be positive and finite, got {self.peak_lr!r}")
+
+    @property
+    def arch(self) -> Architecture:
+        return architecture(self.n_layers, self.d_model, self.n_ctx, self.n_vocab)
 
 
 def lr_factor(step: int, steps: int, warmup: int) -> float:
@@ -117,11 +142,14 @@ class Chunks:
         return self.tokens[rows.to(self.tokens.device)].to(device, non_blocking=True).long()
 
 
-def validation_windows(tokens: torch.Tensor, n_ctx: int, max_tokens: int) -> torch.Tensor:
-    """The first windows of the validation split, up to max_tokens predicted tokens."""
-    n = min((tokens.numel() - 1) // n_ctx, max(1, max_tokens // n_ctx))
+def validation_windows(tokens: torch.Tensor, n_ctx: int, max_tokens: int = 0) -> torch.Tensor:
+    """Consecutive windows of the validation split (all of them, or up to ``max_tokens``
+    predicted tokens)."""
+    n = (tokens.numel() - 1) // n_ctx
+    if max_tokens:
+        n = min(n, max(1, max_tokens // n_ctx))
     starts = torch.arange(n) * n_ctx
-    return tokens[(starts[:, None] + torch.arange(n_ctx + 1)[None, :]).to(tokens.device)].long()
+    return tokens[(starts[:, None] + torch.arange(n_ctx + 1)[None, :]).to(tokens.device)]
 
 
 def _autocast(device):
@@ -155,27 +183,37 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> fl
     if confidence.shape != correct.shape or confidence.size == 0:
         raise ValueError("confidence and correct must be non-empty arrays of one shape")
     which = np.clip((confidence * bins).astype(np.int64), 0, bins - 1)
-    n = np.bincount(which, minlength=bins)
     conf_sum = np.bincount(which, weights=confidence, minlength=bins)
     acc_sum = np.bincount(which, weights=correct, minlength=bins)
     return float(np.abs(acc_sum - conf_sum).sum() / confidence.size)
 
 
 @torch.no_grad()
-def evaluate(model, windows: torch.Tensor, device, teacher=None, batch: int = 64) -> dict:
+def evaluate(model, windows: torch.Tensor, device, teacher=None, batch: int = 64,
+             sources: torch.Tensor | None = None, source_names=()) -> dict:
     """Validation cross-entropy (nats/token), top-1 accuracy, ECE vs data and, with a
-    teacher, KL(teacher || student) and ECE against the teacher's top-1."""
+    teacher, KL(teacher || student) and ECE against the teacher's top-1. ``sources``
+    (one source index per target token, shaped like ``windows[:, 1:]``) adds the
+    cross-entropy per source, ``val_ce_by_source``."""
     model.eval()
     ce_sum = kl_sum = 0.0
     n_tok = 0
     confs, hits, hits_t = [], [], []
+    k = len(source_names)
+    src_ce = torch.zeros(k, dtype=torch.float64, device=device)
+    src_n = torch.zeros(k, dtype=torch.float64, device=device)
     for i in range(0, windows.shape[0], batch):
-        w = windows[i:i + batch].to(device)
+        w = windows[i:i + batch].to(device).long()
         x, y = w[:, :-1], w[:, 1:]
         with _autocast(device):
             logits = model(x)
         logp = F.log_softmax(logits.float(), dim=-1)
-        ce_sum += F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1), reduction="sum").item()
+        nll = F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1), reduction="none")
+        ce_sum += nll.sum().item()
+        if k:
+            s = sources[i:i + batch].to(device).reshape(-1).long()
+            src_ce += torch.bincount(s, weights=nll.double(), minlength=k)
+            src_n += torch.bincount(s, minlength=k).double()
         conf, pred = logp.max(-1)
         confs.append(conf.exp().flatten().cpu())
         hits.append((pred == y).flatten().cpu())
@@ -191,6 +229,10 @@ def evaluate(model, windows: torch.Tensor, device, teacher=None, batch: int = 64
     correct = torch.cat(hits).numpy()
     out = {"val_ce": ce_sum / n_tok, "top1_acc": float(correct.mean()),
            "ece": ece(confidence, correct), "eval_tokens": n_tok}
+    if k:
+        ce_k, n_k = src_ce.cpu().numpy(), src_n.cpu().numpy()
+        out["val_ce_by_source"] = {name: round(float(ce_k[j] / n_k[j]), 6)
+                                   for j, name in enumerate(source_names) if n_k[j] > 0}
     if teacher is not None:
         agree = torch.cat(hits_t).numpy()
         out.update(kl_to_teacher=kl_sum / n_tok, ece_vs_teacher=ece(confidence, agree),
@@ -209,7 +251,7 @@ def optimiser_step(model, opt, loss_fn, w: torch.Tensor) -> torch.Tensor:
     return ce
 
 
-class _GraphedStep:
+class GraphedStep:
     """One optimiser step (forward, backward, clipping, AdamW) captured as a CUDA graph.
 
     Small models spend most of an eager step launching kernels from Python; replaying
@@ -258,44 +300,14 @@ class _GraphedStep:
         return self.ce
 
 
-def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tensor,
-              device="cpu", teacher=None, compile_model: bool = False, log=None,
-              cuda_graph: bool = False):
-    """Train one model as ``cfg`` says; returns (row dict, trained model).
-
-    ``train_tokens`` and ``val_tokens`` are 1-D integer tensors (any device);
-    ``teacher`` is a trained :class:`Transformer` in eval mode or None.
-    ``cuda_graph`` replays each step as a CUDA graph (GPU only; see :class:`_GraphedStep`).
-    """
-    arch = architecture(cfg.n_layers, cfg.n_ctx, cfg.n_vocab)
-    torch.manual_seed(cfg.seed)
-    model = Transformer(arch).to(device)
-    fwd = torch.compile(model) if compile_model else model
-    is_cuda = torch.device(device).type == "cuda"
-    if cuda_graph and (not is_cuda or compile_model):
-        raise ValueError("cuda_graph needs a CUDA device and compile_model=False")
-    opt_kwargs = {"fused": True} if is_cuda else {}
-    if cuda_graph:
-        opt_kwargs["capturable"] = True
-    opt = torch.optim.AdamW(model.param_groups(cfg.peak_lr, WEIGHT_DECAY), betas=(0.9, 0.95),
-                            eps=1e-8, **opt_kwargs)
-    batch_tokens = cfg.batch_tokens or batch_tokens_for(cfg.tokens, cfg.n_ctx)
-    batch = batch_tokens // cfg.n_ctx
-    steps = max(1, round(cfg.tokens / batch_tokens))
-    warmup = max(1, round(WARMUP_FRACTION * steps))
-    chunks = Chunks(train_tokens, cfg.n_ctx, cfg.seed)
-    val_windows = validation_windows(val_tokens, cfg.n_ctx, cfg.eval_tokens)
-    small_val = val_windows[: max(1, val_windows.shape[0] // 4)]
-    eval_at = sorted({max(1, round(steps * (k + 1) / cfg.n_evals)) for k in range(cfg.n_evals)})
-    curve = []
+def make_loss_fn(model, cfg: RunConfig, device, teacher=None):
+    """Training loss (cross-entropy, z-loss and, for a student, the distillation term)
+    and the cross-entropy, as a function of inputs and targets."""
     distill = teacher is not None
-    if distill:
-        teacher.eval()
 
     def loss_fn(x, y):
-        """Training loss (with z-loss and, for a student, the distillation term) and CE."""
         with _autocast(device):
-            logits = fwd(x)
+            logits = model(x)
         logits = logits.float()
         lse = torch.logsumexp(logits, dim=-1)
         logp = logits - lse[..., None]
@@ -310,8 +322,53 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
             loss = loss + cfg.distill_lambda * cfg.distill_tau ** 2 * kl - cfg.distill_lambda * ce
         return loss, ce
 
+    return loss_fn
+
+
+def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tensor,
+              device="cpu", teacher=None, mode: str = "eager", log=None,
+              val_sources: torch.Tensor | None = None, source_names=()):
+    """Train one model as ``cfg`` says; returns (row dict, trained model).
+
+    ``train_tokens`` and ``val_tokens`` are 1-D integer tensors (any device);
+    ``teacher`` is a trained :class:`Transformer` in eval mode or None; ``mode`` is one of
+    :data:`MODES` (``graph`` and ``compile`` need a CUDA device); ``val_sources`` gives the
+    source index of each validation token (names in ``source_names``).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    is_cuda = torch.device(device).type == "cuda"
+    if mode != "eager" and not is_cuda:
+        raise ValueError(f"mode {mode!r} needs a CUDA device")
+    arch = cfg.arch
+    torch.manual_seed(cfg.seed)
+    model = Transformer(arch).to(device)
+    opt_kwargs = {"fused": True} if is_cuda else {}
+    if mode == "graph":
+        opt_kwargs["capturable"] = True
+    opt = torch.optim.AdamW(model.param_groups(cfg.peak_lr, WEIGHT_DECAY), betas=(0.9, 0.95),
+                            eps=1e-8, **opt_kwargs)
+    batch = cfg.batch_seqs or batch_seqs_for(arch)
+    batch_tokens = batch * cfg.n_ctx
+    steps = max(1, round(cfg.tokens / batch_tokens))
+    warmup = max(1, min(cfg.warmup_steps, steps // 10))
+    chunks = Chunks(train_tokens, cfg.n_ctx, cfg.seed)
+    val_windows = validation_windows(val_tokens, cfg.n_ctx, cfg.eval_tokens)
+    src_windows = None
+    if val_sources is not None and len(source_names):
+        n = val_windows.shape[0]
+        src_windows = val_sources[1:1 + n * cfg.n_ctx].reshape(n, cfg.n_ctx)
+    curve_val = val_windows[: max(1, CURVE_EVAL_TOKENS // cfg.n_ctx)]
+    eval_at = sorted({max(1, round(steps * (k + 1) / cfg.n_evals)) for k in range(cfg.n_evals)})
+    curve = []
+    if teacher is not None:
+        teacher.eval()
+    loss_fn = make_loss_fn(model, cfg, device, teacher)
+    if mode == "compile":
+        loss_fn = torch.compile(loss_fn)
+
     t0 = time.time()
-    graphed = _GraphedStep(model, opt, loss_fn, val_windows[:batch].to(device)) if cuda_graph else None
+    graphed = GraphedStep(model, opt, loss_fn, val_windows[:batch].to(device).long()) if mode == "graph" else None
     train_loss = float("nan")
     for step in range(steps):
         f = lr_factor(step, steps, warmup)
@@ -327,25 +384,27 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
             if not math.isfinite(train_loss):
                 raise FloatingPointError(f"{cfg.run_id}: training loss is {train_loss} at step {step + 1}")
             if step + 1 < steps:
-                r = evaluate(model, small_val, device)
+                r = evaluate(model, curve_val, device)
                 curve.append(f"{(step + 1) * batch_tokens}:{r['val_ce']:.4f}")
                 if log:
                     log(f"{cfg.run_id} step {step + 1}/{steps} train {train_loss:.4f} val {r['val_ce']:.4f}")
     if is_cuda:
         torch.cuda.synchronize()
     train_wall = time.time() - t0
-    final = evaluate(model, val_windows, device, teacher=teacher)
+    final = evaluate(model, val_windows, device, teacher=teacher, sources=src_windows,
+                     source_names=source_names)
     curve.append(f"{steps * batch_tokens}:{final['val_ce']:.4f}")
     tokens = steps * batch_tokens
-    student_flops = 3.0 * arch.forward_flops_per_token * tokens
+    distill = teacher is not None
     row = {
         "run_id": cfg.run_id, "protocol": cfg.protocol,
         "objective": "distillation" if distill else "supervised", "split": cfg.split,
         "N": arch.non_embedding_params, "total_params": arch.total_params,
         "n_layers": arch.n_layers, "d_model": arch.d_model, "n_heads": arch.n_heads,
-        "d_ff": arch.d_ff, "context": arch.n_ctx, "vocab": arch.n_vocab, "tokens": tokens,
-        "epochs": tokens / chunks.tokens_per_epoch,
-        "flops_per_token": arch.forward_flops_per_token, "total_flops": student_flops,
+        "d_head": arch.d_head, "d_ff": arch.d_ff, "context": arch.n_ctx, "vocab": arch.n_vocab,
+        "tokens": tokens, "epochs": tokens / chunks.tokens_per_epoch,
+        "flops_per_token": arch.forward_flops_per_token,
+        "total_flops": 3.0 * arch.forward_flops_per_token * tokens,
         "teacher_run_id": cfg.teacher_run_id if distill else "",
         "teacher_N": teacher.arch.non_embedding_params if distill else "",
         "teacher_inference_flops": teacher.arch.forward_flops_per_token * tokens if distill else "",
@@ -356,9 +415,11 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
         "ece": final["ece"], "ece_vs_teacher": final.get("ece_vs_teacher", ""),
         "top1_acc": final["top1_acc"], "teacher_agreement": final.get("teacher_agreement", ""),
         "train_ce_final": train_loss, "val_curve": ";".join(curve), "eval_tokens": final["eval_tokens"],
+        "val_ce_by_source": ";".join(f"{k}:{v}" for k, v in final.get("val_ce_by_source", {}).items()),
         "lr": cfg.peak_lr, "batch_size": batch, "batch_tokens": batch_tokens, "steps": steps,
         "warmup_steps": warmup, "seed": cfg.seed, "tokens_per_s": tokens / train_wall,
-        "wall_s": time.time() - t0, "compiled": bool(compile_model), "cuda_graph": bool(cuda_graph),
+        "model_flops_per_s": 3.0 * arch.forward_flops_per_token * tokens / train_wall,
+        "wall_s": time.time() - t0, "compiled": mode == "compile", "cuda_graph": mode == "graph",
     }
     return row, model
 

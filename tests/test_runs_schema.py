@@ -1,4 +1,5 @@
-"""Schema of the committed replication runs (data/replication/v1/runs.csv)."""
+"""Schema of the committed replication runs (data/replication/runs.csv, version 2, and
+data/replication/v1/runs.csv, version 1)."""
 
 import csv
 import math
@@ -6,18 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from experiments.schema import DISTILLATION_ONLY, REQUIRED, RUN_COLUMNS
+from experiments.schema import DISTILLATION_ONLY, REQUIRED, RUN_COLUMNS, V1_COLUMNS
 
-RUNS = Path(__file__).resolve().parents[1] / "data" / "replication" / "v1" / "runs.csv"
+DATA = Path(__file__).resolve().parents[1] / "data" / "replication"
+TABLES = {"v2": (DATA / "runs.csv", RUN_COLUMNS), "v1": (DATA / "v1" / "runs.csv", V1_COLUMNS)}
 
 
-@pytest.fixture(scope="module")
-def rows():
-    if not RUNS.exists():
-        pytest.fail(f"{RUNS} is missing")
-    with open(RUNS, newline="") as f:
+@pytest.fixture(scope="module", params=sorted(TABLES))
+def rows(request):
+    path, columns = TABLES[request.param]
+    if not path.exists():
+        pytest.fail(f"{path} is missing")
+    with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        assert reader.fieldnames == RUN_COLUMNS
+        assert reader.fieldnames == columns
         return list(reader)
 
 
@@ -25,8 +28,9 @@ def test_rows_are_complete_and_unique(rows):
     assert rows
     ids = [r["run_id"] for r in rows]
     assert len(ids) == len(set(ids))
+    required = [c for c in REQUIRED if c in rows[0]]  # version 1 lacks V2_ADDED
     for r in rows:
-        for c in REQUIRED:
+        for c in required:
             assert r[c] != "", (r["run_id"], c)
         if r["objective"] == "distillation":
             for c in DISTILLATION_ONLY:

@@ -1,0 +1,275 @@
+"""One GPU block of the replication, driven by its configuration file.
+
+    python -m experiments.block call experiments/blocks/NAME.json --sleep S
+
+A block is a configuration (``experiments/blocks/*.json``) and this one program. The
+device machine takes one command of at most ten minutes at a time and keeps files only
+while it is held, so a block is a chain of calls of ``call``, each carrying one more part of
+the packed corpus (``.carry/partK/corpus.tar.K``, :func:`experiments.corpus.pack`). Every
+call
+
+1. unpacks the parts that have arrived (each file verified against the manifest);
+2. on the first call: records the GPU and software, starts the CUDA MPS daemon and runs the
+   throughput benchmark of the block (``benchmark``: sizes per step mode);
+3. once the teacher half is there: starts the block's driver in the background (a new
+   process session, so it outlives the call), which checks the fast step modes against
+   eager (:mod:`experiments.graph_check`) and picks the fastest mode that passes, runs the
+   learning-rate sweep if the block has one and applies :mod:`experiments.lr_rule`, writes
+   the plan of the block's protocols and runs the sweep until the block's deadline
+   (``session_seconds`` after the first call, less a margin for the last copy);
+4. sleeps up to ``--sleep`` seconds, copying the results so far to ``$OUT``.
+
+Everything the block produces lies in the work folder (``--work``); ``$OUT`` gets the run
+table, the plan, the benchmark, the checks, the learning-rate choice and a log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from experiments import corpus as corpusmod
+from experiments import plan as planmod
+
+MARGIN_S = 75  # the last call copies the results this long before the block's end
+
+
+def sh(cmd: str, log: Path) -> int:
+    with open(log, "a") as f:
+        f.write(f"$ {cmd}\n")
+        f.flush()
+        return subprocess.run(cmd, shell=True, stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def python(args: list[str], log: Path, timeout: float | None = None) -> int:
+    with open(log, "a") as f:
+        f.write(f"$ python {' '.join(args)}\n")
+        f.flush()
+        try:
+            return subprocess.run([sys.executable, *args], stdout=f, stderr=subprocess.STDOUT,
+                                  timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            f.write("timed out\n")
+            return 124
+
+
+class Block:
+    def __init__(self, config: Path, work: Path, carry: Path, tiny: bool = False):
+        self.config_path = config
+        self.cfg = planmod.read_block(config)
+        self.W, self.carry, self.tiny = work, carry, tiny
+        self.corpus = work / "corpus"
+        self.log = work / "block.log"
+        for d in (self.W, self.corpus, work / "done", work / "plans", work / "results"):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def done(self, stage: str) -> bool:
+        return (self.W / "done" / stage).exists()
+
+    def mark(self, stage: str, text: str = "") -> None:
+        (self.W / "done" / stage).write_text(text or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    @property
+    def t0(self) -> float:
+        return float((self.W / "done" / "start").read_text())
+
+    def deadline(self) -> float:
+        return self.t0 + self.cfg["session_seconds"] - MARGIN_S
+
+    def sweep_args(self) -> list[str]:
+        extra = ["--n-ctx", "32", "--vocab", "300", "--eval-tokens", "1024"] if self.tiny else []
+        return ["--corpus", str(self.corpus), *extra]
+
+    # -- stages of a call -----------------------------------------------------------------
+
+    def unpack(self) -> list[str]:
+        parts = sorted(self.carry.glob("part*/corpus.tar.*"), key=lambda p: int(p.suffix[1:]))
+        m = corpusmod.unpack(parts, self.corpus)
+        (self.W / "present").write_text(" ".join(m["present"]))
+        return m["present"]
+
+    def first_call(self) -> None:
+        if self.done("start"):
+            return
+        (self.W / "done" / "start").write_text(str(time.time()))
+        sh("nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,driver_version --format=csv", self.log)
+        python(["-c", "import torch, tokenizers; print('torch', torch.__version__, 'cuda', torch.version.cuda, "
+                "'gpus', torch.cuda.device_count())"], self.log)
+        if self.cfg.get("mps") and not self.tiny:
+            sh("nvidia-cuda-mps-control -d && sleep 1 && echo get_server_list | nvidia-cuda-mps-control", self.log)
+        bench = self.cfg.get("benchmark") or {}
+        for mode, sizes in bench.items():
+            if sizes and not self.tiny:
+                python(["-m", "experiments.throughput", "--sizes", *sizes, "--modes", mode,
+                        "--out", str(self.W / "throughput.csv")], self.log, timeout=400)
+        self.mark("benchmark")
+
+    def start_driver(self, present: list[str]) -> None:
+        if self.done("driver") or "teacher" not in present:
+            return
+        self.mark("driver")
+        cmd = [sys.executable, "-m", "experiments.block", "drive", str(self.config_path),
+               "--work", str(self.W), "--carry", str(self.carry)] + (["--tiny"] if self.tiny else [])
+        with open(self.W / "driver.log", "a") as f:
+            subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+
+    def collect(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("results/runs.csv", "throughput.csv", "graph_check.json", "lr_choice.json",
+                     "plans/lr-sweep.csv", "plans/main.csv"):
+            p = self.W / name
+            if p.exists():
+                shutil.copy(p, out / p.name)
+        with open(out / "block.log", "w") as f:
+            for p in [self.log, self.W / "driver.log", *sorted((self.W / "results" / "logs").glob("*.log"))]:
+                if p.exists():
+                    lines = p.read_text(errors="replace").splitlines()
+                    f.write(f"== {p.name}\n" + "\n".join(lines[-60:]) + "\n")
+            for p in sorted((self.W / "results" / "failed").glob("*")) if (self.W / "results" / "failed").exists() else []:
+                f.write(f"== failed {p.name}\n" + p.read_text()[-1500:] + "\n")
+
+    def call(self, sleep: float, out: Path) -> None:
+        present = self.unpack()
+        self.first_call()
+        self.start_driver(present)
+        end = min(time.time() + sleep, self.t0 + self.cfg["session_seconds"] - 20)
+        while True:
+            self.collect(out)
+            if time.time() >= end or self.done("finished"):
+                break
+            time.sleep(15)
+            present = self.unpack()  # nothing new arrives mid-call, but the driver may wait on it
+        self.collect(out)
+        summary(self.W / "results" / "runs.csv")
+
+    # -- the driver (background) ----------------------------------------------------------
+
+    def sweep(self, plan_name: str, rows: list[dict], deadline: float, mode: str) -> None:
+        pdir = self.W / "plans" / plan_name
+        pdir.mkdir(parents=True, exist_ok=True)
+        plan = planmod.Plan()
+        for r in rows:
+            plan.add({k: v for k, v in r.items() if k not in ("protocol", "priority")}, r["protocol"], r["priority"])
+        planmod.write_plan(plan, pdir / "plan.csv")
+        shutil.copy(pdir / "plan.csv", self.W / "plans" / f"{plan_name}.csv")
+        rate = 0.0
+        tp = self.W / "throughput.csv"
+        if tp.exists():
+            with open(tp, newline="") as f:
+                rates = [float(r["model_flops_per_s"]) for r in csv.DictReader(f) if r["mode"] == mode]
+            rate = min(rates) / self.cfg["workers_per_gpu"] if rates else 0.0
+        python(["-m", "experiments.sweep", "run", "--plan-dir", str(pdir), *self.sweep_args(),
+                "--results", str(self.W / "results"), "--workers-per-gpu", str(self.cfg["workers_per_gpu"]),
+                "--deadline", str(deadline), "--mode", mode, "--rate-hint", str(rate)]
+               + (["--save-teachers"] if self.cfg.get("save_teachers") else []), self.log)
+
+    def drive(self) -> None:
+        mode = "eager"
+        if not self.tiny and self.cfg.get("check_modes", True):
+            python(["-m", "experiments.graph_check", "--corpus", str(self.corpus),
+                    "--out", str(self.W / "graph_check.json")], self.log, timeout=300)
+            try:
+                fit = json.loads((self.W / "graph_check.json").read_text())["fit_for_sweep"]
+            except (OSError, KeyError, json.JSONDecodeError):
+                fit = {}
+            mode = fastest_mode(self.W / "throughput.csv", [m for m, ok in fit.items() if ok])
+        (self.W / "mode").write_text(mode)
+        half = min(split_tokens(self.corpus))
+        lr: dict = {}
+        if self.cfg.get("lr_from"):
+            lr = json.loads(Path(self.cfg["lr_from"]).read_text())["lr"]
+        if "lr-sweep" in self.cfg.get("first", []):
+            rows = planmod.block_plan(["lr-sweep"], planmod.Setting(half)).rows() if not self.tiny \
+                else tiny_rows(["lr-sweep"])
+            self.sweep("lr-sweep", rows, self.deadline(), mode)
+            from experiments.lr_rule import choose
+            with open(self.W / "results" / "runs.csv", newline="") as f:
+                choice = choose(list(csv.DictReader(f)))
+            (self.W / "lr_choice.json").write_text(json.dumps(choice, indent=1))
+            lr = choice["lr"]
+        done = set()
+        if self.cfg.get("done_from") and Path(self.cfg["done_from"]).exists():
+            with open(self.cfg["done_from"], newline="") as f:
+                done = {r["run_id"] for r in csv.DictReader(f)}
+        rows = planmod.block_plan(self.cfg["protocols"], planmod.Setting(half, lr), done).rows() \
+            if not self.tiny else tiny_rows(self.cfg["protocols"])
+        self.sweep("main", rows, self.deadline(), mode)
+        self.mark("finished")
+
+
+def split_tokens(corpus: Path) -> list[int]:
+    m = json.loads((corpus / "manifest.json").read_text())
+    return [m["tokens"]["teacher"], m["tokens"]["student"]]
+
+
+def fastest_mode(throughput: Path, allowed: list[str]) -> str:
+    """The allowed step mode with the most model FLOP/s summed over the benchmark's sizes
+    that every allowed mode measured; eager if none is allowed."""
+    if not allowed or not throughput.exists():
+        return "eager"
+    with open(throughput, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r.get("batch_tokens", 0)) > 0]
+    by_mode: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r["mode"] in allowed:
+            by_mode.setdefault(r["mode"], {})[r["name"]] = float(r["model_flops_per_s"])
+    if not by_mode:
+        return "eager"
+    common = set.intersection(*(set(v) for v in by_mode.values()))
+    if not common:
+        return max(by_mode, key=lambda m: max(by_mode[m].values()))
+    return max(by_mode, key=lambda m: sum(by_mode[m][n] for n in common))
+
+
+def tiny_rows(protocols: list[str]) -> list[dict]:
+    """A CPU rehearsal's plan (n_ctx 32, vocab 300): two runs of the smallest shape per protocol."""
+    rows = []
+    for k, name in enumerate(protocols):
+        for j, lr in enumerate((1e-2, 2e-2, 4e-2) if name == "lr-sweep" else (1e-2,)):
+            rid = f"tiny-{name}-{j}"
+            rows.append({"run_id": rid, "protocol": name, "priority": k, "n_layers": 1, "d_model": 64,
+                         "tokens": 32 * 8 * 12, "split": "student" if name == "twins" else "teacher",
+                         "seed": 0, "teacher_run_id": "", "distill_lambda": 1.0, "distill_tau": 1.0,
+                         "distill_topk": 0, "lr": lr, "batch_seqs": 8, "cost_flops": 1e6})
+    return rows
+
+
+def summary(runs: Path) -> None:
+    if not runs.exists():
+        print("no runs yet")
+        return
+    with open(runs, newline="") as f:
+        rows = list(csv.DictReader(f))
+    flops = sum(float(r["total_flops"]) for r in rows)
+    print(f"{len(rows)} runs, {flops:.3e} model FLOPs")
+    for r in rows[-12:]:
+        print(f"  {r['run_id']}: val_ce {float(r['val_ce']):.4f}, {float(r['model_flops_per_s']) / 1e12:.1f} "
+              f"TFLOP/s, {float(r['wall_s']):.0f} s")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="run one GPU block of the replication")
+    ap.add_argument("cmd", choices=["call", "drive"])
+    ap.add_argument("config", type=Path)
+    ap.add_argument("--work", type=Path, default=Path("/root/replication"))
+    ap.add_argument("--carry", type=Path, default=Path(".carry"))
+    ap.add_argument("--sleep", type=float, default=0.0)
+    ap.add_argument("--tiny", action="store_true", help="a CPU rehearsal (tiny models, n_ctx 32, vocab 300)")
+    a = ap.parse_args(argv)
+    block = Block(a.config, a.work, a.carry, a.tiny)
+    if a.cmd == "call":
+        block.call(a.sleep, Path(os.environ.get("OUT", "/tmp/out")))
+    else:
+        block.drive()
+
+
+if __name__ == "__main__":
+    main()
