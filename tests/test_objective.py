@@ -149,11 +149,41 @@ def test_trainer_targets_and_kl_match(tau, topk):
         assert np.allclose(eq7 - trainer, lam * tau**2 * entropy(log_softmax(zt, tau)))
 
 
+def _run_config(**knobs):
+    """A RunConfig with the given distillation knobs; its other required fields get dummy values."""
+    import dataclasses
+
+    from experiments.train import RunConfig
+
+    required = {f.name: ("t" if f.name == "run_id" else 64) for f in dataclasses.fields(RunConfig)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    return RunConfig(**required, **knobs)
+
+
 def test_trainer_defaults_are_the_papers_knobs():
+    import dataclasses
+
     from experiments.train import Z_LOSS, RunConfig
 
     from analysis.objective import PAPER_LAMBDA, PAPER_TEMPERATURE, PAPER_Z_WEIGHT
 
-    cfg = RunConfig(run_id="x", n_layers=2, tokens=1000)
-    assert (cfg.distill_lambda, cfg.distill_tau, cfg.distill_topk) == (PAPER_LAMBDA, PAPER_TEMPERATURE, 0)
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+    assert (defaults["distill_lambda"], defaults["distill_tau"], defaults["distill_topk"]) == (
+        PAPER_LAMBDA, PAPER_TEMPERATURE, 0)
     assert Z_LOSS == PAPER_Z_WEIGHT
+
+
+@pytest.mark.parametrize("lam, tau", [(1.0, 1.0), (0.6, 2.0), (0.0, 1.0)])
+def test_trainer_loss_is_eq7_minus_the_teacher_entropy(lam, tau):
+    from experiments.train import Z_LOSS, make_loss_fn
+
+    zs, zt = RNG.normal(size=(2, 3, 7)), RNG.normal(size=(2, 3, 7)) * 2
+    y = RNG.integers(0, 7, size=(2, 3))
+    student = lambda x: torch.tensor(zs, dtype=torch.float32)  # noqa: E731 (fixed logits stand in for models)
+    teacher = lambda x: torch.tensor(zt, dtype=torch.float32)  # noqa: E731
+    loss, ce = make_loss_fn(student, _run_config(distill_lambda=lam, distill_tau=tau), "cpu", teacher)(
+        None, torch.tensor(y))
+    eq7 = student_objective(zs, zt, y, lam=lam, temperature=tau, z_weight=Z_LOSS)
+    constant = lam * tau**2 * entropy(log_softmax(zt, tau))
+    assert float(loss) == pytest.approx(float((eq7["total"] - constant).mean()), abs=1e-5)
+    assert float(ce) == pytest.approx(float(eq7["ntp"].mean()), abs=1e-5)
