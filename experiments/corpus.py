@@ -411,21 +411,15 @@ def split_of_unit(unit: str) -> str:
 
 # -- overlap audit ---------------------------------------------------------------------
 
-def containment(query: list[Doc], reference: np.ndarray) -> np.ndarray:
-    """For each query document, the share of its (all, unsampled) shingles that occur in
-    ``reference`` (a sorted array of unique shingle hashes)."""
+def containment(query: list[np.ndarray], reference: np.ndarray) -> np.ndarray:
+    """For each query document (its array of all, unsampled, shingle hashes), the share of
+    its shingles that occur in ``reference`` (a sorted array of unique shingle hashes)."""
     out = np.zeros(len(query))
-    for i, d in enumerate(query):
-        h = shingles(d.text)
+    for i, h in enumerate(query):
         if h.size and reference.size:
             pos = np.searchsorted(reference, h).clip(0, reference.size - 1)
             out[i] = float(np.mean(reference[pos] == h))
     return out
-
-
-def shingle_set(docs: list[Doc]) -> np.ndarray:
-    parts = [shingles(d.text) for d in docs]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
 
 
 def overlap_audit(by_split: dict[str, list[Doc]], threshold: float = NEAR_DUP_CONTAINMENT,
@@ -435,22 +429,22 @@ def overlap_audit(by_split: dict[str, list[Doc]], threshold: float = NEAR_DUP_CO
     for every ordered pair of splits; also the mean shingle containment, and the
     validation-to-training share per source."""
     log = log or _quiet
-    refs = {s: shingle_set(by_split[s]) for s in SPLITS}
+    sh = {s: [shingles(d.text) for d in by_split[s]] for s in SPLITS}
+    refs = {s: np.unique(np.concatenate(sh[s])) if sh[s] else np.zeros(0, dtype=np.uint64) for s in SPLITS}
     out: dict = {"threshold": threshold, "pairs": {}, "validation_by_source": {}}
     for q in SPLITS:
         chars = np.array([len(d.text) for d in by_split[q]], dtype=float)
         for r in SPLITS:
             if q == r:
                 continue
-            c = containment(by_split[q], refs[r])
+            c = containment(sh[q], refs[r])
             out["pairs"][f"{q}->{r}"] = {
                 "near_duplicate_char_share": float(chars[c >= threshold].sum() / max(chars.sum(), 1)),
                 "mean_shingle_containment": float(np.average(c, weights=chars)) if chars.sum() else 0.0,
                 "documents_over_threshold": int((c >= threshold).sum())}
             log(f"overlap {q}->{r}: {out['pairs'][f'{q}->{r}']}")
-    train = np.union1d(refs["teacher"], refs["student"])
     val = by_split["validation"]
-    c = containment(val, train)
+    c = containment(sh["validation"], np.union1d(refs["teacher"], refs["student"]))
     for src in sorted({d.source for d in val}):
         idx = [i for i, d in enumerate(val) if d.source == src]
         ch = np.array([len(val[i].text) for i in idx], dtype=float)

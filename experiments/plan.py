@@ -266,6 +266,19 @@ def expected_minutes(rows: list[dict], throughput: list[dict]) -> float:
     return total / 60.0
 
 
+def design_table(setting: Setting, protocols: list[str] | None = None) -> list[dict]:
+    """One row per protocol (all of :data:`PROTOCOLS` by default): what it runs, how many
+    runs, the sizes it spans and its model FLOPs; the book's design table."""
+    out = []
+    for name in protocols or list(PROTOCOLS):
+        rows = [r for r in PROTOCOLS[name].runs(setting) if r is not None]
+        Ns = [architecture(r["n_layers"], r["d_model"]).non_embedding_params for r in rows]
+        out.append({"protocol": name, "what": PROTOCOLS[name].what, "runs": len(rows),
+                    "N_min": min(Ns) if Ns else 0, "N_max": max(Ns) if Ns else 0,
+                    "model_flops": sum(r["cost_flops"] for r in rows)})
+    return out
+
+
 def summary(plan: Plan) -> dict:
     out: dict[str, int] = {}
     for r in plan.runs.values():

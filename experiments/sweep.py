@@ -208,6 +208,9 @@ class Worker:
         tmp.write_text(json.dumps(row))
         tmp.replace(self.R / "rows" / f"{rid}.json")
         append_row(self.R / "runs.csv", row)
+        del model
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()  # other workers on this GPU may need the memory
         self.rate.append(r["cost_flops"] / max(row["wall_s"], 1e-3))
         self.log(f"done {rid} val_ce {row['val_ce']:.4f} wall {row['wall_s']:.1f}s "
                  f"{row['model_flops_per_s']:.3g} model FLOP/s")

@@ -88,7 +88,7 @@ def test_shingles_and_containment():
     assert corpusmod.shingles("short text").size == 1
     ref = np.sort(h)
     docs = [corpusmod.Doc("s", "p", "d", "a b c d e f g h i j"), corpusmod.Doc("s", "p", "e", "z y x w v u t s r q")]
-    assert list(corpusmod.containment(docs, ref)) == [1.0, 0.0]
+    assert list(corpusmod.containment([corpusmod.shingles(d.text) for d in docs], ref)) == [1.0, 0.0]
 
 
 def test_split_by_unit_is_stable_and_fractioned():
