@@ -738,9 +738,15 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
 
 
 @_single_blas_thread
-def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 3000):
+def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 3000,
+                      continuation: bool = False):
     """Profile of the objective in one parameter: for each value, the parameter is
     held there and all others are re-optimised (L-BFGS-B from the fitted optimum).
+
+    With ``continuation=True`` the values are visited outward from the fitted value on
+    each side, and each is polished both from the fitted optimum and from the previous
+    value's solution, keeping the lower objective: far from the optimum a single polish
+    from the optimum can stall in a flat region where the law degenerates.
 
     Returns an array of the summed Huber loss (Eq. 45/50 units) per value; a flat
     profile means the data do not pin the parameter down.
@@ -751,14 +757,30 @@ def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 30
     k = prob.names.index(name)
     if any(j == k for j, _ in prob.fixed):
         raise ValueError(f"name: {name!r} is held fixed in this fit; profile a free parameter")
-    out = []
-    for v in np.atleast_1d(np.asarray(values, dtype=float)):
+    vals = np.atleast_1d(np.asarray(values, dtype=float))
+    for v in vals:
         if not np.isfinite(v) or v < prob.lower[k]:
             raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {v!r}")
+
+    def polish_at(v, x0):
         bounds = list(prob.bounds)
         bounds[k] = (v, v)
-        x0 = result.theta.copy()
+        x0 = x0.copy()
         x0[k] = v
-        res = _polish(prob, x0, maxiter=maxiter, bounds=bounds)
-        out.append(res.fun * prob.delta * prob.n)
-    return np.array(out)
+        return _polish(prob, x0, maxiter=maxiter, bounds=bounds)
+
+    out = np.empty(vals.size)
+    if not continuation:
+        for i, v in enumerate(vals):
+            out[i] = polish_at(v, result.theta).fun
+    else:
+        centre = result.theta[k]
+        for side in (vals >= centre, vals < centre):
+            idx = np.flatnonzero(side)
+            previous = result.theta
+            for i in idx[np.argsort(np.abs(vals[idx] - centre), kind="stable")]:
+                best = min((polish_at(vals[i], x0) for x0 in (result.theta, previous)),
+                           key=lambda r: r.fun if np.isfinite(r.fun) else np.inf)
+                out[i] = best.fun
+                previous = best.x
+    return out * prob.delta * prob.n
