@@ -256,8 +256,8 @@ class Correction:
 #: The errors the data check of the Fig. 1 points proves (book/paper_runs.md). The legend
 #: colours of the two largest students were swapped: with the labels as digitised, the
 #: "4.82B" student beats the "7.75B" one at both token counts they share, with the same
-#: teacher, by 5-6 times the largest spread of two runs with equal inputs; with them swapped,
-#: each size's smallest D_S is ~20.3 N_total like every other student's (Table 13).
+#: teacher, by several times the largest spread of runs with equal inputs; with them swapped,
+#: each of the two has a budget of ~20.3 N_total like every other student's smallest (Table 13).
 FIG1_CORRECTIONS = (
     Correction((348, 349, 350), "NS", 7.75e9, 4.82e9,
                "size ordering at equal (D_S, L_T); D_S / N_total of the smallest budget"),

@@ -131,7 +131,7 @@ PAPER_DISTILLATION = DistillationCoefficients(
 
 #: Eq. 8 refitted to the paper's own runs: the 354 distillation runs of its Fig. 1 (size
 #: labels corrected, analysis.data.FIG1_CORRECTIONS), supervised law at Table 6, the paper's
-#: 216,000-start grid. Copied from data/fits/fig1_refit, made by scripts/make_fig1_fits.py
+#: 216,000-start grid. Copied from data/fits/fig1_fits.csv (row fig1_refit), made by scripts/make_fig1_fits.py
 #: (provenance in data/fits/fig1_provenance.json; tests/test_paper_runs.py checks the copy).
 #: Only some combinations of these coefficients are determined by the runs; see the chapter
 #: "The paper's own runs".
