@@ -7,6 +7,11 @@ Subcommands
 ``teacher``    the best teacher loss for a student and token budget (§5.2)
 ``crossover``  the budget from which supervised training is at least as good
 ``efficiency`` distillation's compute and tokens to reach a loss, relative to supervised
+``fig1``       errors of the distillation law on the paper's own runs (Fig. 1), by student
+
+Every subcommand takes ``--coefficients paper`` (Table 6, the default) or
+``--coefficients fig1-refit`` (Eq. 8 refitted to the paper's own Fig. 1 runs; see
+``analysis.laws.COEFFICIENT_SETS``).
 
 Sizes and budgets accept plain numbers (``3000000000``, ``1e22``) and the
 suffixes K (1e3), M (1e6), B or G (1e9), T (1e12), P (1e15): ``3B``, ``500M``,
@@ -22,7 +27,7 @@ import re
 import sys
 
 from analysis.flops import Scenario
-from analysis.laws import distilled_loss, supervised_loss, supervised_loss_infinite_data
+from analysis.laws import COEFFICIENT_SETS, distilled_loss, supervised_loss, supervised_loss_infinite_data
 
 _SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMBGTP]?)\s*$", re.IGNORECASE)
@@ -73,7 +78,15 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def _laws(args) -> dict:
+    """The keyword arguments (supervised=, distillation=) of the chosen coefficient set."""
+    supervised, distillation = COEFFICIENT_SETS[args.coefficients]
+    return {"supervised": supervised, "distillation": distillation}
+
+
 def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str) -> None:
+    payload = {**payload, "coefficients": args.coefficients}
+    rows = [*rows, ("coefficients", args.coefficients)]
     if args.json:
         print(json.dumps(payload, indent=2, sort_keys=False))
     else:
@@ -85,7 +98,7 @@ def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str) -> None:
 def cmd_recipe(args) -> None:
     from analysis.recipes import compute_optimal_distillation
 
-    r = compute_optimal_distillation(args.student, args.compute, args.scenario)
+    r = compute_optimal_distillation(args.student, args.compute, args.scenario, **_laws(args))
     shares = r.compute_shares
     rows = [
         ("student parameters N_S", _fmt(r.student_params)),
@@ -108,9 +121,11 @@ def cmd_recipe(args) -> None:
 
 
 def cmd_loss(args) -> None:
+    laws = _laws(args)
+    sup_coef, dist_coef = laws["supervised"], laws["distillation"]
     if args.law == "supervised":
-        loss = float(supervised_loss(args.params, args.tokens))
-        floor = float(supervised_loss_infinite_data(args.params))
+        loss = float(supervised_loss(args.params, args.tokens, sup_coef))
+        floor = float(supervised_loss_infinite_data(args.params, sup_coef))
         payload = {"law": "supervised", "params": args.params, "tokens": args.tokens, "loss": loss,
                    "infinite_data_floor": floor}
         rows = [("parameters N", _fmt(args.params)), ("tokens D", _fmt(args.tokens)),
@@ -121,9 +136,9 @@ def cmd_loss(args) -> None:
     if args.teacher_loss is not None:
         teacher_loss = args.teacher_loss
     else:
-        teacher_loss = float(supervised_loss(args.teacher_params, args.teacher_tokens))
-    loss = float(distilled_loss(args.student, args.tokens, teacher_loss))
-    sup = float(supervised_loss(args.student, args.tokens))
+        teacher_loss = float(supervised_loss(args.teacher_params, args.teacher_tokens, sup_coef))
+    loss = float(distilled_loss(args.student, args.tokens, teacher_loss, dist_coef, sup_coef))
+    sup = float(supervised_loss(args.student, args.tokens, sup_coef))
     payload = {"law": "distilled", "student_params": args.student, "student_tokens": args.tokens,
                "teacher_loss": teacher_loss, "student_loss": loss, "supervised_loss": sup}
     rows = [*_student_rows(args),
@@ -136,8 +151,9 @@ def cmd_loss(args) -> None:
 def cmd_teacher(args) -> None:
     from analysis.recipes import optimal_teacher_loss
 
-    choice = optimal_teacher_loss(args.student, args.tokens)
-    sup = float(supervised_loss(args.student, args.tokens))
+    laws = _laws(args)
+    choice = optimal_teacher_loss(args.student, args.tokens, **laws)
+    sup = float(supervised_loss(args.student, args.tokens, laws["supervised"]))
     payload = {"student_params": args.student, "student_tokens": args.tokens,
                "teacher_loss": choice.teacher_loss, "student_loss": choice.student_loss,
                "supervised_loss": sup}
@@ -152,7 +168,7 @@ def cmd_crossover(args) -> None:
     from analysis.recipes import crossover_compute
 
     scenarios = list(Scenario) if args.scenario is None else [args.scenario]
-    out = {sc.slug: crossover_compute(args.student, sc, (args.min_compute, args.max_compute))
+    out = {sc.slug: crossover_compute(args.student, sc, (args.min_compute, args.max_compute), **_laws(args))
            for sc in scenarios}
     rows = [(sc, "never in range" if math.isinf(c) else _fmt(c)) for sc, c in out.items()]
     payload = {"student_params": args.student, "compute_range": [args.min_compute, args.max_compute],
@@ -164,7 +180,7 @@ def cmd_crossover(args) -> None:
 def cmd_efficiency(args) -> None:
     from analysis.recipes import efficiency_ratio
 
-    e = efficiency_ratio(args.student, args.target_loss, args.scenario)
+    e = efficiency_ratio(args.student, args.target_loss, args.scenario, **_laws(args))
     payload = {"scenario": e.scenario.slug, "student_params": e.student_params,
                "target_loss": e.target_loss, "distillation_compute": e.distillation_compute,
                "supervised_compute": e.supervised_compute, "compute_ratio": e.compute_ratio,
@@ -180,6 +196,25 @@ def cmd_efficiency(args) -> None:
     _emit(args, payload, rows, f"Efficiency of distillation ({e.scenario.label})")
 
 
+def cmd_fig1(args) -> None:
+    from analysis.data import DataError, load_fig1_points
+    from analysis.paper_runs import error_summary, relative_errors
+
+    try:
+        points = load_fig1_points(corrected=not args.digitised)
+    except DataError as exc:
+        raise ValueError(str(exc)) from None
+    laws = _laws(args)
+    table = error_summary(points, relative_errors(points, laws["distillation"], laws["supervised"]))
+    payload = {"labels": "digitised" if args.digitised else "corrected",
+               "groups": {k: {c: float(v) for c, v in r.items()} for k, r in table.iterrows()}}
+    rows = [(f"{k} ({int(r['runs'])} runs)",
+             f"mean {r['mean']:+.2%}  mean |e| {r['mean |error|']:.2%}  max |e| {r['max |error|']:.2%}  "
+             f"within 1%: {r['within 1%']:.0%}") for k, r in table.iterrows()]
+    _emit(args, payload, rows, "Relative error of Eq. 8 on the paper's Fig. 1 runs "
+                               "(predicted / observed - 1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     scen_help = ("compute scenario: best-case, teacher-inference, teacher-pretraining or "
                  "teacher-pretraining+inference (also ...-and-inference)")
@@ -190,8 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Sizes accept suffixes K, M, B, T, P (e.g. 3B, 500M, 20T) or plain numbers (1e22).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add_json(p):
+    def add_common(p):
         p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        p.add_argument("--coefficients", choices=list(COEFFICIENT_SETS), default="paper",
+                       help="coefficient set: paper (Table 6, default) or fig1-refit (Eq. 8 "
+                            "refitted to the paper's Fig. 1 runs; supervised law from Table 6)")
 
     p = sub.add_parser("recipe", help="compute-optimal distillation under a FLOP budget",
                        description="Best student tokens, teacher size and teacher tokens for a student "
@@ -199,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", type=parse_size, required=True, help="student non-embedding parameters N_S, e.g. 3B")
     p.add_argument("--compute", type=parse_size, required=True, help="total budget in FLOPs, e.g. 1e22")
     p.add_argument("--scenario", type=parse_scenario, default=Scenario.TEACHER_INFERENCE, help=scen_help)
-    add_json(p)
+    add_common(p)
     p.set_defaults(func=cmd_recipe)
 
     p = sub.add_parser("loss", help="evaluate the supervised or the distillation law",
@@ -208,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps = laws.add_parser("supervised", help="L(N, D), Eq. 1")
     ps.add_argument("--params", type=parse_size, required=True, help="non-embedding parameters N")
     ps.add_argument("--tokens", type=parse_size, required=True, help="training tokens D")
-    add_json(ps)
+    add_common(ps)
     pd = laws.add_parser("distilled", help="L_S(N_S, D_S, L_T), Eq. 8",
                          description="Give the teacher either by its loss (--teacher-loss) or by "
                                      "its size and tokens (--teacher-params, --teacher-tokens).")
@@ -217,13 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token)")
     pd.add_argument("--teacher-params", type=parse_size, help="teacher parameters N_T")
     pd.add_argument("--teacher-tokens", type=parse_size, help="teacher training tokens D_T")
-    add_json(pd)
+    add_common(pd)
     p.set_defaults(func=cmd_loss)
 
     p = sub.add_parser("teacher", help="best teacher loss for a student and token budget")
     p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
     p.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S")
-    add_json(p)
+    add_common(p)
     p.set_defaults(func=cmd_teacher)
 
     p = sub.add_parser("crossover", help="budget from which supervised training is at least as good")
@@ -231,15 +269,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", type=parse_scenario, default=None, help=scen_help + " (default: all)")
     p.add_argument("--min-compute", type=parse_size, default=1e18, help="lower end of the search (FLOPs)")
     p.add_argument("--max-compute", type=parse_size, default=1e27, help="upper end of the search (FLOPs)")
-    add_json(p)
+    add_common(p)
     p.set_defaults(func=cmd_crossover)
 
     p = sub.add_parser("efficiency", help="distillation cost to reach a loss, relative to supervised")
     p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
     p.add_argument("--target-loss", type=_loss_value, required=True, help="target loss (nats/token)")
     p.add_argument("--scenario", type=parse_scenario, default=Scenario.TEACHER_INFERENCE, help=scen_help)
-    add_json(p)
+    add_common(p)
     p.set_defaults(func=cmd_efficiency)
+
+    p = sub.add_parser("fig1", help="errors of the law on the paper's own Fig. 1 runs",
+                       description="Relative error of Eq. 8 with the chosen coefficients on the 354 "
+                                   "distillation runs read off the paper's Fig. 1, by student size "
+                                   "(needs the local data table; see shared/data/README.md).")
+    p.add_argument("--digitised", action="store_true",
+                   help="use the size labels as digitised instead of the corrected ones")
+    add_common(p)
+    p.set_defaults(func=cmd_fig1)
     return parser
 
 

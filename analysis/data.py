@@ -7,13 +7,14 @@ Each loader finds its file by, in order (see ``shared/data/README.md``):
 2. ``shared/data`` beside the checkout (``<repo>/../shared/data``);
 3. for the Chinchilla table only: a download from its pinned upstream commit into
    the user cache (``$XDG_CACHE_HOME`` or ``~/.cache``, ``distillation-scaling-book``).
-   The two derived tables (Gadre et al., OLMo 2 ladder) have no single upstream
-   file and are available only from a local copy.
+   The derived tables (Gadre et al., OLMo 2 ladder, and the paper's Fig. 1 points,
+   whose upstream file is a parquet) have no single upstream CSV and are available
+   only from a local copy.
 
 Every file is checked against its SHA-256 and a schema (required columns, numeric
 types, positive values); each loader returns a pandas DataFrame with the standard
 columns ``N`` (parameters), ``D`` (tokens) and ``loss`` (nats/token) in front of
-the original columns.
+the original columns (the distillation table: ``N_S``, ``D_S``, ``L_T``, ``L_S``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ __all__ = [
     "load_chinchilla",
     "load_gadre",
     "load_olmo_ladder",
+    "load_fig1_points",
+    "Correction",
+    "FIG1_CORRECTIONS",
     "EPOCH_CHINCHILLA_FIT",
     "HOFFMANN_CHINCHILLA_FIT",
 ]
@@ -67,6 +71,10 @@ TABLES = {
         "olmo2_ladder_final_losses.csv",
         "ca9d2e4fa2fb5d13bf5ecbb10333285dba6a8a63226c79ff4d9fe0bee5a6a8b2", 30,
         ("N", "D", "chinchilla_multiplier", "loss_c4_en"), None),
+    "fig1": Table(
+        "busbridge2025_fig1_points.csv",
+        "669a5a52f648a6d4f262787235c14590ad5ffb1c0702b6c8ae300c2c117c255a", 354,
+        ("NS", "DS", "LT", "LS"), None),
 }
 
 #: Besiroglu et al. 2024's fit on this table (Huber, delta = 1e-3, 5 highest losses dropped).
@@ -119,7 +127,7 @@ def _download(table: Table) -> Path:
 
 
 def data_path(name: str, *, download: bool = True) -> Path:
-    """Path of the verified file of table ``name`` ("chinchilla", "gadre", "olmo")."""
+    """Path of the verified file of table ``name`` ("chinchilla", "gadre", "olmo", "fig1")."""
     if name not in TABLES:
         raise ValueError(f"name must be one of {sorted(TABLES)}; got {name!r}")
     table = TABLES[name]
@@ -226,3 +234,83 @@ def load_olmo_ladder(*, loss_column: str = "loss_c4_en",
     if not np.all(np.isfinite(vals) & (vals > 0)):
         raise DataError(f"column {loss_column!r} must be finite and > 0")
     return _standard(df, df["N"], df["D"], vals)
+
+
+# ------------------------------------------------------- the paper's own runs (Fig. 1)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One proven error of a digitised table: ``column`` of the listed ``rows`` (0-based
+    positions in the file) holds ``digitised`` and should hold ``corrected``; ``evidence``
+    names the check that proves it (computed in ``analysis.paper_runs`` and in the
+    chapter "The paper's own runs")."""
+
+    rows: tuple
+    column: str
+    digitised: float
+    corrected: float
+    evidence: str
+
+
+#: The errors the data check of the Fig. 1 points proves (book/paper_runs.md). The legend
+#: colours of the two largest students were swapped: with the labels as digitised, the
+#: "4.82B" student beats the "7.75B" one at both token counts they share, with the same
+#: teacher, by several times the largest spread of runs with equal inputs; with them swapped,
+#: each of the two has a budget of ~20.3 N_total like every other student's smallest (Table 13).
+FIG1_CORRECTIONS = (
+    Correction((348, 349, 350), "NS", 7.75e9, 4.82e9,
+               "size ordering at equal (D_S, L_T); D_S / N_total of the smallest budget"),
+    Correction((351, 352, 353), "NS", 4.82e9, 7.75e9,
+               "size ordering at equal (D_S, L_T); D_S / N_total of the smallest budget"),
+)
+
+
+def _table13_sizes() -> dict[float, tuple[str, float, float]]:
+    """Legend size (parameters, as the figure names it) -> (Table 13 name, N, N_total)."""
+    from analysis.flops import PAPER_TABLE13
+
+    scale = {"M": 1e6, "B": 1e9}
+    return {round(float(r.name[:-1]) * scale[r.name[-1]]): (r.name, r.N * 1e9, r.N_total * 1e9)
+            for r in PAPER_TABLE13}
+
+
+def load_fig1_points(*, corrected: bool = True, path: str | Path | None = None) -> pd.DataFrame:
+    """The 354 distillation runs of Busbridge et al. 2025 read off their Fig. 1 by
+    Li et al. 2026 (one row per run, in file order).
+
+    ``N_S`` is the student's exact non-embedding parameter count from the paper's Table 13
+    for the size its legend names (``size_label``; ``N_S_total`` the total count);
+    ``D_S`` the distillation tokens, ``L_T`` the teacher's and ``L_S`` the student's
+    cross-entropy (nats/token), as digitised. With ``corrected=True`` (the default) the
+    ``FIG1_CORRECTIONS`` are applied; ``size_label_digitised`` keeps the label as
+    digitised and ``corrected`` marks the rows that changed. ``row`` is the position in
+    the file.
+    """
+    df = _read("fig1", path)
+    sizes = _table13_sizes()
+    ns = df["NS"].to_numpy(float).copy()
+    unknown = sorted({v for v in ns if round(v) not in sizes})
+    if unknown:
+        raise DataError(f"column 'NS' holds sizes that are not Table 13 models: {unknown}")
+    digitised = ns.copy()
+    if corrected:
+        for fix in FIG1_CORRECTIONS:
+            rows = np.asarray(fix.rows)
+            if rows.max() >= len(df) or not np.all(df[fix.column].to_numpy(float)[rows] == fix.digitised):
+                raise DataError(f"correction of rows {fix.rows}: column {fix.column!r} no longer holds "
+                                f"{fix.digitised!r}; the table is not the pinned version")
+            ns[rows] = fix.corrected
+    label = [sizes[round(v)][0] for v in ns]
+    out = pd.DataFrame({
+        "N_S": [sizes[round(v)][1] for v in ns],
+        "D_S": df["DS"].to_numpy(float),
+        "L_T": df["LT"].to_numpy(float),
+        "L_S": df["LS"].to_numpy(float),
+        "size_label": label,
+        "size_label_digitised": [sizes[round(v)][0] for v in digitised],
+        "N_S_total": [sizes[round(v)][2] for v in ns],
+        "corrected": ns != digitised,
+        "row": np.arange(len(df)),
+    })
+    return out

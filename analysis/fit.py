@@ -28,6 +28,10 @@ loss range.  Eqs. 45 and 50 of the paper print ``log L^_i - L_i`` (a
 log-prediction minus a *linear* loss); ``residual="printed"`` implements that
 literally, so the chapter can show that its optimum is not a fit to the data.
 
+``fixed`` holds chosen coefficients at given values through every stage (the grid
+then varies only the others): this refits one coefficient, or a pair, with the rest
+held at a published set, for instance.
+
 Parameters are in log space where the paper puts them: ``log A, log B, log E``
 (supervised) and ``log A', log B', log d1`` (distillation); the exponents and
 ``c0, c1, f1`` are linear.  Bounds keep the law defined: exponents and ``f1``
@@ -133,6 +137,7 @@ class _Problem:
     delta: float
     residual: str
     supervised: SupervisedCoefficients | None
+    fixed: tuple = ()          # ((parameter index, value), ...) held fixed by every stage
 
     @property
     def n(self) -> int:
@@ -140,11 +145,22 @@ class _Problem:
 
     @property
     def lower(self) -> np.ndarray:
-        return np.array([_LOWER.get(k, -np.inf) for k in self.names])
+        lo = np.array([_LOWER.get(k, -np.inf) for k in self.names])
+        for k, v in self.fixed:
+            lo[k] = v
+        return lo
+
+    @property
+    def upper(self) -> np.ndarray:
+        hi = np.full(len(self.names), np.inf)
+        for k, v in self.fixed:
+            hi[k] = v
+        return hi
 
     @property
     def bounds(self) -> list:
-        return [(None if not np.isfinite(lo) else lo, None) for lo in self.lower]
+        return [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
+                for lo, hi in zip(self.lower, self.upper)]
 
 
 def _lse2(u, v, need_weight=True):
@@ -414,8 +430,8 @@ def _screen(prob: _Problem, starts: np.ndarray) -> np.ndarray:
 def _adam(prob, theta, n_steps, lr, weights=None):
     """Projected Adam on every row of ``theta`` together; returns the best point
     each row visited and its objective."""
-    lower = prob.lower
-    theta = np.maximum(theta, lower)
+    lower, upper = prob.lower, prob.upper
+    theta = np.clip(theta, lower, upper)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
     best_f = np.full(theta.shape[0], np.inf)
@@ -430,7 +446,7 @@ def _adam(prob, theta, n_steps, lr, weights=None):
         v = b2 * v + (1 - b2) * g * g
         step_lr = lr * 0.5 * (1 + np.cos(np.pi * (k - 1) / n_steps)) + 0.01 * lr
         theta = theta - step_lr * (m / (1 - b1**k)) / (np.sqrt(v / (1 - b2**k)) + eps)
-        theta = np.maximum(theta, lower)
+        theta = np.clip(theta, lower, upper)
     f = _batch_objective(prob, theta, weights, need_grad=False)
     better = f < best_f
     best_f[better] = f[better]
@@ -498,7 +514,7 @@ def _run_grid(prob: _Problem, starts: np.ndarray, *, n_batched, n_random, n_step
               n_polish, n_final, short_iter, seed, maxiter):
     """Screen, batched descent and polish (see module docstring)."""
     S = starts.shape[0]
-    starts = np.maximum(starts, prob.lower)
+    starts = np.clip(starts, prob.lower, prob.upper)
     if S > n_batched + n_random:
         f0 = _screen(prob, starts)
         order = np.argsort(f0, kind="stable")
@@ -552,68 +568,119 @@ _DEFAULTS = dict(n_batched=512, n_random=128, n_steps=60, lr=0.1, n_polish=8, n_
 _DEFAULTS_DISTILLATION = dict(_DEFAULTS, n_batched=2048, n_random=512, n_polish=24, n_final=4)
 
 
-def _supervised_problem(kind, N, D, loss, delta, residual):
+_COEFFICIENT_NAMES = {
+    "supervised": ("E", "A", "B", "alpha", "beta", "gamma"),
+    "chinchilla": ("E", "A", "B", "alpha", "beta"),
+    "distillation": ("A", "B", "alpha", "beta", "gamma", "c0", "c1", "f1", "d1"),
+}
+
+
+def _fixed_entries(kind: str, names: tuple, fixed) -> tuple:
+    """``fixed`` ({coefficient name: value}, names as in analysis.laws) as the problem's
+    ((parameter index, value in the optimiser's coordinates), ...)."""
+    if not fixed:
+        return ()
+    allowed = _COEFFICIENT_NAMES[kind]
+    out = {}
+    for key, value in dict(fixed).items():
+        if key not in allowed:
+            raise ValueError(f"fixed: unknown coefficient {key!r}; allowed: {', '.join(allowed)}")
+        v = float(value)
+        if f"log_{key}" in names:
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"fixed[{key!r}] must be finite and > 0; got {value!r}")
+            k, v = names.index(f"log_{key}"), float(np.log(v))
+        else:
+            k = names.index(key)
+            lo = _LOWER.get(key, -np.inf)
+            if not (np.isfinite(v) and v >= lo):
+                raise ValueError(f"fixed[{key!r}] must be finite and >= {lo:g}; got {value!r}")
+        out[k] = v
+    if len(out) == len(names):
+        raise ValueError("fixed: at least one coefficient must stay free")
+    return tuple(sorted(out.items()))
+
+
+def _starts(prob: _Problem, grid, expected: tuple) -> np.ndarray:
+    """The grid's starts in the optimiser's order; a fixed parameter's column is set to
+    its value and the starts that then coincide are merged."""
+    starts = _check_grid(grid, expected)
+    if prob.fixed:
+        for k, v in prob.fixed:
+            starts[:, k] = v
+        starts = np.unique(starts, axis=0)
+    return starts
+
+
+def _supervised_problem(kind, N, D, loss, delta, residual, fixed=None):
     data = _check_positive_data(N=N, D=D, loss=loss)
     names = SUPERVISED_PARAMS if kind == "supervised" else CHINCHILLA_PARAMS
-    _check_settings(delta, residual, data["N"].size, len(names))
+    fixed = _fixed_entries(kind, names, fixed)
+    _check_settings(delta, residual, data["N"].size, len(names) - len(fixed))
     target = np.log(data["loss"]) if residual == "log" else data["loss"]
     return _Problem(kind=kind, names=names, log_n=np.log(data["N"]), log_d=np.log(data["D"]),
                     target=target, log_t=None, log_tilde=None, delta=float(delta),
-                    residual=residual, supervised=None)
+                    residual=residual, supervised=None, fixed=fixed)
 
 
 def fit_supervised(N, D, loss, *, grid=PAPER_SUPERVISED_GRID, delta: float = 1e-4,
-                   residual: str = "log", **options) -> FitResult:
+                   residual: str = "log", fixed=None, **options) -> FitResult:
     """Fit Eq. 1 (with gamma) to runs (N non-embedding parameters, D tokens, loss in
     nats/token) by the paper's grid + L-BFGS-B procedure (App. F.1).
 
-    ``options`` tune the search (module docstring): ``n_batched`` (512; 2048 for
-    distillation), ``n_random`` (128; 512), ``n_steps`` (60), ``lr`` (0.1),
+    ``fixed`` ({coefficient: value}, names as in ``SupervisedCoefficients``) holds
+    those coefficients at the given values in every stage; the grid then varies only
+    the others.  ``options`` tune the search (module docstring): ``n_batched`` (512;
+    2048 for distillation), ``n_random`` (128; 512), ``n_steps`` (60), ``lr`` (0.1),
     ``n_polish`` (8; 24), ``n_final`` (8; 4), ``short_iter`` (150), ``seed`` (0),
     ``maxiter`` (3000).  Unknown options raise ``TypeError``.
     """
-    prob = _supervised_problem("supervised", N, D, loss, delta, residual)
-    starts = _check_grid(grid, SUPERVISED_PARAMS)
+    prob = _supervised_problem("supervised", N, D, loss, delta, residual, fixed)
+    starts = _starts(prob, grid, SUPERVISED_PARAMS)
     opts = {**_DEFAULTS, **options}
     out = _run_grid(prob, starts, **opts)
     return _result(prob, SUPERVISED_PARAMS, *out[:2], starts.shape[0], *out[2:])
 
 
 def fit_chinchilla(N, D, loss, *, grid=CHINCHILLA_GRID, delta: float = 1e-3,
-                   residual: str = "log", **options) -> FitResult:
+                   residual: str = "log", fixed=None, **options) -> FitResult:
     """Fit Hoffmann et al.'s form L = E + A/N**alpha + B/D**beta (gamma = 1) with
-    Besiroglu et al.'s grid and delta = 1e-3 (their replication protocol)."""
-    prob = _supervised_problem("chinchilla", N, D, loss, delta, residual)
-    starts = _check_grid(grid, CHINCHILLA_PARAMS)
+    Besiroglu et al.'s grid and delta = 1e-3 (their replication protocol); ``fixed``
+    as for ``fit_supervised``."""
+    prob = _supervised_problem("chinchilla", N, D, loss, delta, residual, fixed)
+    starts = _starts(prob, grid, CHINCHILLA_PARAMS)
     opts = {**_DEFAULTS, **options}
     out = _run_grid(prob, starts, **opts)
     return _result(prob, CHINCHILLA_PARAMS, *out[:2], starts.shape[0], *out[2:])
 
 
-def _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual):
+def _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual, fixed=None):
     data = _check_positive_data(N_S=N_S, D_S=D_S, L_T=L_T, L_S=L_S)
     if not isinstance(supervised, SupervisedCoefficients):
         raise ValueError("supervised must be a SupervisedCoefficients")
-    _check_settings(delta, residual, data["N_S"].size, len(DISTILLATION_PARAMS))
+    fixed = _fixed_entries("distillation", DISTILLATION_PARAMS, fixed)
+    _check_settings(delta, residual, data["N_S"].size, len(DISTILLATION_PARAMS) - len(fixed))
     target = np.log(data["L_S"]) if residual == "log" else data["L_S"]
     log_tilde = np.asarray(log_supervised_loss(data["N_S"], data["D_S"], supervised), dtype=float)
     return _Problem(kind="distillation", names=DISTILLATION_PARAMS, log_n=np.log(data["N_S"]),
                     log_d=np.log(data["D_S"]), target=target, log_t=np.log(data["L_T"]),
                     log_tilde=log_tilde, delta=float(delta), residual=residual,
-                    supervised=supervised)
+                    supervised=supervised, fixed=fixed)
 
 
 def fit_distillation(N_S, D_S, L_T, L_S, *, supervised: SupervisedCoefficients = PAPER_SUPERVISED,
                      grid=PAPER_DISTILLATION_GRID, delta: float = 1e-4, residual: str = "log",
-                     **options) -> FitResult:
+                     fixed=None, **options) -> FitResult:
     """Fit Eq. 8 to distillation runs (student size N_S, student tokens D_S, the
     teacher's measured loss L_T, the student's loss L_S) by the paper's grid +
     L-BFGS-B procedure (App. F.2).  The student's supervised loss L~_S inside the
     capacity-gap factor comes from ``supervised`` (Eq. 1), held fixed, as in the
-    paper.  ``options`` as for ``fit_supervised``.
+    paper.  ``fixed`` ({coefficient: value}, names as in ``DistillationCoefficients``)
+    holds some of Eq. 8's coefficients too, for example all but one at Table 6.
+    ``options`` as for ``fit_supervised``.
     """
-    prob = _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual)
-    starts = _check_grid(grid, DISTILLATION_PARAMS)
+    prob = _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual, fixed)
+    starts = _starts(prob, grid, DISTILLATION_PARAMS)
     opts = {**_DEFAULTS_DISTILLATION, **options}
     out = _run_grid(prob, starts, **opts)
     return _result(prob, DISTILLATION_PARAMS, *out[:2], starts.shape[0], *out[2:])
@@ -671,9 +738,15 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
 
 
 @_single_blas_thread
-def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 3000):
+def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 3000,
+                      continuation: bool = False):
     """Profile of the objective in one parameter: for each value, the parameter is
     held there and all others are re-optimised (L-BFGS-B from the fitted optimum).
+
+    With ``continuation=True`` the values are visited outward from the fitted value on
+    each side, and each is polished both from the fitted optimum and from the previous
+    value's solution, keeping the lower objective: far from the optimum a single polish
+    from the optimum can stall in a flat region where the law degenerates.
 
     Returns an array of the summed Huber loss (Eq. 45/50 units) per value; a flat
     profile means the data do not pin the parameter down.
@@ -682,14 +755,32 @@ def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 30
     if name not in prob.names:
         raise ValueError(f"name must be one of {prob.names}; got {name!r}")
     k = prob.names.index(name)
-    out = []
-    for v in np.atleast_1d(np.asarray(values, dtype=float)):
+    if any(j == k for j, _ in prob.fixed):
+        raise ValueError(f"name: {name!r} is held fixed in this fit; profile a free parameter")
+    vals = np.atleast_1d(np.asarray(values, dtype=float))
+    for v in vals:
         if not np.isfinite(v) or v < prob.lower[k]:
             raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {v!r}")
+
+    def polish_at(v, x0):
         bounds = list(prob.bounds)
         bounds[k] = (v, v)
-        x0 = result.theta.copy()
+        x0 = x0.copy()
         x0[k] = v
-        res = _polish(prob, x0, maxiter=maxiter, bounds=bounds)
-        out.append(res.fun * prob.delta * prob.n)
-    return np.array(out)
+        return _polish(prob, x0, maxiter=maxiter, bounds=bounds)
+
+    out = np.empty(vals.size)
+    if not continuation:
+        for i, v in enumerate(vals):
+            out[i] = polish_at(v, result.theta).fun
+    else:
+        centre = result.theta[k]
+        for side in (vals >= centre, vals < centre):
+            idx = np.flatnonzero(side)
+            previous = result.theta
+            for i in idx[np.argsort(np.abs(vals[idx] - centre), kind="stable")]:
+                best = min((polish_at(vals[i], x0) for x0 in (result.theta, previous)),
+                           key=lambda r: r.fun if np.isfinite(r.fun) else np.inf)
+                out[i] = best.fun
+                previous = best.x
+    return out * prob.delta * prob.n

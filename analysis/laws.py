@@ -30,6 +30,8 @@ __all__ = [
     "DistillationCoefficients",
     "PAPER_SUPERVISED",
     "PAPER_DISTILLATION",
+    "FIG1_REFIT_DISTILLATION",
+    "COEFFICIENT_SETS",
     "PAPER_SUPERVISED_INTERVALS",
     "PAPER_DISTILLATION_INTERVALS",
     "PAPER_RATIOS",
@@ -126,6 +128,24 @@ PAPER_DISTILLATION = DistillationCoefficients(
     A=2243.0, B=24181.0, alpha=0.321, beta=0.637, gamma=0.764,
     c0=2.549, c1=522.6, f1=0.090, d1=1.315,
 )
+
+#: Eq. 8 refitted to the paper's own runs: the 354 distillation runs of its Fig. 1 (size
+#: labels corrected, analysis.data.FIG1_CORRECTIONS), supervised law at Table 6, the paper's
+#: 216,000-start grid. Copied from data/fits/fig1_fits.csv (row fig1_refit), made by scripts/make_fig1_fits.py
+#: (provenance in data/fits/fig1_provenance.json; tests/test_paper_runs.py checks the copy).
+#: Only some combinations of these coefficients are determined by the runs; see the chapter
+#: "The paper's own runs".
+FIG1_REFIT_DISTILLATION = DistillationCoefficients(
+    A=8945.120372018042, B=10382.617945072929, alpha=0.4024971139256739,
+    beta=0.3729152631533803, gamma=0.6908464719001038, c0=2.3454034172583227,
+    c1=5206.378363895227, f1=0.10090810049610698, d1=1.7296377680935118,
+)
+
+#: Named coefficient sets, (supervised, distillation), for the command line and the chapters.
+COEFFICIENT_SETS = MappingProxyType({
+    "paper": (PAPER_SUPERVISED, PAPER_DISTILLATION),
+    "fig1-refit": (PAPER_SUPERVISED, FIG1_REFIT_DISTILLATION),
+})
 
 #: 90% bootstrap intervals (4096 resamples) printed in Table 6.
 PAPER_SUPERVISED_INTERVALS = MappingProxyType({

@@ -81,12 +81,42 @@ def test_teacher_crossover_efficiency():
     (("loss", "supervised", "--params", "-1", "--tokens", "1B"), "invalid size"),
     (("efficiency", "--student", "1B", "--target-loss", "1.0"), "target_loss"),
     (("nonsense",), "invalid choice"),
+    (("teacher", "--student", "1B", "--tokens", "20B", "--coefficients", "table7"), "invalid choice"),
 ])
 def test_errors_exit_nonzero_with_message(args, needle):
     out = run(*args)
     assert out.returncode == 2
     assert needle in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_coefficient_sets_reach_the_library():
+    from analysis.laws import FIG1_REFIT_DISTILLATION as REFIT, PAPER_SUPERVISED, distilled_loss
+    from analysis.recipes import optimal_teacher_loss
+
+    args = ("recipe", "--student", "1B", "--compute", "1e21", "--json")
+    paper, refit = (json.loads(run(*args, *extra).stdout) for extra in ((), ("--coefficients", "fig1-refit")))
+    ref = compute_optimal_distillation(1e9, 1e21, "teacher-inference", distillation=REFIT)
+    assert (paper["coefficients"], refit["coefficients"]) == ("paper", "fig1-refit")
+    assert refit["student_loss"] == pytest.approx(ref.student_loss)
+    assert paper["student_loss"] != pytest.approx(ref.student_loss, abs=1e-4)
+    loss = json.loads(run("loss", "distilled", "--student", "1B", "--tokens", "20B", "--teacher-loss", "2.3",
+                          "--coefficients", "fig1-refit", "--json").stdout)
+    assert loss["student_loss"] == pytest.approx(float(distilled_loss(1e9, 2e10, 2.3, REFIT, PAPER_SUPERVISED)))
+    teacher = run("teacher", "--student", "1B", "--tokens", "20B", "--coefficients", "fig1-refit")
+    best = optimal_teacher_loss(1e9, 2e10, distillation=REFIT)
+    assert teacher.returncode == 0 and f"{best.teacher_loss:.4f}" in teacher.stdout
+    assert "fig1-refit" in teacher.stdout
+
+
+def test_fig1_errors_by_student():
+    table = run("fig1")
+    assert table.returncode == 0, table.stderr
+    assert "all runs (354 runs)" in table.stdout and "143M (43 runs)" in table.stdout
+    refit = json.loads(run("fig1", "--coefficients", "fig1-refit", "--json").stdout)
+    assert refit["labels"] == "corrected" and refit["groups"]["all runs"]["max |error|"] < 0.01
+    digitised = json.loads(run("fig1", "--digitised", "--json").stdout)
+    assert digitised["groups"]["7.75B"]["max |error|"] > 0.01
 
 
 def test_help():

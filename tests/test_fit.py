@@ -159,6 +159,38 @@ def test_bad_settings():
         F.fit_distillation(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, supervised={"E": 1})
 
 
+def test_fixed_coefficients_stay_put_and_the_rest_is_refitted():
+    """fixed= holds coefficients through screen, descent and polish; the free ones still
+    reach the noiseless truth, and the grid collapses on the fixed ones."""
+    s = PAPER_SUPERVISED
+    grid = {k: v[1:3] for k, v in F.PAPER_SUPERVISED_GRID.items()}
+    fit = F.fit_supervised(SUP.N, SUP.D, SUP.loss, grid=grid,
+                           fixed={"gamma": s.gamma, "E": s.E, "A": s.A, "alpha": s.alpha})
+    got = fit.coefficients
+    assert got.gamma == s.gamma and got.alpha == s.alpha
+    assert got.E == pytest.approx(s.E, rel=1e-12) and got.A == pytest.approx(s.A, rel=1e-12)
+    assert got.B == pytest.approx(s.B, rel=1e-4) and got.beta == pytest.approx(s.beta, rel=1e-5)
+    assert fit.n_starts == 4  # 2 x 2 starts left for log_B and beta
+    c = PAPER_DISTILLATION
+    held = {k: v for k, v in c.as_dict().items() if k != "c0"}
+    dfit = F.fit_distillation(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, fixed=held)
+    assert {k: v for k, v in dfit.coefficients.as_dict().items() if k != "c0"} == pytest.approx(held, rel=1e-12)
+    assert dfit.coefficients.c0 == pytest.approx(c.c0, rel=1e-5)
+    with pytest.raises(ValueError, match="held fixed"):
+        F.profile_objective(dfit, "c1", [1.0])
+
+
+@pytest.mark.parametrize("fixed, match", [
+    ({"delta": 1.0}, "unknown coefficient"),
+    ({"A": -1.0}, "must be finite and > 0"),
+    ({"alpha": -0.1}, "must be finite and >= "),
+    ({k: 1.0 for k in ("E", "A", "B", "alpha", "beta", "gamma")}, "at least one"),
+])
+def test_bad_fixed(fixed, match):
+    with pytest.raises(ValueError, match=match):
+        F.fit_supervised(SUP.N, SUP.D, SUP.loss, grid=TINY, fixed=fixed)
+
+
 def test_no_converged_start_raises():
     with pytest.raises(RuntimeError, match="no start converged"):
         F.fit_supervised(SUP.N, SUP.D, SUP.loss, grid=TINY, maxiter=1)
