@@ -600,7 +600,7 @@ def pack(corpus_dir: Path, dest: Path, part_bytes: int = PART_BYTES) -> list[Pat
     names = ["manifest.json", "tokenizer.json", "validation.npy.xz", "validation_sources.npy.xz",
              "teacher.npy.xz", "student.npy.xz"]
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT, dereference=True) as tar:
         for n in names:
             info = tar.gettarinfo(str(corpus_dir / n), arcname=n)
             info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
