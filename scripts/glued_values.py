@@ -1,0 +1,95 @@
+"""Every value a chapter glues into its prose, read from executed notebooks.
+
+    python scripts/glued_values.py dump DIR [--out FILE]   # DIR: executed .ipynb files
+    python scripts/glued_values.py compare BEFORE.json AFTER.json
+
+``dump`` reads the executed notebooks in DIR (``benchmarks/bench_build.py --save DIR``
+writes them; so does ``make book``, under ``_build/jupyter_execute/book``) and writes
+``{chapter: {name: value}}`` as JSON: the ``text/plain`` form that ``{glue:text}``
+formats for a value, ``sha256:<digest>`` of the PNG for a glued figure.
+``compare`` prints how many names the two dumps share, how many values are identical,
+every value that differs and every name that only one of them has; it exits 1 if
+any value differs or any name is missing.
+
+The issue that moved computation into ``analysis`` (no number of the book may change)
+uses it as: dump before the change, dump after, compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glued(nb) -> dict[str, str]:
+    """name -> text (or PNG digest) of every glue output of an executed notebook."""
+    out = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is None:
+                continue
+            data = {k.removeprefix(GLUE_PREFIX): v for k, v in output.get("data", {}).items()}
+            if "image/png" in data:
+                digest = hashlib.sha256(base64.b64decode(data["image/png"])).hexdigest()
+                out[name] = f"sha256:{digest}"
+            else:
+                out[name] = data.get("text/plain", "")
+    return out
+
+
+def dump(folder: Path) -> dict[str, dict[str, str]]:
+    files = sorted(Path(folder).glob("*.ipynb"))
+    if not files:
+        raise SystemExit(f"no executed notebooks (*.ipynb) in {folder}")
+    return {f.stem: glued(nbformat.read(f, as_version=4)) for f in files}
+
+
+def compare(before: dict, after: dict) -> int:
+    flat_b = {(c, n): v for c, vals in before.items() for n, v in vals.items()}
+    flat_a = {(c, n): v for c, vals in after.items() for n, v in vals.items()}
+    shared = sorted(set(flat_b) & set(flat_a))
+    differ = [k for k in shared if flat_b[k] != flat_a[k]]
+    figures = [k for k in shared if flat_b[k].startswith("sha256:")]
+    print(f"names: {len(flat_b)} before, {len(flat_a)} after, {len(shared)} in both "
+          f"({len(figures)} figures, {len(shared) - len(figures)} values)")
+    print(f"identical: {len(shared) - len(differ)} of {len(shared)}")
+    for k in differ:
+        print(f"  differs  {k[0]}:{k[1]}: {flat_b[k]!r} -> {flat_a[k]!r}")
+    for k in sorted(set(flat_b) - set(flat_a)):
+        print(f"  only before  {k[0]}:{k[1]} = {flat_b[k]!r}")
+    for k in sorted(set(flat_a) - set(flat_b)):
+        print(f"  only after   {k[0]}:{k[1]} = {flat_a[k]!r}")
+    return 1 if differ or set(flat_b) != set(flat_a) else 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("dump", help="glued values of executed notebooks, as JSON")
+    d.add_argument("folder", type=Path)
+    d.add_argument("--out", type=Path)
+    c = sub.add_parser("compare", help="compare two dumps")
+    c.add_argument("before", type=Path)
+    c.add_argument("after", type=Path)
+    args = ap.parse_args(argv)
+    if args.command == "dump":
+        text = json.dumps(dump(args.folder), indent=1, sort_keys=True)
+        if args.out:
+            args.out.write_text(text + "\n")
+        else:
+            print(text)
+        return 0
+    return compare(json.loads(args.before.read_text()), json.loads(args.after.read_text()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
