@@ -7,6 +7,7 @@ Subcommands
 ``teacher``    the best teacher loss for a student and token budget (§5.2)
 ``crossover``  the budget from which supervised training is at least as good
 ``efficiency`` distillation's compute and tokens to reach a loss, relative to supervised
+``decide``     distil or train supervised: the scenario that applies and the recipe's answer
 
 Sizes and budgets accept plain numbers (``3000000000``, ``1e22``) and the
 suffixes K (1e3), M (1e6), B or G (1e9), T (1e12), P (1e15): ``3B``, ``500M``,
@@ -56,6 +57,16 @@ def _loss_value(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be a number in nats/token") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be positive and finite")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1")
     return value
 
 
@@ -180,6 +191,26 @@ def cmd_efficiency(args) -> None:
     _emit(args, payload, rows, f"Efficiency of distillation ({e.scenario.label})")
 
 
+def cmd_decide(args) -> None:
+    from analysis.recipes import decide
+
+    d = decide(args.student, args.compute, args.teacher_exists, args.students_per_teacher)
+    r = d.recipe
+    payload = {"student_params": r.student_params, "compute": r.compute,
+               "teacher_exists": args.teacher_exists, "students_per_teacher": args.students_per_teacher,
+               "scenario": d.scenario.slug, "route": d.route, "gain": d.gain, "recipe": r.as_dict()}
+    rows = [("student parameters N_S", _fmt(r.student_params)),
+            ("compute budget C (FLOPs)", _fmt(r.compute)),
+            ("teacher exists", "yes" if args.teacher_exists else "no"),
+            ("students per teacher", str(args.students_per_teacher)),
+            ("scenario", d.scenario.label),
+            ("distilled student loss L_S (nats/token)", f"{r.student_loss:.4f}"),
+            ("supervised loss, same N_S and C", f"{r.supervised_loss:.4f}"),
+            ("gain of distillation (nats/token)", f"{d.gain:+.4f}"),
+            ("route", d.route)]
+    _emit(args, payload, rows, "Should I distil?")
+
+
 def build_parser() -> argparse.ArgumentParser:
     scen_help = ("compute scenario: best-case, teacher-inference, teacher-pretraining or "
                  "teacher-pretraining+inference (also ...-and-inference)")
@@ -240,6 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", type=parse_scenario, default=Scenario.TEACHER_INFERENCE, help=scen_help)
     add_json(p)
     p.set_defaults(func=cmd_efficiency)
+
+    p = sub.add_parser("decide", help="distil or train supervised: which scenario, which route",
+                       description="The book's decision guide (When to distil): the scenario that applies "
+                                   "to a student of --student parameters and a budget of --compute FLOPs, "
+                                   "and whether compute-optimal distillation beats supervised training "
+                                   "by more than 1e-3 nats/token.")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--compute", type=parse_size, required=True, help="total budget in FLOPs, e.g. 1e22")
+    p.add_argument("--teacher-exists", action="store_true",
+                   help="a suitable teacher exists or is served anyway (only its logits are paid)")
+    p.add_argument("--students-per-teacher", type=_count, default=1,
+                   help="students the teacher will serve, if it must be trained (default 1)")
+    add_json(p)
+    p.set_defaults(func=cmd_decide)
     return parser
 
 

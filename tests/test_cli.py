@@ -72,7 +72,21 @@ def test_teacher_crossover_efficiency():
     assert c.returncode == 0 and "teacher-inference" in c.stdout
 
 
+def test_decide_agrees_with_the_library():
+    from analysis.recipes import decide
+
+    out = run("decide", "--student", "1B", "--compute", "1e21", "--teacher-exists", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    ref = decide(1e9, 1e21, True)
+    assert data["scenario"] == "teacher-inference" and data["route"] == ref.route
+    assert data["gain"] == pytest.approx(ref.gain)
+    table = run("decide", "--student", "1B", "--compute", "1e21", "--students-per-teacher", "3")
+    assert table.returncode == 0 and "Teacher pretraining" in table.stdout and "route" in table.stdout
+
+
 @pytest.mark.parametrize("args,needle", [
+    (("decide", "--student", "1B", "--compute", "1e21", "--students-per-teacher", "0"), "invalid count"),
     (("recipe", "--student", "3X", "--compute", "1e22"), "invalid size"),
     (("recipe", "--student", "3B", "--compute", "1e22", "--scenario", "lunch"), "scenario must be one of"),
     (("recipe", "--student", "3B", "--compute", "1e12"), "minimal cost"),
