@@ -524,7 +524,8 @@ def _with_ab(coef) -> dict:
 DISTILLATION_COEFFICIENTS = ("A", "B", "alpha", "beta", "gamma", "c0", "c1", "f1", "d1", "a", "b")
 #: The coefficients of Eq. 8 that shape the law (not its scales A, B).
 SHAPE_COEFFICIENTS = ("alpha", "beta", "gamma", "c0", "c1", "f1", "d1")
-_SYMBOLS = {"alpha": "α′", "beta": "β′", "gamma": "γ′", "c0": "c₀", "c1": "c₁", "f1": "f₁", "d1": "d₁"}
+_SYMBOLS = {"A": "A′", "B": "B′", "alpha": "α′", "beta": "β′", "gamma": "γ′", "c0": "c₀", "c1": "c₁", "f1": "f₁",
+            "d1": "d₁", "a": "a′", "b": "b′"}
 
 
 @dataclass(frozen=True)
@@ -537,8 +538,11 @@ class FitSummary:
     less than a factor ``well_ratio``; ``n_dist_early`` and ``early_rms_new``,
     ``early_rms_all``: the early fit's runs and its RMS error on the later runs and on
     all; ``max_move``, ``max_move_name``: the largest factor by which a shape
-    coefficient differs between the two fits. ``coefficients``: the table of both fits
-    against the paper's; ``moves``: the factor of each shape coefficient."""
+    coefficient differs between the two fits; ``narrowest_interval``,
+    ``narrowest_name``: the bootstrap interval spanning the smallest factor (high / low);
+    ``early_inside``: every coefficient of the early fit lies inside the bootstrap
+    interval of the full fit. ``coefficients``: the table of both fits against the
+    paper's; ``moves``: the factor of each shape coefficient."""
 
     fit_rms: float
     rms_over_seed: float
@@ -557,6 +561,9 @@ class FitSummary:
     early_rms_all: float
     max_move: float
     max_move_name: str
+    narrowest_interval: float
+    narrowest_name: str
+    early_inside: bool = field(metadata=NOT_GLUED)
     coefficients: pd.DataFrame = field(repr=False)
     moves: Mapping = field(repr=False)
 
@@ -591,6 +598,8 @@ def fit_summary(table: RunTable, fits: ReplicationFits, noise: SeedNoise, *, lon
     max_move_name = max(moves, key=moves.get)
     rms_new = float(np.sqrt(np.mean(early_err[~early] ** 2)))
     well = [k for k in names if coef.loc[k, "identified"] == "well"]
+    early_col = coef.columns[4]
+    narrowest = coef["interval high / low"].idxmin()
     return FitSummary(
         fit_rms=rms, rms_over_seed=rms / noise.rel, n_long=int(long_runs.sum()), long_tokens=long_tokens / 1e6,
         long_share=float((residuals[long_runs] ** 2).sum() / (residuals ** 2).sum()),
@@ -598,8 +607,10 @@ def fit_summary(table: RunTable, fits: ReplicationFits, noise: SeedNoise, *, lon
         boot_n=int(boot.samples.shape[0]), boot_failed=boot.n_failed, sup_alpha=sup.alpha, sup_beta=sup.beta,
         well_list=", ".join(well) if well else "none", n_dist_early=int(early.sum()), early_rms_new=rms_new,
         early_rms_new_over_seed=rms_new / noise.rel, early_rms_all=float(np.sqrt(np.mean(early_err ** 2))),
-        max_move=float(moves[max_move_name]), max_move_name=_SYMBOLS[max_move_name], coefficients=coef,
-        moves=moves)
+        max_move=float(moves[max_move_name]), max_move_name=_SYMBOLS[max_move_name],
+        narrowest_interval=float(coef.loc[narrowest, "interval high / low"]), narrowest_name=_SYMBOLS[narrowest],
+        early_inside=bool(((coef[early_col] >= coef["ours 5%"]) & (coef[early_col] <= coef["ours 95%"])).all()),
+        coefficients=coef, moves=moves)
 
 
 # ---------------------------------------------------------------- what the design identifies
@@ -1238,8 +1249,8 @@ def family_flops(architectures: Sequence[Mapping], *, n_ctx: float, n_vocab: flo
 class Throughput:
     """Training throughput (``throughput.csv``): model FLOPs utilisation of the largest
     and the smallest model measured in eager mode (best batch), the step time of the
-    smallest, the best MFU among the sizes trained (depth <= ``trained_layers``), the
-    MFU of the largest compiled model, and how much faster ``torch.compile`` makes the
+    smallest, the best MFU among the depths up to ``up_to_layers``, the MFU of the
+    largest compiled model, and how much faster ``torch.compile`` makes the
     step of depth ``speedup_layers`` at ``speedup_batch`` sequences."""
 
     mfu_largest: float
@@ -1254,7 +1265,7 @@ class Throughput:
     table: pd.DataFrame = field(repr=False)
 
 
-def throughput_summary(tp: pd.DataFrame, *, trained_layers: int, speedup_layers: int,
+def throughput_summary(tp: pd.DataFrame, *, up_to_layers: int, speedup_layers: int,
                        speedup_batch: int) -> Throughput:
     eager = tp[~tp.compiled.astype(bool)]
     largest = eager[eager.n_layers == eager.n_layers.max()].sort_values("mfu").iloc[-1]
@@ -1264,7 +1275,7 @@ def throughput_summary(tp: pd.DataFrame, *, trained_layers: int, speedup_layers:
     return Throughput(
         mfu_largest=float(largest.mfu), mfu_largest_L=int(largest.n_layers), mfu_largest_N=largest.N / 1e6,
         mfu_smallest=float(smallest.mfu), step_ms_smallest=float(smallest.step_ms),
-        mfu_train_max=float(eager[eager.n_layers <= trained_layers].mfu.max()),
+        mfu_train_max=float(eager[eager.n_layers <= up_to_layers].mfu.max()),
         mfu_compiled_largest=float(comp.mfu.iloc[-1]), compiled_largest_L=int(comp.n_layers.iloc[-1]),
         compile_speedup=float(pair.loc[False] / pair.loc[True]),
         table=tp[["n_layers", "N", "batch_seqs", "compiled", "step_ms", "tokens_per_s", "model_tflops", "mfu"]])
