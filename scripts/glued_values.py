@@ -6,7 +6,9 @@
 ``dump`` reads the executed notebooks in DIR (``benchmarks/bench_build.py --save DIR``
 writes them; so does ``make book``, under ``_build/jupyter_execute/book``) and writes
 ``{chapter: {name: value}}`` as JSON: the ``text/plain`` form that ``{glue:text}``
-formats for a value, ``sha256:<digest>`` of the PNG for a glued figure.
+formats for a value, ``sha256:<digest>`` of the PNG for a figure, glued or shown by a
+cell whose metadata name it (``mystnb: figure: name:``), so that figures compare by
+name across the two ways of captioning them.
 ``compare`` prints how many names the two dumps share, how many values are identical,
 every value that differs and every name that only one of them has; it exits 1 if
 any value differs or any name is missing.
@@ -29,18 +31,26 @@ import nbformat
 GLUE_PREFIX = "application/papermill.record/"
 
 
+def _png_digest(data: str) -> str:
+    return "sha256:" + hashlib.sha256(base64.b64decode(data)).hexdigest()
+
+
 def glued(nb) -> dict[str, str]:
-    """name -> text (or PNG digest) of every glue output of an executed notebook."""
+    """name -> text (or PNG digest) of every glue output and named figure cell of an
+    executed notebook."""
     out = {}
     for cell in nb.cells:
+        name = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+        images = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if name and images:
+            out[name] = _png_digest(images[0])
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name is None:
                 continue
             data = {k.removeprefix(GLUE_PREFIX): v for k, v in output.get("data", {}).items()}
             if "image/png" in data:
-                digest = hashlib.sha256(base64.b64decode(data["image/png"])).hexdigest()
-                out[name] = f"sha256:{digest}"
+                out[name] = _png_digest(data["image/png"])
             else:
                 out[name] = data.get("text/plain", "")
     return out
