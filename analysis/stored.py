@@ -38,6 +38,9 @@ __all__ = [
     "load_bootstrap",
     "load_optima",
     "load_profile",
+    "recovery_table",
+    "capacity_gap_combination",
+    "distinct_optima",
 ]
 
 FITS_DIR = Path(__file__).resolve().parents[1] / "data" / "fits"
@@ -135,3 +138,38 @@ def load_optima(name: str, folder: Path | None = None) -> pd.DataFrame:
 def load_profile(param: str, folder: Path | None = None) -> pd.DataFrame:
     """``profile_<param>.csv``: columns ``param`` and ``objective`` (summed Huber loss)."""
     return _read(f"profile_{param}.csv", folder)
+
+
+def recovery_table(name: str, truth, extra=None, folder: Path | None = None) -> tuple[pd.DataFrame, int]:
+    """Each coefficient of the stored fit ``name`` against the ``truth`` (a mapping) that
+    generated its synthetic runs, with the 5% and 95% quantiles of its stored bootstrap.
+    ``extra`` maps derived quantities to a function of a coefficients object or of the
+    bootstrap frame. Returns (table, number of resamples that converged)."""
+    extra = dict(extra or {})
+    boot = load_bootstrap(name, folder)
+    fit = stored_coefficients(name, load_fits(folder))
+    rows = []
+    for k in list(truth) + list(extra):
+        t = truth.get(k, np.nan)
+        est = getattr(fit, k) if hasattr(fit, k) else extra[k](fit)
+        col = boot[k] if k in boot else extra[k](boot)
+        lo, hi = np.nanquantile(col, [0.05, 0.95])
+        rows.append({"coefficient": k, "truth": t, "fit": est, "5%": lo, "95%": hi,
+                     "rel. error": est / t - 1, "truth inside": lo <= t <= hi})
+    return pd.DataFrame(rows).set_index("coefficient"), int(boot[boot.columns[1]].notna().sum())
+
+
+def capacity_gap_combination(c) -> float:
+    """K = c1 f1 d1^(-1/f1): the combination of the capacity-gap coefficients that runs
+    below the break determine (``c`` a mapping or a frame with columns c1, f1, d1)."""
+    return c["c1"] * c["f1"] * c["d1"] ** (-1 / c["f1"])
+
+
+def distinct_optima(name: str = "dist_synth", folder: Path | None = None) -> pd.DataFrame:
+    """``optima_<name>.csv`` with each optimum's objective above the best, the effective
+    size exponent gamma*alpha and K = c1 f1 d1^(-1/f1)."""
+    optima = load_optima(name, folder)
+    optima["objective above best"] = optima["objective"] / optima["objective"].min() - 1
+    optima["gamma*alpha"] = optima["gamma"] * optima["alpha"]
+    optima["K = c1 f1 d1^(-1/f1)"] = capacity_gap_combination(optima)
+    return optima
