@@ -13,8 +13,8 @@ name across the two ways of captioning them.
 every value that differs and every name that only one of them has; it exits 1 if
 any value differs or any name is missing.
 
-The issue that moved computation into ``analysis`` (no number of the book may change)
-uses it as: dump before the change, dump after, compare.
+A refactoring that must not change a number of the book uses it as: dump before the
+change, dump after, compare.
 """
 
 from __future__ import annotations
