@@ -391,9 +391,9 @@ class ReplicationFits:
     """The laws fitted to one run table (``FIT_SELECTIONS`` says on which runs):
     ``supervised`` (Eq. 1; its coefficients are held fixed inside Eq. 8),
     ``distillation`` (Eq. 8), ``early`` (Eq. 8 on all sessions but the last), ``weak``
-    (Eq. 8 on the students with L_S >= ``cut``), a ``bootstrap`` of the distillation
-    fit and ``profiles`` of its capacity-gap coefficients (columns parameter, factor,
-    value, objective)."""
+    (Eq. 8 on the students with L_S >= ``cut``; ``other_cuts`` holds the same fit at
+    other cuts, by cut), a ``bootstrap`` of the distillation fit and ``profiles`` of its
+    capacity-gap coefficients (columns parameter, factor, value, objective)."""
 
     supervised: object
     distillation: object
@@ -403,6 +403,11 @@ class ReplicationFits:
     profiles: pd.DataFrame
     cut: float
     early_sessions: tuple
+    other_cuts: Mapping = field(default_factory=dict)
+
+    def weak_at(self, cut: float):
+        """The stored fit on the students with L_S >= ``cut``, or None if none was stored."""
+        return self.weak if cut == self.cut else self.other_cuts.get(float(cut))
 
 
 def fit_folder(table: RunTable) -> Path:
@@ -437,8 +442,8 @@ def _early_sessions(table: RunTable, early_sessions) -> tuple:
     return tuple(int(s) for s in early_sessions)
 
 
-def fit_laws(table: RunTable, *, cut: float = 3.0, early_sessions: Sequence[int] | None = None,
-             n_resamples: int = 64, seed: int = 0) -> ReplicationFits:
+def fit_laws(table: RunTable, *, cut: float = 3.0, other_cuts: Sequence[float] = (),
+             early_sessions: Sequence[int] | None = None, n_resamples: int = 64, seed: int = 0) -> ReplicationFits:
     """Fit Eq. 1 and Eq. 8 to the table by the paper's procedure (``analysis.fit``):
     the four fits of ``FIT_SELECTIONS``, a percentile bootstrap of the distillation fit
     (``n_resamples`` resamples, fewer than the paper's 4096) and profiles of ``PROFILED``
@@ -460,7 +465,8 @@ def fit_laws(table: RunTable, *, cut: float = 3.0, early_sessions: Sequence[int]
         for factor, value, objective in zip(PROFILE_FACTORS, values, F.profile_objective(dist, name, values)):
             rows.append((name, factor, value, objective))
     profiles = pd.DataFrame(rows, columns=["parameter", "factor", "value", "objective"])
-    return ReplicationFits(sup, dist, fits["early"], fits["weak"], boot, profiles, float(cut), early_sessions)
+    others = {float(c): F.fit(F.DISTILLATION, **_fit_inputs(table, "weak", coef, c)) for c in other_cuts}
+    return ReplicationFits(sup, dist, fits["early"], fits["weak"], boot, profiles, float(cut), early_sessions, others)
 
 
 def save_fits(fits: ReplicationFits, folder: str | Path) -> None:
@@ -469,10 +475,11 @@ def save_fits(fits: ReplicationFits, folder: str | Path) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name in FIT_SELECTIONS:
-        r = getattr(fits, name)
-        rows.append({"name": name, "law": r.problem.law.name, "runs": FIT_SELECTIONS[name], "n_runs": r.problem.n,
-                     "objective": r.objective, "cut": fits.cut,
+    named = [(name, getattr(fits, name), fits.cut) for name in FIT_SELECTIONS]
+    named += [(f"weak-{c:g}", r, c) for c, r in fits.other_cuts.items()]
+    for name, r, cut in named:
+        rows.append({"name": name, "law": r.problem.law.name, "runs": FIT_SELECTIONS[name.split("-")[0]],
+                     "n_runs": r.problem.n, "objective": r.objective, "cut": cut,
                      "early_sessions": " ".join(map(str, fits.early_sessions)), **r.parameters()})
     pd.DataFrame(rows).to_csv(folder / "fits.csv", index=False)
     b = fits.bootstrap
@@ -496,11 +503,11 @@ def load_fits(table: RunTable, folder: str | Path | None = None) -> ReplicationF
     cut = float(stored.loc["weak", "cut"])
     early_sessions = tuple(int(s) for s in str(stored.loc["early", "early_sessions"]).split())
     results = {}
-    for name, law in [("supervised", F.SUPERVISED), ("distillation", F.DISTILLATION), ("early", F.DISTILLATION),
-                      ("weak", F.DISTILLATION)]:
+    for name in stored.index:
         row = stored.loc[name]
+        law = F.SUPERVISED if name == "supervised" else F.DISTILLATION
         coef = results["supervised"].coefficients if name != "supervised" else None
-        inputs = _fit_inputs(table, name, coef, cut, early_sessions)
+        inputs = _fit_inputs(table, name.split("-")[0], coef, float(row["cut"]), early_sessions)
         r = F.evaluate(law, {k: float(row[k]) for k in law.parameters}, **inputs)
         if r.problem.n != int(row["n_runs"]) or not math.isclose(r.objective, float(row["objective"]), rel_tol=1e-9):
             raise ValueError(f"{folder / 'fits.csv'}: the stored {name} fit ({int(row['n_runs'])} runs, objective "
@@ -512,8 +519,9 @@ def load_fits(table: RunTable, folder: str | Path | None = None) -> ReplicationF
     bootstrap = F.BootstrapResult.from_samples(tuple(boot.columns), boot.to_numpy(float),
                                                float(settings["level"]), int(settings["seed"]))
     profiles = _read_csv(folder / "profiles.csv", "stored profiles")
+    others = {float(stored.loc[n, "cut"]): r for n, r in results.items() if n.startswith("weak-")}
     return ReplicationFits(results["supervised"], results["distillation"], results["early"], results["weak"],
-                           bootstrap, profiles, cut, early_sessions)
+                           bootstrap, profiles, cut, early_sessions, others)
 
 
 def _with_ab(coef) -> dict:

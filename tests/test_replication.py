@@ -319,4 +319,6 @@ def test_load_fits_refuses_fits_of_other_runs(v1, tmp_path):
     R.save_fits(fits, tmp_path / "copy")
     again = R.load_fits(table, tmp_path / "copy")
     assert again.distillation.objective == fits.distillation.objective
+    assert again.weak_at(3.3).objective == fits.weak_at(3.3).objective and again.weak_at(3.1) is None
+    assert fits.weak_at(3.3).problem.n == int((table.distilled.val_ce >= 3.3).sum())
     np.testing.assert_array_equal(again.bootstrap.samples, fits.bootstrap.samples)
