@@ -4,7 +4,8 @@
     python scripts/glued_values.py compare BEFORE.json AFTER.json
 
 ``dump`` reads the executed notebooks in DIR (``benchmarks/bench_build.py --save DIR``
-writes them; so does ``make book``, under ``_build/jupyter_execute/book``) and writes
+writes them; ``make book`` writes them to ``_build/jupyter_execute/book``, with the glue
+outputs moved to ``<chapter>.glue.json`` beside each, which is read too) and writes
 ``{chapter: {name: value}}`` as JSON: the ``text/plain`` form that ``{glue:text}``
 formats for a value, ``sha256:<digest>`` of the PNG for a figure, glued or shown by a
 cell whose metadata name it (``mystnb: figure: name:``), so that figures compare by
@@ -60,7 +61,17 @@ def dump(folder: Path) -> dict[str, dict[str, str]]:
     files = sorted(Path(folder).glob("*.ipynb"))
     if not files:
         raise SystemExit(f"no executed notebooks (*.ipynb) in {folder}")
-    return {f.stem: glued(nbformat.read(f, as_version=4)) for f in files}
+    out = {}
+    for f in files:
+        values = glued(nbformat.read(f, as_version=4))
+        side = f.with_suffix(".glue.json")  # myst-nb's build keeps the glue outputs here
+        if side.is_file():
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_code_cell()]
+            nb.cells[0].outputs = [nbformat.from_dict(o) for o in json.loads(side.read_text()).values()]
+            values.update(glued(nb))
+        out[f.stem] = values
+    return out
 
 
 def compare(before: dict, after: dict) -> int:
