@@ -411,10 +411,13 @@ class ReplicationFits:
 
 
 def fit_folder(table: RunTable) -> Path:
-    """``data/fits/replication-<name of the table's directory>``."""
+    """Where the fits of a run table are stored: ``data/fits/replication-<version>`` for a
+    table in ``data/replication/<version>`` (``replication-v1``), ``data/fits/replication``
+    for one directly in ``data/replication``."""
     if table.directory is None:
         raise ValueError("the run table has no directory: pass folder= explicitly")
-    return FITS_ROOT / f"replication-{Path(table.directory).name}"
+    name = Path(table.directory).name
+    return FITS_ROOT / ("replication" if name == "replication" else f"replication-{name}")
 
 
 def _fit_inputs(table: RunTable, name: str, supervised=None, cut: float = 3.0,

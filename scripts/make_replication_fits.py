@@ -10,7 +10,8 @@ distilled runs, on all sessions but the last, and on the students with L_S >= th
 and the other cuts;
 a 64-resample bootstrap and profiles of the capacity-gap coefficients) and writes
 ``fits.csv``, ``bootstrap.csv``, ``bootstrap_settings.csv`` and ``profiles.csv`` to
-``--out`` (default ``data/fits/replication-<name of the runs folder>``). The chapters
+``--out`` (default ``analysis.replication.fit_folder``: ``data/fits/replication-v1`` for
+``data/replication/v1``, ``data/fits/replication`` for ``data/replication``). The chapters
 read them with ``analysis.replication.load_fits``, which refuses fits that do not
 match the runs; tests/test_replication.py refits the supervised law and two bootstrap
 resamples and compares. Deterministic: every random draw is seeded.
@@ -28,7 +29,7 @@ from analysis import replication as R
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, default=R.DEFAULT_DIRECTORY, help="folder holding runs.csv")
-    ap.add_argument("--out", type=Path, help="output folder (default: data/fits/replication-<runs folder>)")
+    ap.add_argument("--out", type=Path, help="output folder (default: analysis.replication.fit_folder of the runs)")
     ap.add_argument("--cut", type=float, default=3.0, help="L_S cut of the extrapolation fit (nats/token)")
     ap.add_argument("--other-cuts", type=float, nargs="*", default=[3.3],
                     help="further cuts at which to store the extrapolation fit (the chapter's exercise uses 3.3)")

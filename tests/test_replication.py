@@ -311,6 +311,11 @@ def test_stored_early_fit_is_an_optimum_as_good_as_a_fresh_one(v1):
     assert np.sqrt(np.mean((fresh.residuals - fits.early.residuals) ** 2)) < 1e-3
 
 
+def test_fit_folder_follows_the_table_version(tmp_path):
+    assert R.fit_folder(R.RunTable(pd.DataFrame(), None, tmp_path / "replication" / "v1")).name == "replication-v1"
+    assert R.fit_folder(R.RunTable(pd.DataFrame(), None, tmp_path / "replication")).name == "replication"
+
+
 def test_load_fits_refuses_fits_of_other_runs(v1, tmp_path):
     table, fits = v1
     fewer = _as_table(table.runs.drop(columns=["tags", "configuration", "rerun", "session"]).iloc[1:], tmp=tmp_path)
