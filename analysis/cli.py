@@ -7,6 +7,7 @@ Subcommands
 ``teacher``    the best teacher loss for a student and token budget (§5.2)
 ``crossover``  the budget from which supervised training is at least as good
 ``efficiency`` distillation's compute and tokens to reach a loss, relative to supervised
+``decide``     distil or train supervised: the scenario that applies and the recipe's answer
 ``fig1``       errors of the distillation law on the paper's own runs (Fig. 1), by student
 
 Every subcommand takes ``--coefficients paper`` (Table 6, the default) or
@@ -64,6 +65,16 @@ def _loss_value(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1")
+    return value
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -78,10 +89,12 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _laws(args) -> dict:
-    """The keyword arguments (supervised=, distillation=) of the chosen coefficient set."""
+def _setting(args):
+    """The recipes' ``Setting`` of the chosen coefficient set (the paper's box and cost model)."""
+    from analysis.recipes import Setting
+
     supervised, distillation = COEFFICIENT_SETS[args.coefficients]
-    return {"supervised": supervised, "distillation": distillation}
+    return Setting(supervised=supervised, distillation=distillation)
 
 
 def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str) -> None:
@@ -98,7 +111,7 @@ def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str) -> None:
 def cmd_recipe(args) -> None:
     from analysis.recipes import compute_optimal_distillation
 
-    r = compute_optimal_distillation(args.student, args.compute, args.scenario, **_laws(args))
+    r = compute_optimal_distillation(args.student, args.compute, args.scenario, setting=_setting(args))
     shares = r.compute_shares
     rows = [
         ("student parameters N_S", _fmt(r.student_params)),
@@ -121,8 +134,7 @@ def cmd_recipe(args) -> None:
 
 
 def cmd_loss(args) -> None:
-    laws = _laws(args)
-    sup_coef, dist_coef = laws["supervised"], laws["distillation"]
+    sup_coef, dist_coef = COEFFICIENT_SETS[args.coefficients]
     if args.law == "supervised":
         loss = float(supervised_loss(args.params, args.tokens, sup_coef))
         floor = float(supervised_loss_infinite_data(args.params, sup_coef))
@@ -151,9 +163,9 @@ def cmd_loss(args) -> None:
 def cmd_teacher(args) -> None:
     from analysis.recipes import optimal_teacher_loss
 
-    laws = _laws(args)
-    choice = optimal_teacher_loss(args.student, args.tokens, **laws)
-    sup = float(supervised_loss(args.student, args.tokens, laws["supervised"]))
+    setting = _setting(args)
+    choice = optimal_teacher_loss(args.student, args.tokens, setting=setting)
+    sup = float(supervised_loss(args.student, args.tokens, setting.supervised))
     payload = {"student_params": args.student, "student_tokens": args.tokens,
                "teacher_loss": choice.teacher_loss, "student_loss": choice.student_loss,
                "supervised_loss": sup}
@@ -168,7 +180,8 @@ def cmd_crossover(args) -> None:
     from analysis.recipes import crossover_compute
 
     scenarios = list(Scenario) if args.scenario is None else [args.scenario]
-    out = {sc.slug: crossover_compute(args.student, sc, (args.min_compute, args.max_compute), **_laws(args))
+    setting = _setting(args)
+    out = {sc.slug: crossover_compute(args.student, sc, (args.min_compute, args.max_compute), setting=setting)
            for sc in scenarios}
     rows = [(sc, "never in range" if math.isinf(c) else _fmt(c)) for sc, c in out.items()]
     payload = {"student_params": args.student, "compute_range": [args.min_compute, args.max_compute],
@@ -180,7 +193,7 @@ def cmd_crossover(args) -> None:
 def cmd_efficiency(args) -> None:
     from analysis.recipes import efficiency_ratio
 
-    e = efficiency_ratio(args.student, args.target_loss, args.scenario, **_laws(args))
+    e = efficiency_ratio(args.student, args.target_loss, args.scenario, setting=_setting(args))
     payload = {"scenario": e.scenario.slug, "student_params": e.student_params,
                "target_loss": e.target_loss, "distillation_compute": e.distillation_compute,
                "supervised_compute": e.supervised_compute, "compute_ratio": e.compute_ratio,
@@ -204,8 +217,8 @@ def cmd_fig1(args) -> None:
         points = load_fig1_points(corrected=not args.digitised)
     except DataError as exc:
         raise ValueError(str(exc)) from None
-    laws = _laws(args)
-    table = error_summary(points, relative_errors(points, laws["distillation"], laws["supervised"]))
+    supervised, distillation = COEFFICIENT_SETS[args.coefficients]
+    table = error_summary(points, relative_errors(points, distillation, supervised))
     payload = {"labels": "digitised" if args.digitised else "corrected",
                "groups": {k: {c: float(v) for c, v in r.items()} for k, r in table.iterrows()}}
     rows = [(f"{k} ({int(r['runs'])} runs)",
@@ -213,6 +226,27 @@ def cmd_fig1(args) -> None:
              f"within 1%: {r['within 1%']:.0%}") for k, r in table.iterrows()]
     _emit(args, payload, rows, "Relative error of Eq. 8 on the paper's Fig. 1 runs "
                                "(predicted / observed - 1)")
+
+
+def cmd_decide(args) -> None:
+    from analysis.recipes import decide
+
+    d = decide(args.student, args.compute, args.teacher_exists, args.students_per_teacher,
+               setting=_setting(args))
+    r = d.recipe
+    payload = {"student_params": r.student_params, "compute": r.compute,
+               "teacher_exists": args.teacher_exists, "students_per_teacher": args.students_per_teacher,
+               "scenario": d.scenario.slug, "route": d.route, "gain": d.gain, "recipe": r.as_dict()}
+    rows = [("student parameters N_S", _fmt(r.student_params)),
+            ("compute budget C (FLOPs)", _fmt(r.compute)),
+            ("teacher exists", "yes" if args.teacher_exists else "no"),
+            ("students per teacher", str(args.students_per_teacher)),
+            ("scenario", d.scenario.label),
+            ("distilled student loss L_S (nats/token)", f"{r.student_loss:.4f}"),
+            ("supervised loss, same N_S and C", f"{r.supervised_loss:.4f}"),
+            ("gain of distillation (nats/token)", f"{d.gain:+.4f}"),
+            ("route", d.route)]
+    _emit(args, payload, rows, "Should I distil?")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,6 +321,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use the size labels as digitised instead of the corrected ones")
     add_common(p)
     p.set_defaults(func=cmd_fig1)
+
+    p = sub.add_parser("decide", help="distil or train supervised: which scenario, which route",
+                       description="The book's decision guide (When to distil): the scenario that applies "
+                                   "to a student of --student parameters and a budget of --compute FLOPs, "
+                                   "and whether compute-optimal distillation beats supervised training "
+                                   "by more than 1e-3 nats/token.")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--compute", type=parse_size, required=True, help="total budget in FLOPs, e.g. 1e22")
+    p.add_argument("--teacher-exists", action="store_true",
+                   help="a suitable teacher exists or is served anyway (only its logits are paid)")
+    p.add_argument("--students-per-teacher", type=_count, default=1,
+                   help="students the teacher will serve, if it must be trained (default 1)")
+    add_common(p)
+    p.set_defaults(func=cmd_decide)
     return parser
 
 

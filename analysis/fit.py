@@ -1,4 +1,5 @@
-"""Fitting the supervised (Eq. 1) and distillation (Eq. 8) laws to runs.
+"""Fitting scaling laws to runs: the supervised law (Eq. 1), its gamma = 1 form
+(Chinchilla) and the distillation law (Eq. 8).
 
 The paper (Busbridge et al., arXiv 2502.08606v2, App. F) fits both laws by
 minimising a summed Huber loss (delta = 1e-4) of residuals in log space with
@@ -19,7 +20,24 @@ law and 216,000 for the distillation law.  This module does the same, fast:
 This is *not* the naive "L-BFGS-B from each of the 216,000 starts" loop: it
 drops starts whose neighbourhood looks poor early.  ``benchmarks/bench_fit.py``
 checks that it reaches the same optimum as the naive loop (which it runs on a
-random subset of starts) and prints the speed ratio.
+random subset of starts) and prints the speed ratio.  The settings of the three
+stages are a ``Search`` (``DEFAULT_SEARCH``, ``DISTILLATION_SEARCH``).
+
+Laws are specifications.  A ``Law`` declares its parameter names, their lower
+bounds, its default start grid, Huber delta and search, how it reads its runs
+(``prepare``), its log-space prediction with the analytic gradient (``predict``)
+and the coefficients object a parameter vector stands for (``coefficients``).
+``SUPERVISED``, ``CHINCHILLA`` and ``DISTILLATION`` are the three the book uses;
+``fit(law, ...)`` fits any of them, and a law variant is one more specification
+(a subclass, or an instance with other parameters, bounds or grid).  Parameters
+are always looked up by name.
+
+Holding coefficients fixed.  ``law.holding({"B": 1e4, "beta": 0.3})`` is the law
+with those coefficients (named as in ``analysis.laws``, in their own units) moved
+out of the optimiser's parameters into ``fixed``: every stage (screen, descent,
+polish) then varies only the others, and the grid loses their axes.  ``fit(law,
+fixed=...)`` and the ``fit_*`` functions' ``fixed=`` do the same for one fit; this
+refits one coefficient, or a pair, with the rest held at a published set.
 
 Objective.  For run i with observed loss ``L_i`` and prediction ``L^_i`` the
 residual is ``r_i = log L^_i - log L_i`` (``residual="log"``, the default), the
@@ -28,20 +46,22 @@ loss range.  Eqs. 45 and 50 of the paper print ``log L^_i - L_i`` (a
 log-prediction minus a *linear* loss); ``residual="printed"`` implements that
 literally, so the chapter can show that its optimum is not a fit to the data.
 
-``fixed`` holds chosen coefficients at given values through every stage (the grid
-then varies only the others): this refits one coefficient, or a pair, with the rest
-held at a published set, for instance.
-
 Parameters are in log space where the paper puts them: ``log A, log B, log E``
 (supervised) and ``log A', log B', log d1`` (distillation); the exponents and
 ``c0, c1, f1`` are linear.  Bounds keep the law defined: exponents and ``f1``
 stay positive, ``c0, c1`` non-negative.
+
+Stored fits.  ``evaluate`` rebuilds a ``FitResult`` at a given parameter vector
+without a search (a fit stored in ``data/`` by a script is loaded this way, and
+its residuals, profile and bootstrap are then exactly those of the original).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 from scipy.optimize import minimize
@@ -55,28 +75,35 @@ from analysis.laws import (
 )
 
 __all__ = [
+    "Search",
+    "DEFAULT_SEARCH",
+    "DISTILLATION_SEARCH",
+    "Law",
+    "SupervisedLaw",
+    "DistillationLaw",
+    "SUPERVISED",
+    "CHINCHILLA",
+    "DISTILLATION",
     "PAPER_SUPERVISED_GRID",
     "PAPER_DISTILLATION_GRID",
     "CHINCHILLA_GRID",
     "SUPERVISED_PARAMS",
     "CHINCHILLA_PARAMS",
     "DISTILLATION_PARAMS",
+    "Problem",
     "FitResult",
     "BootstrapResult",
+    "fit",
     "fit_supervised",
     "fit_chinchilla",
     "fit_distillation",
+    "evaluate",
     "bootstrap",
     "profile_objective",
     "objective_and_gradient",
     "grid_starts",
     "huber",
 ]
-
-#: Parameter vectors, in the order the optimiser sees them.
-SUPERVISED_PARAMS = ("log_A", "log_B", "log_E", "alpha", "beta", "gamma")
-CHINCHILLA_PARAMS = ("log_A", "log_B", "log_E", "alpha", "beta")
-DISTILLATION_PARAMS = ("log_A", "log_B", "alpha", "beta", "gamma", "c0", "c1", "f1", "log_d1")
 
 #: App. F.1: 5 x 5 x 6 x 4 x 4 x 4 = 9,600 starts.
 PAPER_SUPERVISED_GRID = MappingProxyType({
@@ -111,56 +138,39 @@ CHINCHILLA_GRID = MappingProxyType({
     "beta": (0.0, 0.5, 1.0, 1.5, 2.0),
 })
 
-#: Lower bounds: exponents and f1 strictly positive (the laws' dataclasses demand
-#: it; grid values of 0 are moved onto the bound), c0 and c1 non-negative.
+#: Exponents strictly positive (the laws' dataclasses demand it; grid values of 0 are
+#: moved onto the bound).
 _POSITIVE_FLOOR = 1e-6
-_LOWER = {"alpha": _POSITIVE_FLOOR, "beta": _POSITIVE_FLOOR, "gamma": _POSITIVE_FLOOR,
-          "f1": 1e-3, "c0": 0.0, "c1": 0.0}
-
 _CHUNK_ELEMENTS = 1_500_000  # starts x runs per vectorised block (~12 MB per array)
 
 
-# ----------------------------------------------------------------------------- models
-
-
 @dataclass(frozen=True)
-class _Problem:
-    """Everything the objective needs, fixed for one fit."""
+class Search:
+    """Settings of the three stages of the grid search (module docstring):
+    ``n_batched`` best and ``n_random`` random starts descended by ``n_steps``
+    projected-Adam steps at learning rate ``lr``; ``n_polish`` distinct candidates
+    polished by ``short_iter`` L-BFGS-B iterations, the ``n_final`` best of them to
+    convergence (at most ``maxiter`` iterations); ``seed`` draws the random starts.
+    Tuned with benchmarks/bench_fit.py."""
 
-    kind: str                  # "supervised", "chinchilla" or "distillation"
-    names: tuple
-    log_n: np.ndarray
-    log_d: np.ndarray
-    target: np.ndarray         # log L (residual="log") or L (residual="printed")
-    log_t: np.ndarray | None   # distillation: log L_T
-    log_tilde: np.ndarray | None  # distillation: log L~_S from the supervised law
-    delta: float
-    residual: str
-    supervised: SupervisedCoefficients | None
-    fixed: tuple = ()          # ((parameter index, value), ...) held fixed by every stage
+    n_batched: int = 512
+    n_random: int = 128
+    n_steps: int = 60
+    lr: float = 0.1
+    n_polish: int = 8
+    n_final: int = 8
+    short_iter: int = 150
+    seed: int = 0
+    maxiter: int = 3000
 
-    @property
-    def n(self) -> int:
-        return self.log_n.size
 
-    @property
-    def lower(self) -> np.ndarray:
-        lo = np.array([_LOWER.get(k, -np.inf) for k in self.names])
-        for k, v in self.fixed:
-            lo[k] = v
-        return lo
+#: The search of the supervised laws.
+DEFAULT_SEARCH = Search()
+#: The distillation law's: more candidates (its 216,000-start grid has more basins).
+DISTILLATION_SEARCH = Search(n_batched=2048, n_random=512, n_polish=24, n_final=4)
 
-    @property
-    def upper(self) -> np.ndarray:
-        hi = np.full(len(self.names), np.inf)
-        for k, v in self.fixed:
-            hi[k] = v
-        return hi
 
-    @property
-    def bounds(self) -> list:
-        return [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
-                for lo, hi in zip(self.lower, self.upper)]
+# ----------------------------------------------------------------------------- laws
 
 
 def _lse2(u, v, need_weight=True):
@@ -176,183 +186,6 @@ def _lse2(u, v, need_weight=True):
         return out, None
     inv = 1.0 / (1.0 + e)
     return out, np.where(d >= 0, inv, e * inv)
-
-
-def _forward(prob: _Problem, theta: np.ndarray, need_grad: bool = True):
-    """log-predictions ``y`` (S, n) for a batch ``theta`` (S, p), and a function
-    mapping ``a = d objective / d y`` (S, n) to the gradient (S, p)."""
-    col = lambda k: theta[:, k:k + 1]  # noqa: E731  (S, 1) column
-    xn, xd = prob.log_n, prob.log_d
-    if prob.kind in ("supervised", "chinchilla"):
-        la, lb, le, al, be = (col(k) for k in range(5))
-        ga = col(5) if prob.kind == "supervised" else np.ones_like(la)
-        P, w1 = _lse2(la - al * xn, lb - be * xd, need_grad)  # w1: share of the N term
-        q = ga * P
-        y, wq = _lse2(q, le, need_grad)                       # wq: share of the power term
-
-        def grad(a):
-            aq = a * wq
-            aq1 = aq * w1
-            s_aq, s_aq1 = aq.sum(1), aq1.sum(1)
-            g = ga[:, 0]
-            out = [g * s_aq1, g * (s_aq - s_aq1), a.sum(1) - s_aq,
-                   -g * (aq1 @ xn), -g * (aq @ xd - aq1 @ xd)]
-            if prob.kind == "supervised":
-                out.append((aq * P).sum(1))
-            return np.stack(out, axis=1)
-
-        return y, grad
-
-    la, lb, al, be, ga, c0, c1, f1, ld = (col(k) for k in range(9))
-    t = prob.log_t
-    P, w1 = _lse2(la - al * xn, lb - be * xd, need_grad)
-    z = (t - prob.log_tilde - ld) / f1
-    az = np.abs(z)
-    e = np.exp(-az)
-    l1 = np.log(1.0 + e)
-    sp = np.maximum(z, 0.0) + l1                 # softplus(z)
-    Q = (-c1 * f1) * sp
-    Q += ga * P
-    Q -= c0 * t
-    y, wq = _lse2(Q, t, need_grad)               # wq: share of the distillation term
-    if not need_grad:
-        return y, None
-    inv = 1.0 / (1.0 + e)
-    sig = np.where(z >= 0, inv, e * inv)         # sigmoid(z)
-    h = l1 + az * (e * inv)                      # softplus(z) - z sigmoid(z), stable
-
-    def grad(a):
-        aq = a * wq
-        aq1 = aq * w1
-        s_aq, s_aq1 = aq.sum(1), aq1.sum(1)
-        g, C1, F1 = ga[:, 0], c1[:, 0], f1[:, 0]
-        return np.stack([
-            g * s_aq1,
-            g * (s_aq - s_aq1),
-            -g * (aq1 @ xn),
-            -g * (aq @ xd - aq1 @ xd),
-            (aq * P).sum(1),
-            -(aq @ t),
-            -F1 * (aq * sp).sum(1),
-            -C1 * (aq * h).sum(1),
-            C1 * (aq * sig).sum(1),
-        ], axis=1)
-
-    return y, grad
-
-
-def huber(r, delta: float):
-    """Huber_delta(r): r**2 / 2 for |r| <= delta, delta (|r| - delta / 2) beyond."""
-    r = np.asarray(r, dtype=float)
-    ar = np.abs(r)
-    return np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
-
-
-def _batch_objective(prob: _Problem, theta: np.ndarray, weights=None, need_grad=True):
-    """Scaled objective ``sum_i w_i Huber(r_i) / (delta sum_i w_i)`` for each row of
-    ``theta`` (S, p), chunked over rows; with its gradient when asked.
-
-    The scaling (which does not move the optimum) makes the objective about the
-    mean |r| so that optimiser tolerances mean the same for any delta and n.
-    """
-    theta = np.atleast_2d(np.asarray(theta, dtype=float))
-    S, p = theta.shape
-    w = np.ones(prob.n) if weights is None else np.asarray(weights, dtype=float)
-    scale = 1.0 / (prob.delta * w.sum())
-    f = np.empty(S)
-    g = np.empty((S, p)) if need_grad else None
-    step = max(1, _CHUNK_ELEMENTS // prob.n)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        for s in range(0, S, step):
-            th = theta[s:s + step]
-            y, grad = _forward(prob, th, need_grad)
-            r = y - prob.target
-            f[s:s + step] = (huber(r, prob.delta) @ w) * scale
-            if need_grad:
-                a = np.clip(r, -prob.delta, prob.delta) * (w * scale)
-                g[s:s + step] = grad(a)
-    f = np.where(np.isfinite(f), f, np.inf)
-    if need_grad:
-        g = np.where(np.isfinite(g), g, 0.0)
-        return f, g
-    return f
-
-
-def objective_and_gradient(problem: _Problem, theta, weights=None):
-    """Scaled objective and analytic gradient at one parameter vector (for tests)."""
-    f, g = _batch_objective(problem, np.asarray(theta, dtype=float)[None, :], weights)
-    return float(f[0]), g[0]
-
-
-# ----------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """Outcome of a grid fit.
-
-    ``coefficients`` is a ``SupervisedCoefficients`` or ``DistillationCoefficients``;
-    ``theta`` the optimiser's parameter vector (names in ``parameter_names``);
-    ``objective`` the paper's summed Huber loss at the optimum (Eq. 45 / 50 units);
-    ``start`` the grid point whose polish won; ``n_starts`` the grid size,
-    ``n_polished`` how many reached the L-BFGS-B polish and ``n_converged`` how
-    many of those converged; ``messages`` the distinct convergence messages;
-    ``optima`` the distinct converged optima (objective, theta), best first.
-    """
-
-    coefficients: object
-    theta: np.ndarray
-    parameter_names: tuple
-    objective: float
-    start: dict
-    n_starts: int
-    n_polished: int
-    n_converged: int
-    messages: tuple
-    optima: tuple
-    problem: _Problem = field(repr=False)
-
-    @property
-    def residuals(self) -> np.ndarray:
-        """log L^ - log L (or log L^ - L with residual="printed") per run."""
-        y, _ = _forward(self.problem, self.theta[None, :])
-        return y[0] - self.problem.target
-
-
-@dataclass(frozen=True)
-class BootstrapResult:
-    """Bootstrap of a fit: ``samples`` (n_resamples, k) of the coefficients named in
-    ``names`` (derived a, b included; row i is resample i, NaN where its polish did
-    not converge), ``intervals`` {name: (low, high)} at ``level`` over the converged
-    rows, ``n_failed`` the number of NaN rows."""
-
-    names: tuple
-    samples: np.ndarray
-    level: float
-    seed: int
-    n_failed: int
-    intervals: dict
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def grid_starts(grid) -> tuple[tuple, np.ndarray]:
-    """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
-    names = tuple(grid)
-    values = [np.asarray(grid[k], dtype=float) for k in names]
-    if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
-        raise ValueError("grid: every entry must be a non-empty sequence of finite numbers")
-    mesh = np.stack(np.meshgrid(*values, indexing="ij"), axis=-1).reshape(-1, len(names))
-    return names, mesh
-
-
-def _check_grid(grid, expected: tuple) -> np.ndarray:
-    names, starts = grid_starts(grid)
-    if set(names) != set(expected):
-        raise ValueError(f"grid: keys must be exactly {expected}; got {names}")
-    order = [names.index(k) for k in expected]
-    return starts[:, order]
 
 
 def _check_positive_data(**arrays) -> dict:
@@ -374,6 +207,293 @@ def _check_positive_data(**arrays) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class Law:
+    """Specification of a law to fit (the base of every law; see the module docstring).
+
+    ``parameters`` names the optimiser's coordinates in order; ``lower`` gives the
+    lower bound of those that have one; ``grid`` is the default start grid (one
+    tuple of values per parameter), ``delta`` the default Huber delta and ``search``
+    the default ``Search``; ``fixed`` holds the law's other parameters at given
+    values (the Chinchilla form fixes gamma = 1). A subclass implements ``prepare``,
+    ``predict`` and ``coefficients``; ``screen`` may add a faster exact evaluation
+    of the grid.
+    """
+
+    name: str
+    parameters: tuple
+    lower: Mapping
+    grid: Mapping
+    delta: float = 1e-4
+    search: Search = DEFAULT_SEARCH
+    fixed: Mapping = field(default_factory=lambda: MappingProxyType({}))
+
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """Column of each parameter in a parameter vector."""
+        return {k: i for i, k in enumerate(self.parameters)}
+
+    def prepare(self, **data) -> tuple[dict, np.ndarray]:
+        """(inputs, loss): the arrays ``predict`` reads, from the runs; checks them."""
+        raise NotImplementedError
+
+    def predict(self, theta: np.ndarray, x: Mapping, need_grad: bool):
+        """Log-predictions ``y`` (S, n) for a batch ``theta`` (S, p), and a function
+        mapping ``a = d objective / d y`` (S, n) to the gradient (S, p)."""
+        raise NotImplementedError
+
+    def coefficients(self, theta):
+        """The coefficients object (``analysis.laws``) that ``theta`` stands for."""
+        raise NotImplementedError
+
+    def screen(self, problem: "Problem", starts: np.ndarray):
+        """Scaled objective at every start, or ``None`` to use the generic evaluation."""
+        return None
+
+    def columns(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """Each parameter's column of a batch ``theta`` (S, p) as an (S, 1) array, the
+        fixed ones filled with their value."""
+        cols = {k: theta[:, i:i + 1] for k, i in self.index.items()}
+        for k, value in self.fixed.items():
+            cols[k] = np.full((theta.shape[0], 1), float(value))
+        return cols
+
+    def values(self, theta) -> dict[str, float]:
+        """Every parameter (free and fixed) of one parameter vector, by name."""
+        return {**{k: float(v) for k, v in self.fixed.items()},
+                **dict(zip(self.parameters, (float(v) for v in theta)))}
+
+    def holding(self, fixed: Mapping) -> "Law":
+        """This law with the coefficients of ``fixed`` ({name: value}, names and units of
+        the coefficients object of ``analysis.laws``: ``A``, not ``log_A``) held at those
+        values: each leaves ``parameters``, ``lower`` and ``grid`` and joins ``fixed``
+        (log-space parameters take the value's log). Raises ``ValueError`` for a name
+        that is not a free coefficient of this law, a value outside its bounds, or when
+        no parameter would stay free."""
+        coefficient = {k.removeprefix("log_"): k for k in self.parameters}
+        held = {}
+        for name, value in dict(fixed).items():
+            if name not in coefficient:
+                raise ValueError(f"fixed: unknown coefficient {name!r}; allowed: {', '.join(coefficient)}")
+            key, v = coefficient[name], float(value)
+            if key.startswith("log_"):
+                if not (np.isfinite(v) and v > 0):
+                    raise ValueError(f"fixed[{name!r}] must be finite and > 0; got {value!r}")
+                v = float(np.log(v))
+            else:
+                lo = self.lower.get(key, -np.inf)
+                if not (np.isfinite(v) and v >= lo):
+                    raise ValueError(f"fixed[{name!r}] must be finite and >= {lo:g}; got {value!r}")
+            held[key] = v
+        if len(held) == len(self.parameters):
+            raise ValueError("fixed: at least one coefficient must stay free")
+        if not held:
+            return self
+        return replace(self, parameters=tuple(k for k in self.parameters if k not in held),
+                       lower=MappingProxyType({k: v for k, v in self.lower.items() if k not in held}),
+                       grid=MappingProxyType({k: v for k, v in self.grid.items() if k not in held}),
+                       fixed=MappingProxyType({**self.fixed, **held}))
+
+
+@dataclass(frozen=True)
+class SupervisedLaw(Law):
+    """Eq. 1, ``log L = LSE(log E, gamma LSE(log A - alpha log N, log B - beta log D))``
+    (App. F.1, Eq. 44), over the parameters log_A, log_B, log_E, alpha, beta, gamma
+    (each free or fixed)."""
+
+    def prepare(self, *, N, D, loss) -> tuple[dict, np.ndarray]:
+        data = _check_positive_data(N=N, D=D, loss=loss)
+        return {"log_n": np.log(data["N"]), "log_d": np.log(data["D"])}, data["loss"]
+
+    def predict(self, theta, x, need_grad=True):
+        p = self.columns(theta)
+        xn, xd = x["log_n"], x["log_d"]
+        la, lb, le, al, be, ga = (p[k] for k in ("log_A", "log_B", "log_E", "alpha", "beta", "gamma"))
+        P, w1 = _lse2(la - al * xn, lb - be * xd, need_grad)  # w1: share of the N term
+        q = ga * P
+        y, wq = _lse2(q, le, need_grad)                       # wq: share of the power term
+
+        def grad(a):
+            aq = a * wq
+            aq1 = aq * w1
+            s_aq, s_aq1 = aq.sum(1), aq1.sum(1)
+            g = ga[:, 0]
+            parts = {"log_A": lambda: g * s_aq1, "log_B": lambda: g * (s_aq - s_aq1),
+                     "log_E": lambda: a.sum(1) - s_aq, "alpha": lambda: -g * (aq1 @ xn),
+                     "beta": lambda: -g * (aq @ xd - aq1 @ xd), "gamma": lambda: (aq * P).sum(1)}
+            return np.stack([parts[k]() for k in self.parameters], axis=1)
+
+        return y, grad
+
+    def coefficients(self, theta) -> SupervisedCoefficients:
+        d = self.values(theta)
+        return SupervisedCoefficients(E=np.exp(d["log_E"]), A=np.exp(d["log_A"]), B=np.exp(d["log_B"]),
+                                      alpha=d["alpha"], beta=d["beta"], gamma=d["gamma"])
+
+
+@dataclass(frozen=True)
+class DistillationLaw(Law):
+    """Eq. 8 in log space (App. F.2, Eqs. 47-49): ``log L_S = LSE(log L_T, Q)`` with
+    ``Q = -c0 log L_T - c1 f1 softplus((log L_T - log L~_S - log d1) / f1)
+    + gamma' LSE(log A' - alpha' log N_S, log B' - beta' log D_S)``, where the
+    student's supervised loss L~_S comes from fixed supervised coefficients."""
+
+    def prepare(self, *, N_S, D_S, L_T, L_S, supervised=PAPER_SUPERVISED) -> tuple[dict, np.ndarray]:
+        data = _check_positive_data(N_S=N_S, D_S=D_S, L_T=L_T, L_S=L_S)
+        if not isinstance(supervised, SupervisedCoefficients):
+            raise ValueError("supervised must be a SupervisedCoefficients")
+        log_tilde = np.asarray(log_supervised_loss(data["N_S"], data["D_S"], supervised), dtype=float)
+        x = {"log_n": np.log(data["N_S"]), "log_d": np.log(data["D_S"]), "log_t": np.log(data["L_T"]),
+             "log_tilde": log_tilde}
+        return x, data["L_S"]
+
+    def predict(self, theta, x, need_grad=True):
+        p = self.columns(theta)
+        la, lb, al, be, ga = p["log_A"], p["log_B"], p["alpha"], p["beta"], p["gamma"]
+        c0, c1, f1, ld = p["c0"], p["c1"], p["f1"], p["log_d1"]
+        xn, xd, t = x["log_n"], x["log_d"], x["log_t"]
+        P, w1 = _lse2(la - al * xn, lb - be * xd, need_grad)
+        z = (t - x["log_tilde"] - ld) / f1
+        az = np.abs(z)
+        e = np.exp(-az)
+        l1 = np.log(1.0 + e)
+        sp = np.maximum(z, 0.0) + l1                 # softplus(z)
+        Q = (-c1 * f1) * sp
+        Q += ga * P
+        Q -= c0 * t
+        y, wq = _lse2(Q, t, need_grad)               # wq: share of the distillation term
+        if not need_grad:
+            return y, None
+        inv = 1.0 / (1.0 + e)
+        sig = np.where(z >= 0, inv, e * inv)         # sigmoid(z)
+        h = l1 + az * (e * inv)                      # softplus(z) - z sigmoid(z), stable
+
+        def grad(a):
+            aq = a * wq
+            aq1 = aq * w1
+            s_aq, s_aq1 = aq.sum(1), aq1.sum(1)
+            g, C1, F1 = ga[:, 0], c1[:, 0], f1[:, 0]
+            parts = {"log_A": lambda: g * s_aq1, "log_B": lambda: g * (s_aq - s_aq1),
+                     "alpha": lambda: -g * (aq1 @ xn), "beta": lambda: -g * (aq @ xd - aq1 @ xd),
+                     "gamma": lambda: (aq * P).sum(1), "c0": lambda: -(aq @ t),
+                     "c1": lambda: -F1 * (aq * sp).sum(1), "f1": lambda: -C1 * (aq * h).sum(1),
+                     "log_d1": lambda: C1 * (aq * sig).sum(1)}
+            return np.stack([parts[k]() for k in self.parameters], axis=1)
+
+        return y, grad
+
+    def coefficients(self, theta) -> DistillationCoefficients:
+        d = self.values(theta)
+        return DistillationCoefficients(
+            A=np.exp(d["log_A"]), B=np.exp(d["log_B"]), alpha=d["alpha"], beta=d["beta"],
+            gamma=d["gamma"], c0=d["c0"], c1=d["c1"], f1=d["f1"], d1=np.exp(d["log_d1"]))
+
+    def screen(self, problem, starts):
+        """The grid has few distinct (log A', log B', alpha', beta') and (f1, log d1)
+        combinations, so the power term and the softplus of the capacity-gap factor
+        are computed once per combination and gathered (in float32): exact to
+        float32 rounding, and several times cheaper than the generic path. Fixed
+        parameters enter as constant columns."""
+        col = {k: starts[:, j] for k, j in self.index.items()}
+        col.update({k: np.full(starts.shape[0], float(v)) for k, v in self.fixed.items()})
+        x = problem.inputs
+        f32 = np.float32
+        t = x["log_t"].astype(f32)
+        target = problem.target.astype(f32)
+        up, ip = np.unique(np.stack([col["log_A"], col["log_B"], col["alpha"], col["beta"]], 1), axis=0,
+                           return_inverse=True)
+        uf, iff = np.unique(np.stack([col["f1"], col["log_d1"]], 1), axis=0, return_inverse=True)
+        PP = _lse2(up[:, :1] - up[:, 2:3] * x["log_n"], up[:, 1:2] - up[:, 3:4] * x["log_d"],
+                   False)[0].astype(f32)
+        SP = np.logaddexp(0.0, (x["log_t"] - x["log_tilde"] - uf[:, 1:2]) / uf[:, :1]).astype(f32)
+        coef = np.stack([-(col["c1"] * col["f1"]), col["gamma"], col["c0"]], 1).astype(f32)
+        delta = f32(problem.delta)
+        n = problem.n
+        f = np.empty(starts.shape[0])
+        step = max(1, _CHUNK_ELEMENTS // n)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            for s in range(0, starts.shape[0], step):
+                c = coef[s:s + step]
+                Q = SP[iff[s:s + step]]
+                Q *= c[:, :1]
+                Q += c[:, 1:2] * PP[ip[s:s + step]]
+                Q -= c[:, 2:3] * t
+                # y = logaddexp(Q, t); r = y - target; Huber(r) = delta (|r| - delta/2) + (max(delta - |r|, 0))^2 / 2
+                r = np.abs(Q - t)
+                np.negative(r, out=r)
+                np.exp(r, out=r)
+                r += 1
+                np.log(r, out=r)
+                r += np.maximum(Q, t)
+                r -= target
+                np.abs(r, out=r)
+                m = np.maximum(delta - r, 0)
+                f[s:s + step] = (delta * (r.sum(1, dtype=np.float64) - 0.5 * delta * n)
+                                 + 0.5 * (m * m).sum(1, dtype=np.float64))
+        f /= problem.delta * n
+        return np.where(np.isfinite(f), f, np.inf)
+
+
+_EXPONENT_FLOORS = {"alpha": _POSITIVE_FLOOR, "beta": _POSITIVE_FLOOR, "gamma": _POSITIVE_FLOOR}
+
+#: Eq. 1 with gamma free, the paper's grid (App. F.1), delta = 1e-4.
+SUPERVISED = SupervisedLaw(
+    name="supervised", parameters=("log_A", "log_B", "log_E", "alpha", "beta", "gamma"),
+    lower=MappingProxyType(dict(_EXPONENT_FLOORS)), grid=PAPER_SUPERVISED_GRID)
+#: Hoffmann et al.'s form (gamma = 1) with Besiroglu et al.'s grid and delta = 1e-3.
+CHINCHILLA = SupervisedLaw(
+    name="chinchilla", parameters=("log_A", "log_B", "log_E", "alpha", "beta"),
+    lower=MappingProxyType({"alpha": _POSITIVE_FLOOR, "beta": _POSITIVE_FLOOR}), grid=CHINCHILLA_GRID,
+    delta=1e-3, fixed=MappingProxyType({"gamma": 1.0}))
+#: Eq. 8, the paper's grid (App. F.2), delta = 1e-4: f1 >= 1e-3, c0 and c1 >= 0.
+DISTILLATION = DistillationLaw(
+    name="distillation",
+    parameters=("log_A", "log_B", "alpha", "beta", "gamma", "c0", "c1", "f1", "log_d1"),
+    lower=MappingProxyType({**_EXPONENT_FLOORS, "f1": 1e-3, "c0": 0.0, "c1": 0.0}),
+    grid=PAPER_DISTILLATION_GRID, search=DISTILLATION_SEARCH)
+
+#: Parameter vectors, in the order the optimiser sees them.
+SUPERVISED_PARAMS = SUPERVISED.parameters
+CHINCHILLA_PARAMS = CHINCHILLA.parameters
+DISTILLATION_PARAMS = DISTILLATION.parameters
+
+
+# ----------------------------------------------------------------------------- problem
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the objective needs, fixed for one fit: the ``law``, its
+    ``inputs`` (arrays from ``law.prepare``), the ``target`` (log L for
+    residual="log", L for "printed"), the Huber ``delta`` and the ``residual`` kind."""
+
+    law: Law
+    inputs: Mapping
+    target: np.ndarray
+    delta: float
+    residual: str
+
+    @property
+    def names(self) -> tuple:
+        return self.law.parameters
+
+    @property
+    def kind(self) -> str:
+        return self.law.name
+
+    @property
+    def n(self) -> int:
+        return self.target.size
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.array([self.law.lower.get(k, -np.inf) for k in self.names])
+
+    @property
+    def bounds(self) -> list:
+        return [(None if not np.isfinite(lo) else lo, None) for lo in self.lower]
+
+
 def _check_settings(delta, residual, n, p):
     if not (np.isfinite(delta) and delta > 0):
         raise ValueError(f"delta must be finite and > 0; got {delta!r}")
@@ -383,55 +503,162 @@ def _check_settings(delta, residual, n, p):
         raise ValueError(f"too few runs: {n} runs for {p} free parameters (need more than {p})")
 
 
-def _screen(prob: _Problem, starts: np.ndarray) -> np.ndarray:
-    """Scaled objective at every start (no gradient).
+def _problem(law: Law, delta, residual, data) -> Problem:
+    if not isinstance(law, Law):
+        raise TypeError(f"law must be a Law (analysis.fit); got {type(law).__name__}")
+    delta = law.delta if delta is None else delta
+    inputs, loss = law.prepare(**data)
+    _check_settings(delta, residual, loss.size, len(law.parameters))
+    target = np.log(loss) if residual == "log" else loss
+    return Problem(law=law, inputs=MappingProxyType(inputs), target=target, delta=float(delta),
+                   residual=residual)
 
-    For the distillation law the grid has few distinct (log A', log B', alpha',
-    beta') and (f1, log d1) combinations, so the power term and the softplus of
-    the capacity-gap factor are computed once per combination and gathered: exact,
-    and several times cheaper than the generic path."""
-    if prob.kind != "distillation":
-        return _batch_objective(prob, starts, need_grad=False)
-    f32 = np.float32
-    t = prob.log_t.astype(f32)
-    target = prob.target.astype(f32)
-    up, ip = np.unique(starts[:, [0, 1, 2, 3]], axis=0, return_inverse=True)
-    uf, iff = np.unique(starts[:, [7, 8]], axis=0, return_inverse=True)
-    PP = _lse2(up[:, :1] - up[:, 2:3] * prob.log_n, up[:, 1:2] - up[:, 3:4] * prob.log_d,
-               False)[0].astype(f32)
-    SP = np.logaddexp(0.0, (prob.log_t - prob.log_tilde - uf[:, 1:2]) / uf[:, :1]).astype(f32)
-    coef = np.stack([-(starts[:, 6] * starts[:, 7]), starts[:, 4], starts[:, 5]], 1).astype(f32)
-    delta = f32(prob.delta)
-    f = np.empty(starts.shape[0])
+
+def huber(r, delta: float):
+    """Huber_delta(r): r**2 / 2 for |r| <= delta, delta (|r| - delta / 2) beyond."""
+    r = np.asarray(r, dtype=float)
+    ar = np.abs(r)
+    return np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
+
+
+def _batch_objective(prob: Problem, theta: np.ndarray, weights=None, need_grad=True):
+    """Scaled objective ``sum_i w_i Huber(r_i) / (delta sum_i w_i)`` for each row of
+    ``theta`` (S, p), chunked over rows; with its gradient when asked.
+
+    The scaling (which does not move the optimum) makes the objective about the
+    mean |r| so that optimiser tolerances mean the same for any delta and n.
+    """
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
+    S, p = theta.shape
+    w = np.ones(prob.n) if weights is None else np.asarray(weights, dtype=float)
+    scale = 1.0 / (prob.delta * w.sum())
+    f = np.empty(S)
+    g = np.empty((S, p)) if need_grad else None
     step = max(1, _CHUNK_ELEMENTS // prob.n)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        for s in range(0, starts.shape[0], step):
-            c = coef[s:s + step]
-            Q = SP[iff[s:s + step]]
-            Q *= c[:, :1]
-            Q += c[:, 1:2] * PP[ip[s:s + step]]
-            Q -= c[:, 2:3] * t
-            # y = logaddexp(Q, t); r = y - target; Huber(r) = delta (|r| - delta/2) + (max(delta - |r|, 0))^2 / 2
-            r = np.abs(Q - t)
-            np.negative(r, out=r)
-            np.exp(r, out=r)
-            r += 1
-            np.log(r, out=r)
-            r += np.maximum(Q, t)
-            r -= target
-            np.abs(r, out=r)
-            m = np.maximum(delta - r, 0)
-            f[s:s + step] = (delta * (r.sum(1, dtype=np.float64) - 0.5 * delta * prob.n)
-                             + 0.5 * (m * m).sum(1, dtype=np.float64))
-    f /= prob.delta * prob.n
-    return np.where(np.isfinite(f), f, np.inf)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        for s in range(0, S, step):
+            th = theta[s:s + step]
+            y, grad = prob.law.predict(th, prob.inputs, need_grad)
+            r = y - prob.target
+            f[s:s + step] = (huber(r, prob.delta) @ w) * scale
+            if need_grad:
+                a = np.clip(r, -prob.delta, prob.delta) * (w * scale)
+                g[s:s + step] = grad(a)
+    f = np.where(np.isfinite(f), f, np.inf)
+    if need_grad:
+        g = np.where(np.isfinite(g), g, 0.0)
+        return f, g
+    return f
+
+
+def objective_and_gradient(problem: Problem, theta, weights=None):
+    """Scaled objective and analytic gradient at one parameter vector (for tests)."""
+    f, g = _batch_objective(problem, np.asarray(theta, dtype=float)[None, :], weights)
+    return float(f[0]), g[0]
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of a grid fit.
+
+    ``coefficients`` is a ``SupervisedCoefficients`` or ``DistillationCoefficients``;
+    ``theta`` the optimiser's parameter vector (names in ``parameter_names``);
+    ``objective`` the paper's summed Huber loss at the optimum (Eq. 45 / 50 units);
+    ``start`` the grid point whose polish won; ``n_starts`` the grid size,
+    ``n_polished`` how many reached the L-BFGS-B polish and ``n_converged`` how
+    many of those converged; ``messages`` the distinct convergence messages;
+    ``optima`` the distinct converged optima (objective, theta), best first.
+    (``evaluate`` makes one without a search: no start, zero counts.)
+    """
+
+    coefficients: object
+    theta: np.ndarray
+    parameter_names: tuple
+    objective: float
+    start: dict
+    n_starts: int
+    n_polished: int
+    n_converged: int
+    messages: tuple
+    optima: tuple
+    problem: Problem = field(repr=False)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """log L^ - log L (or log L^ - L with residual="printed") per run."""
+        y, _ = self.problem.law.predict(self.theta[None, :], self.problem.inputs, True)
+        return y[0] - self.problem.target
+
+    def parameters(self) -> dict[str, float]:
+        """``theta`` by parameter name."""
+        return dict(zip(self.parameter_names, map(float, self.theta)))
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Bootstrap of a fit: ``samples`` (n_resamples, k) of the coefficients named in
+    ``names`` (derived a, b included; row i is resample i, NaN where its polish did
+    not converge), ``intervals`` {name: (low, high)} at ``level`` over the converged
+    rows, ``n_failed`` the number of NaN rows."""
+
+    names: tuple
+    samples: np.ndarray
+    level: float
+    seed: int
+    n_failed: int
+    intervals: dict
+
+    @classmethod
+    def from_samples(cls, names, samples, level: float = 0.9, seed: int = 0) -> "BootstrapResult":
+        """The result for stored ``samples`` (percentile intervals recomputed)."""
+        samples = np.asarray(samples, dtype=float)
+        if not (0 < level < 1):
+            raise ValueError(f"level must be in the open interval (0, 1); got {level!r}")
+        failed = int(np.isnan(samples[:, 0]).sum())
+        if failed == samples.shape[0]:
+            raise RuntimeError("bootstrap: no resample converged")
+        q = (1 - level) / 2
+        lo, hi = np.nanquantile(samples, [q, 1 - q], axis=0)
+        intervals = {k: (float(a), float(b)) for k, a, b in zip(names, lo, hi)}
+        return cls(names=tuple(names), samples=samples, level=float(level), seed=int(seed),
+                   n_failed=failed, intervals=intervals)
+
+
+# ----------------------------------------------------------------------------- search
+
+
+def grid_starts(grid) -> tuple[tuple, np.ndarray]:
+    """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
+    names = tuple(grid)
+    values = [np.asarray(grid[k], dtype=float) for k in names]
+    if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
+        raise ValueError("grid: every entry must be a non-empty sequence of finite numbers")
+    mesh = np.stack(np.meshgrid(*values, indexing="ij"), axis=-1).reshape(-1, len(names))
+    return names, mesh
+
+
+def _check_grid(grid, expected: tuple) -> np.ndarray:
+    names, starts = grid_starts(grid)
+    if set(names) != set(expected):
+        raise ValueError(f"grid: keys must be exactly {expected}; got {names}")
+    order = [names.index(k) for k in expected]
+    return starts[:, order]
+
+
+def _screen(prob: Problem, starts: np.ndarray) -> np.ndarray:
+    """Scaled objective at every start (no gradient): the law's fast path if it has one."""
+    fast = prob.law.screen(prob, starts)
+    return _batch_objective(prob, starts, need_grad=False) if fast is None else fast
 
 
 def _adam(prob, theta, n_steps, lr, weights=None):
     """Projected Adam on every row of ``theta`` together; returns the best point
     each row visited and its objective."""
-    lower, upper = prob.lower, prob.upper
-    theta = np.clip(theta, lower, upper)
+    lower = prob.lower
+    theta = np.maximum(theta, lower)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
     best_f = np.full(theta.shape[0], np.inf)
@@ -446,7 +673,7 @@ def _adam(prob, theta, n_steps, lr, weights=None):
         v = b2 * v + (1 - b2) * g * g
         step_lr = lr * 0.5 * (1 + np.cos(np.pi * (k - 1) / n_steps)) + 0.01 * lr
         theta = theta - step_lr * (m / (1 - b1**k)) / (np.sqrt(v / (1 - b2**k)) + eps)
-        theta = np.clip(theta, lower, upper)
+        theta = np.maximum(theta, lower)
     f = _batch_objective(prob, theta, weights, need_grad=False)
     better = f < best_f
     best_f[better] = f[better]
@@ -458,16 +685,6 @@ def _polish(prob, x0, weights=None, maxiter=2000, bounds=None):
     fun = lambda x: objective_and_gradient(prob, x, weights)  # noqa: E731
     return minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds or prob.bounds,
                     options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20})
-
-
-def _to_coefficients(prob: _Problem, x):
-    d = dict(zip(prob.names, (float(v) for v in x)))
-    if prob.kind == "distillation":
-        return DistillationCoefficients(
-            A=np.exp(d["log_A"]), B=np.exp(d["log_B"]), alpha=d["alpha"], beta=d["beta"],
-            gamma=d["gamma"], c0=d["c0"], c1=d["c1"], f1=d["f1"], d1=np.exp(d["log_d1"]))
-    return SupervisedCoefficients(E=np.exp(d["log_E"]), A=np.exp(d["log_A"]), B=np.exp(d["log_B"]),
-                                  alpha=d["alpha"], beta=d["beta"], gamma=d.get("gamma", 1.0))
 
 
 def _dedupe(points, fvals, rtol=1e-6):
@@ -484,8 +701,8 @@ def _dedupe(points, fvals, rtol=1e-6):
 
 def _single_blas_thread(func):
     """Run ``func`` with BLAS limited to one thread: the many tiny BLAS calls inside
-    L-BFGS-B are an order of magnitude slower with a threaded OpenBLAS."""
-    import functools
+    L-BFGS-B are an order of magnitude slower with a threaded OpenBLAS. The limit is
+    lifted when ``func`` returns."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -510,34 +727,33 @@ def _distinct_best(points, fvals, k, tol=0.05):
 
 
 @_single_blas_thread
-def _run_grid(prob: _Problem, starts: np.ndarray, *, n_batched, n_random, n_steps, lr,
-              n_polish, n_final, short_iter, seed, maxiter):
+def _run_grid(prob: Problem, starts: np.ndarray, search: Search):
     """Screen, batched descent and polish (see module docstring)."""
     S = starts.shape[0]
-    starts = np.clip(starts, prob.lower, prob.upper)
-    if S > n_batched + n_random:
+    starts = np.maximum(starts, prob.lower)
+    if S > search.n_batched + search.n_random:
         f0 = _screen(prob, starts)
         order = np.argsort(f0, kind="stable")
-        keep = order[:n_batched]
-        rest = order[n_batched:]
-        rng = np.random.default_rng(seed)
-        extra = rng.choice(rest, size=min(n_random, rest.size), replace=False)
+        keep = order[:search.n_batched]
+        rest = order[search.n_batched:]
+        rng = np.random.default_rng(search.seed)
+        extra = rng.choice(rest, size=min(search.n_random, rest.size), replace=False)
         idx = np.concatenate([keep, extra])
     else:
         idx = np.arange(S)
-    pts, fv = _adam(prob, starts[idx], n_steps, lr) if n_steps > 0 else (
+    pts, fv = _adam(prob, starts[idx], search.n_steps, search.lr) if search.n_steps > 0 else (
         starts[idx], _batch_objective(prob, starts[idx], need_grad=False))
-    order = _distinct_best(pts, fv, n_polish)
-    if n_final < len(order):
+    order = _distinct_best(pts, fv, search.n_polish)
+    if search.n_final < len(order):
         # short L-BFGS-B runs on every candidate, then full polishes of the best few
-        short = [_polish(prob, pts[j], maxiter=short_iter) for j in order]
+        short = [_polish(prob, pts[j], maxiter=search.short_iter) for j in order]
         fs = np.array([r.fun if np.isfinite(r.fun) else np.inf for r in short])
         xs = np.array([r.x for r in short])
-        keep = _distinct_best(xs, fs, n_final)
+        keep = _distinct_best(xs, fs, search.n_final)
         candidates = [(idx[order[k]], xs[k]) for k in keep]
     else:
         candidates = [(idx[j], pts[j]) for j in order]
-    results = [(i, _polish(prob, x, maxiter=maxiter)) for i, x in candidates]
+    results = [(i, _polish(prob, x, maxiter=search.maxiter)) for i, x in candidates]
     conv = [(i, r) for i, r in results if r.success and np.isfinite(r.fun)]
     messages = tuple(sorted({str(r.message) for _, r in results}))
     if not conv:
@@ -550,140 +766,94 @@ def _run_grid(prob: _Problem, starts: np.ndarray, *, n_batched, n_random, n_step
     return win, starts[win_idx], len(results), len(conv), messages, optima
 
 
-def _result(prob, names_grid, win, start, n_starts, n_pol, n_conv, messages, optima):
-    theta = np.asarray(win.x, dtype=float)
-    r = _forward(prob, theta[None, :])[0][0] - prob.target
+def _result(prob, theta, start, n_starts, n_pol, n_conv, messages, optima) -> FitResult:
+    theta = np.asarray(theta, dtype=float)
+    r = prob.law.predict(theta[None, :], prob.inputs, True)[0][0] - prob.target
     paper_obj = float(huber(r, prob.delta).sum())
     to_paper = prob.delta * prob.n
     optima = tuple((f * to_paper, x) for f, x in optima)
+    start = {} if start is None else dict(zip(prob.names, map(float, start)))
     return FitResult(
-        coefficients=_to_coefficients(prob, theta), theta=theta, parameter_names=prob.names,
-        objective=paper_obj, start=dict(zip(names_grid, map(float, start))), n_starts=n_starts,
-        n_polished=n_pol, n_converged=n_conv, messages=messages, optima=optima, problem=prob)
+        coefficients=prob.law.coefficients(theta), theta=theta, parameter_names=prob.names,
+        objective=paper_obj, start=start, n_starts=n_starts, n_polished=n_pol, n_converged=n_conv,
+        messages=messages, optima=optima, problem=prob)
 
 
-#: Search settings (see the module docstring), tuned with benchmarks/bench_fit.py.
-_DEFAULTS = dict(n_batched=512, n_random=128, n_steps=60, lr=0.1, n_polish=8, n_final=8,
-                 short_iter=150, seed=0, maxiter=3000)
-_DEFAULTS_DISTILLATION = dict(_DEFAULTS, n_batched=2048, n_random=512, n_polish=24, n_final=4)
+def fit(law: Law, *, grid=None, delta: float | None = None, residual: str = "log",
+        search: Search | None = None, fixed: Mapping | None = None, **data) -> FitResult:
+    """Fit ``law`` to runs by the grid + L-BFGS-B procedure of App. F.
 
-
-_COEFFICIENT_NAMES = {
-    "supervised": ("E", "A", "B", "alpha", "beta", "gamma"),
-    "chinchilla": ("E", "A", "B", "alpha", "beta"),
-    "distillation": ("A", "B", "alpha", "beta", "gamma", "c0", "c1", "f1", "d1"),
-}
-
-
-def _fixed_entries(kind: str, names: tuple, fixed) -> tuple:
-    """``fixed`` ({coefficient name: value}, names as in analysis.laws) as the problem's
-    ((parameter index, value in the optimiser's coordinates), ...)."""
-    if not fixed:
-        return ()
-    allowed = _COEFFICIENT_NAMES[kind]
-    out = {}
-    for key, value in dict(fixed).items():
-        if key not in allowed:
-            raise ValueError(f"fixed: unknown coefficient {key!r}; allowed: {', '.join(allowed)}")
-        v = float(value)
-        if f"log_{key}" in names:
-            if not (np.isfinite(v) and v > 0):
-                raise ValueError(f"fixed[{key!r}] must be finite and > 0; got {value!r}")
-            k, v = names.index(f"log_{key}"), float(np.log(v))
-        else:
-            k = names.index(key)
-            lo = _LOWER.get(key, -np.inf)
-            if not (np.isfinite(v) and v >= lo):
-                raise ValueError(f"fixed[{key!r}] must be finite and >= {lo:g}; got {value!r}")
-        out[k] = v
-    if len(out) == len(names):
-        raise ValueError("fixed: at least one coefficient must stay free")
-    return tuple(sorted(out.items()))
-
-
-def _starts(prob: _Problem, grid, expected: tuple) -> np.ndarray:
-    """The grid's starts in the optimiser's order; a fixed parameter's column is set to
-    its value and the starts that then coincide are merged."""
-    starts = _check_grid(grid, expected)
-    if prob.fixed:
-        for k, v in prob.fixed:
-            starts[:, k] = v
-        starts = np.unique(starts, axis=0)
-    return starts
-
-
-def _supervised_problem(kind, N, D, loss, delta, residual, fixed=None):
-    data = _check_positive_data(N=N, D=D, loss=loss)
-    names = SUPERVISED_PARAMS if kind == "supervised" else CHINCHILLA_PARAMS
-    fixed = _fixed_entries(kind, names, fixed)
-    _check_settings(delta, residual, data["N"].size, len(names) - len(fixed))
-    target = np.log(data["loss"]) if residual == "log" else data["loss"]
-    return _Problem(kind=kind, names=names, log_n=np.log(data["N"]), log_d=np.log(data["D"]),
-                    target=target, log_t=None, log_tilde=None, delta=float(delta),
-                    residual=residual, supervised=None, fixed=fixed)
+    ``data`` are the runs in the law's own names (``N, D, loss`` for the supervised
+    laws; ``N_S, D_S, L_T, L_S`` and the fixed ``supervised`` coefficients for the
+    distillation law). ``grid``, ``delta`` and ``search`` default to the law's
+    (``law.grid``, ``law.delta``, ``law.search``); ``residual`` is "log" or "printed".
+    ``fixed`` ({coefficient: value}) fits ``law.holding(fixed)``; a ``grid`` given
+    with it may keep the axes of the held coefficients, which are then dropped.
+    """
+    if not isinstance(law, Law):
+        raise TypeError(f"law must be a Law (analysis.fit); got {type(law).__name__}")
+    if fixed:
+        free = law.holding(fixed)
+        if grid is not None:
+            grid = {k: v for k, v in grid.items() if k in free.parameters or k not in law.parameters}
+        law = free
+    prob = _problem(law, delta, residual, data)
+    search = law.search if search is None else search
+    if not isinstance(search, Search):
+        raise TypeError(f"search must be a Search (analysis.fit); got {type(search).__name__}")
+    starts = _check_grid(law.grid if grid is None else grid, law.parameters)
+    win, start, n_pol, n_conv, messages, optima = _run_grid(prob, starts, search)
+    return _result(prob, win.x, start, starts.shape[0], n_pol, n_conv, messages, optima)
 
 
 def fit_supervised(N, D, loss, *, grid=PAPER_SUPERVISED_GRID, delta: float = 1e-4,
-                   residual: str = "log", fixed=None, **options) -> FitResult:
+                   residual: str = "log", search: Search = DEFAULT_SEARCH, fixed=None) -> FitResult:
     """Fit Eq. 1 (with gamma) to runs (N non-embedding parameters, D tokens, loss in
-    nats/token) by the paper's grid + L-BFGS-B procedure (App. F.1).
-
-    ``fixed`` ({coefficient: value}, names as in ``SupervisedCoefficients``) holds
-    those coefficients at the given values in every stage; the grid then varies only
-    the others.  ``options`` tune the search (module docstring): ``n_batched`` (512;
-    2048 for distillation), ``n_random`` (128; 512), ``n_steps`` (60), ``lr`` (0.1),
-    ``n_polish`` (8; 24), ``n_final`` (8; 4), ``short_iter`` (150), ``seed`` (0),
-    ``maxiter`` (3000).  Unknown options raise ``TypeError``.
-    """
-    prob = _supervised_problem("supervised", N, D, loss, delta, residual, fixed)
-    starts = _starts(prob, grid, SUPERVISED_PARAMS)
-    opts = {**_DEFAULTS, **options}
-    out = _run_grid(prob, starts, **opts)
-    return _result(prob, SUPERVISED_PARAMS, *out[:2], starts.shape[0], *out[2:])
+    nats/token) by the paper's grid + L-BFGS-B procedure (App. F.1); ``fixed``
+    ({coefficient: value}, names as in ``SupervisedCoefficients``) holds those
+    coefficients (``Law.holding``)."""
+    return fit(SUPERVISED, grid=grid, delta=delta, residual=residual, search=search, fixed=fixed,
+               N=N, D=D, loss=loss)
 
 
 def fit_chinchilla(N, D, loss, *, grid=CHINCHILLA_GRID, delta: float = 1e-3,
-                   residual: str = "log", fixed=None, **options) -> FitResult:
+                   residual: str = "log", search: Search = DEFAULT_SEARCH, fixed=None) -> FitResult:
     """Fit Hoffmann et al.'s form L = E + A/N**alpha + B/D**beta (gamma = 1) with
     Besiroglu et al.'s grid and delta = 1e-3 (their replication protocol); ``fixed``
     as for ``fit_supervised``."""
-    prob = _supervised_problem("chinchilla", N, D, loss, delta, residual, fixed)
-    starts = _starts(prob, grid, CHINCHILLA_PARAMS)
-    opts = {**_DEFAULTS, **options}
-    out = _run_grid(prob, starts, **opts)
-    return _result(prob, CHINCHILLA_PARAMS, *out[:2], starts.shape[0], *out[2:])
-
-
-def _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual, fixed=None):
-    data = _check_positive_data(N_S=N_S, D_S=D_S, L_T=L_T, L_S=L_S)
-    if not isinstance(supervised, SupervisedCoefficients):
-        raise ValueError("supervised must be a SupervisedCoefficients")
-    fixed = _fixed_entries("distillation", DISTILLATION_PARAMS, fixed)
-    _check_settings(delta, residual, data["N_S"].size, len(DISTILLATION_PARAMS) - len(fixed))
-    target = np.log(data["L_S"]) if residual == "log" else data["L_S"]
-    log_tilde = np.asarray(log_supervised_loss(data["N_S"], data["D_S"], supervised), dtype=float)
-    return _Problem(kind="distillation", names=DISTILLATION_PARAMS, log_n=np.log(data["N_S"]),
-                    log_d=np.log(data["D_S"]), target=target, log_t=np.log(data["L_T"]),
-                    log_tilde=log_tilde, delta=float(delta), residual=residual,
-                    supervised=supervised, fixed=fixed)
+    return fit(CHINCHILLA, grid=grid, delta=delta, residual=residual, search=search, fixed=fixed,
+               N=N, D=D, loss=loss)
 
 
 def fit_distillation(N_S, D_S, L_T, L_S, *, supervised: SupervisedCoefficients = PAPER_SUPERVISED,
                      grid=PAPER_DISTILLATION_GRID, delta: float = 1e-4, residual: str = "log",
-                     fixed=None, **options) -> FitResult:
+                     search: Search = DISTILLATION_SEARCH, fixed=None) -> FitResult:
     """Fit Eq. 8 to distillation runs (student size N_S, student tokens D_S, the
     teacher's measured loss L_T, the student's loss L_S) by the paper's grid +
     L-BFGS-B procedure (App. F.2).  The student's supervised loss L~_S inside the
     capacity-gap factor comes from ``supervised`` (Eq. 1), held fixed, as in the
     paper.  ``fixed`` ({coefficient: value}, names as in ``DistillationCoefficients``)
-    holds some of Eq. 8's coefficients too, for example all but one at Table 6.
-    ``options`` as for ``fit_supervised``.
-    """
-    prob = _distillation_problem(N_S, D_S, L_T, L_S, supervised, delta, residual, fixed)
-    starts = _starts(prob, grid, DISTILLATION_PARAMS)
-    opts = {**_DEFAULTS_DISTILLATION, **options}
-    out = _run_grid(prob, starts, **opts)
-    return _result(prob, DISTILLATION_PARAMS, *out[:2], starts.shape[0], *out[2:])
+    holds some of Eq. 8's coefficients too, for example all but one at Table 6."""
+    return fit(DISTILLATION, grid=grid, delta=delta, residual=residual, search=search, fixed=fixed,
+               N_S=N_S, D_S=D_S, L_T=L_T, L_S=L_S, supervised=supervised)
+
+
+def evaluate(law: Law, theta, *, delta: float | None = None, residual: str = "log", **data) -> FitResult:
+    """The ``FitResult`` of ``law`` at the parameter vector ``theta`` (a sequence in
+    ``law.parameters`` order, or a mapping by name) on the runs ``data``, without a
+    search: for fits stored in ``data/``, whose residuals, profiles and bootstraps
+    then follow from the stored vector exactly."""
+    prob = _problem(law, delta, residual, data)
+    if isinstance(theta, Mapping):
+        missing = [k for k in law.parameters if k not in theta]
+        if missing:
+            raise ValueError(f"theta is missing parameters {missing} of law {law.name!r}")
+        theta = [theta[k] for k in law.parameters]
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (len(law.parameters),) or not np.all(np.isfinite(theta)):
+        raise ValueError(f"theta must hold {len(law.parameters)} finite numbers "
+                         f"({', '.join(law.parameters)}); got {theta!r}")
+    return _result(prob, theta, None, 0, 0, 0, (), ())
 
 
 # ----------------------------------------------------------------------------- bootstrap
@@ -723,18 +893,11 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
         if res.success and np.all(np.isfinite(res.x)):
             try:
                 with np.errstate(over="ignore"):
-                    row = _coefficient_row(_to_coefficients(prob, res.x))
+                    row = _coefficient_row(prob.law.coefficients(res.x))
             except ValueError:  # ran off to a coefficient that overflows (e.g. A = inf): failed
                 continue
             samples[i] = [row[k] for k in names]
-    failed = int(np.isnan(samples[:, 0]).sum())
-    if failed == samples.shape[0]:
-        raise RuntimeError("bootstrap: no resample converged")
-    q = (1 - level) / 2
-    lo, hi = np.nanquantile(samples, [q, 1 - q], axis=0)
-    intervals = {k: (float(a), float(b)) for k, a, b in zip(names, lo, hi)}
-    return BootstrapResult(names=names, samples=samples, level=float(level), seed=int(seed),
-                           n_failed=failed, intervals=intervals)
+    return BootstrapResult.from_samples(names, samples, level, seed)
 
 
 @_single_blas_thread
@@ -752,11 +915,11 @@ def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 30
     profile means the data do not pin the parameter down.
     """
     prob = result.problem
+    if name in prob.law.fixed:
+        raise ValueError(f"name: {name!r} is held fixed in this fit; profile a free parameter")
     if name not in prob.names:
         raise ValueError(f"name must be one of {prob.names}; got {name!r}")
     k = prob.names.index(name)
-    if any(j == k for j, _ in prob.fixed):
-        raise ValueError(f"name: {name!r} is held fixed in this fit; profile a free parameter")
     vals = np.atleast_1d(np.asarray(values, dtype=float))
     for v in vals:
         if not np.isfinite(v) or v < prob.lower[k]:

@@ -7,15 +7,18 @@
 * ``detailed_forward_flops`` and ``non_embedding_params``: the full "Ours (Total)"
   counts of Tables 9 and 11, small terms included;
 * ``Scenario`` and ``distillation_flops``: the four compute scenarios of Table 2
-  and the total cost of Eq. 9;
+  (one declaration each) and the total cost of Eq. 9;
+* ``CostModel``: F(N) with its architecture constants, the cost model a recipe's
+  ``analysis.recipes.Setting`` carries;
 * ``rounded_d_ff`` and ``PAPER_TABLE13``: the model family of App. I / Table 13 (the
   paper's printed values, kept here as comparison targets only).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -38,6 +41,9 @@ __all__ = [
     "PAPER_TABLE13",
     "paper_table13",
     "Scenario",
+    "CostScenario",
+    "CostModel",
+    "PAPER_COST",
     "supervised_flops",
     "distillation_flops",
     "distillation_flops_split",
@@ -163,14 +169,16 @@ def detailed_forward_flops(n_layers, d_model, d_ff, n_ctx=DEFAULT_N_CTX,
 class Scenario(Enum):
     """The four compute scenarios of Table 2: which teacher costs are paid.
 
-    Each member carries ``(delta_logits, delta_pretraining)``, the indicators
-    of Eq. 9.
+    Each member is one declaration ``(delta_logits, delta_pretraining, label)``: the
+    indicators of Eq. 9 (the share of each teacher cost charged to the student) and
+    the name Table 2 gives it. The recipes read only these attributes (and ``slug``),
+    so any object that has them (see ``CostScenario``) is a scenario too.
     """
 
-    BEST_CASE = (0, 0)
-    TEACHER_INFERENCE = (1, 0)
-    TEACHER_PRETRAINING = (0, 1)
-    TEACHER_PRETRAINING_AND_INFERENCE = (1, 1)
+    BEST_CASE = (0, 0, "Best case (fully amortised teacher)")
+    TEACHER_INFERENCE = (1, 0, "Teacher inference")
+    TEACHER_PRETRAINING = (0, 1, "Teacher pretraining")
+    TEACHER_PRETRAINING_AND_INFERENCE = (1, 1, "Teacher pretraining + inference")
 
     @property
     def delta_logits(self) -> int:
@@ -185,12 +193,7 @@ class Scenario(Enum):
     @property
     def label(self) -> str:
         """Human-readable name, as in the paper's Table 2."""
-        return {
-            "BEST_CASE": "Best case (fully amortised teacher)",
-            "TEACHER_INFERENCE": "Teacher inference",
-            "TEACHER_PRETRAINING": "Teacher pretraining",
-            "TEACHER_PRETRAINING_AND_INFERENCE": "Teacher pretraining + inference",
-        }[self.name]
+        return self.value[2]
 
     @property
     def slug(self) -> str:
@@ -198,8 +201,9 @@ class Scenario(Enum):
         return self.name.lower().replace("_and_", "+").replace("_", "-")
 
     @classmethod
-    def parse(cls, value) -> "Scenario":
-        """Accept a ``Scenario``, its name (any case) or its slug."""
+    def parse(cls, value) -> "Scenario | CostScenario":
+        """Accept a ``Scenario``, its name (any case) or its slug, or any other
+        ``CostScenario`` (returned unchanged)."""
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
@@ -207,8 +211,55 @@ class Scenario(Enum):
             for member in cls:
                 if key == member.name:
                     return member
+        elif isinstance(value, CostScenario):
+            for name in ("delta_logits", "delta_pretraining"):
+                share = getattr(value, name)
+                if not (isinstance(share, (int, float)) and 0 <= share <= 1):
+                    raise ValueError(f"scenario.{name} must be a number in [0, 1]; got {share!r}")
+            return value
         allowed = ", ".join(m.slug for m in cls)
         raise ValueError(f"scenario must be one of {allowed}; got {value!r}")
+
+
+@runtime_checkable
+class CostScenario(Protocol):
+    """What the FLOP accounting and the recipes need of a scenario: the shares of the
+    teacher's logits (``delta_logits``) and pretraining (``delta_pretraining``) that the
+    student pays (each in [0, 1]), and a ``slug`` and ``label`` for tables."""
+
+    delta_logits: float
+    delta_pretraining: float
+    slug: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """The forward cost per token F(N) of Eq. 69 with its architecture constants
+    (sequence length, vocabulary, aspect ratio d_model / n_layers and omega of Eq. 60).
+    The defaults are the paper's; ``forward(N)`` is ``forward_flops_per_token``."""
+
+    n_ctx: float = DEFAULT_N_CTX
+    n_vocab: float = DEFAULT_N_VOCAB
+    aspect_ratio: float = DEFAULT_ASPECT_RATIO
+    omega: float = DEFAULT_OMEGA
+
+    def __post_init__(self):
+        for name in ("n_ctx", "n_vocab", "aspect_ratio", "omega"):
+            positive_array(name, getattr(self, name))
+
+    def forward(self, N):
+        """F(N), forward FLOPs per token (Eq. 69)."""
+        return forward_flops_per_token(N, self.n_ctx, self.n_vocab, self.aspect_ratio, self.omega)
+
+    def as_kwargs(self) -> dict:
+        """The constants as keyword arguments of ``forward_flops_per_token``."""
+        return {"n_ctx": self.n_ctx, "n_vocab": self.n_vocab, "aspect_ratio": self.aspect_ratio,
+                "omega": self.omega}
+
+
+#: The paper's cost model: F(N) of Eq. 69 at n_ctx = 4096, n_vocab = 32768, rho = 128.
+PAPER_COST = CostModel()
 
 
 def supervised_flops(N, D, **flops_kwargs):

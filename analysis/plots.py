@@ -1,38 +1,46 @@
-"""One figure style for the whole book.
+"""One figure style for the whole book, applied only where it is asked for.
 
 * ``PALETTE``: seaborn's "colorblind" palette (after Okabe & Ito), safe for the
   common forms of colour-vision deficiency;
-* ``use_book_style``: opaque white figure and axes backgrounds with dark text, so a
-  figure stays readable when the site is switched to its dark theme (a transparent
-  PNG would put black tick labels on a near-black page);
-* ``new_figure``: ``plt.subplots`` with the style applied and a constrained layout;
+* ``book_style()``: a context manager that applies the book's rcParams (seaborn's
+  "whitegrid" theme with opaque white figure and axes backgrounds and dark text, so a
+  figure stays readable when the site is switched to its dark theme) inside its block
+  and restores the previous ones after; ``use_book_style()`` applies the same
+  rcParams for good, for a session that asks for it;
+* ``figure()``: a context manager for one figure of a chapter: it creates the
+  figure in the book's style, yields ``(fig, axes)``, then shows it (inside a Jupyter
+  kernel) and closes it, so a cell with a caption in its metadata (``mystnb: figure:``)
+  gets exactly one image;
+* ``new_figure``: ``plt.subplots`` with a constrained layout and the book's sizes;
 * ``scenario_colors``: one fixed colour per compute scenario, the same in every chapter;
 * ``AXIS_LABELS`` and ``label_axes``: the book's axis labels, each with its unit;
 * ``format_log_axis`` and ``si_format``: log axes ticked at powers of ten and
   labelled with readable magnitudes ("100M", "1B", "1e21").
+
+Importing this module changes nothing in matplotlib (no backend, no rcParams):
+scripts and tests choose their backend themselves, and a Jupyter kernel keeps its
+inline backend, which turns a figure into the PNG the page shows. seaborn is
+imported only when the style is first built.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import sys
+from contextlib import contextmanager
 from types import MappingProxyType
 
-import matplotlib
-
-if "ipykernel" not in sys.modules:
-    # Scripts and tests draw off-screen. Inside a Jupyter kernel (the book's build) the
-    # kernel's inline backend must stay: it is what turns a glued Figure into a PNG;
-    # under Agg, glue would store only the text "<Figure size ... with 1 Axes>".
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker as mticker  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+from matplotlib.colors import to_rgb
 
 __all__ = [
     "PALETTE",
     "AXIS_LABELS",
+    "book_style",
     "use_book_style",
+    "figure",
     "scenario_colors",
     "new_figure",
     "label_axes",
@@ -40,7 +48,9 @@ __all__ = [
     "si_format",
 ]
 
-PALETTE = sns.color_palette("colorblind")
+#: seaborn's "colorblind" palette (``seaborn.color_palette("colorblind")``), as RGB tuples.
+PALETTE = tuple(to_rgb(c) for c in ("#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC",
+                                     "#CA9161", "#FBAFE4", "#949494", "#ECE133", "#56B4E9"))
 
 #: The book's axis labels, each naming the quantity, its symbol and its unit.
 AXIS_LABELS = MappingProxyType({
@@ -58,6 +68,7 @@ AXIS_LABELS = MappingProxyType({
     "M": "tokens per parameter $M = D/N$",
 })
 
+#: What the book changes on top of seaborn's theme: opaque white backgrounds, dark text.
 _STYLE = {
     "figure.facecolor": "white",
     "figure.edgecolor": "white",
@@ -79,10 +90,32 @@ _STYLE = {
 }
 
 
+@functools.cache
+def _book_rc() -> MappingProxyType:
+    """The rcParams of the book's style: what ``seaborn.set_theme(context="notebook",
+    style="whitegrid", palette=PALETTE)`` sets, then ``_STYLE``."""
+    import seaborn as sns
+    from cycler import cycler
+
+    rc = dict(sns.plotting_context("notebook"))
+    rc.update(sns.axes_style("whitegrid", rc={"font.family": "sans-serif"}))
+    rc["axes.prop_cycle"] = cycler("color", sns.color_palette(list(PALETTE)))
+    rc.update(_STYLE)
+    return MappingProxyType(rc)
+
+
+@contextmanager
+def book_style():
+    """Apply the book's figure style inside the ``with`` block; the previous rcParams
+    are restored when it ends (also on error)."""
+    with mpl.rc_context(dict(_book_rc())):
+        yield
+
+
 def use_book_style() -> None:
-    """Apply the book's seaborn theme with opaque figure and axes backgrounds."""
-    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
-    plt.rcParams.update(_STYLE)
+    """Apply the book's figure style to every later figure of this process (changes
+    matplotlib's global rcParams; ``book_style()`` is the scoped form)."""
+    mpl.rcParams.update(_book_rc())
 
 
 def scenario_colors() -> dict[str, tuple]:
@@ -92,10 +125,43 @@ def scenario_colors() -> dict[str, tuple]:
     return {name: PALETTE[i] for i, name in enumerate(names)}
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float = 4.2, **kwargs):
-    """``plt.subplots`` with the book's style applied and a constrained layout."""
-    use_book_style()
-    return plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kwargs)
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float = 4.2,
+               layout: str | None = "constrained", **kwargs):
+    """``plt.subplots`` with the book's figure size and a constrained layout
+    (``layout=None`` for a manual one, ``fig.subplots_adjust``: a figure of a dozen
+    panels renders several times faster). It does not apply the style: call it inside
+    ``book_style()`` (or use ``figure()``)."""
+    return plt.subplots(nrows, ncols, figsize=(width, height), layout=layout, **kwargs)
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover (IPython ships with the book's requirements)
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+@contextmanager
+def figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float = 4.2,
+           layout: str | None = "constrained", **kwargs):
+    """One figure in the book's style: ``with figure(ncols=2) as (fig, axes): ...``.
+
+    The figure is drawn inside the style; when the block ends it is shown (inside a
+    Jupyter kernel, where the chapter's cell metadata give it its caption and label)
+    and closed. Outside a kernel nothing is shown: save it inside the block.
+    """
+    with book_style():
+        fig, axes = new_figure(ncols, nrows, width, height, layout, **kwargs)
+        try:
+            yield fig, axes
+            if _in_kernel():
+                from IPython.display import display
+
+                display(fig)
+        finally:
+            plt.close(fig)
 
 
 def label_axes(ax, x: str | None = None, y: str | None = None) -> None:

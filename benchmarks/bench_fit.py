@@ -78,9 +78,9 @@ def bench(label, fit_fn, prob_fn, grid, names, repeats, n_naive, seed):
     print("ours:  ", {k: round(float(v), 4) for k, v in result.coefficients.as_dict().items()})
     win_naive = min(ok, key=lambda r: r.fun) if ok else None
     if win_naive is not None:
-        print("naive: ", {k: round(float(v), 4) for k, v in F._to_coefficients(prob, win_naive.x).as_dict().items()})
+        print("naive: ", {k: round(float(v), 4) for k, v in prob.law.coefficients(win_naive.x).as_dict().items()})
     print("naive restarted at our optimum:", {k: round(float(v), 4) for k, v in
-                                              F._to_coefficients(prob, from_opt.x).as_dict().items()})
+                                              prob.law.coefficients(from_opt.x).as_dict().items()})
     print(f"distinct converged optima of ours: {[f'{f:.6e}' for f, _ in result.optima]}")
     return med, full
 

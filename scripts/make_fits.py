@@ -6,9 +6,10 @@ Run from the repository root:
     PYTHONPATH=$PWD python scripts/make_fits.py --only fits
 
 Writes data/fits/fits.csv (one row per fit), data/fits/bootstrap_<name>.csv (row i =
-resample i, NaN where a polish failed) and data/fits/profile_<param>.csv.  Every
-random draw is seeded, so a rerun on the same machine reproduces the files;
-tests/test_fit.py recomputes a fit and the first resamples and compares.
+resample i, NaN where a polish failed) and data/fits/profile_<param>.csv; which runs
+each fit uses is declared in analysis.stored.fit_specs, which also reads the files
+back.  Every random draw is seeded, so a rerun on the same machine reproduces the
+files; tests/test_fit.py recomputes a fit and the first resamples and compares.
 
 Resample counts default to the paper's 4,096 (Table 6); each resample is one
 warm-started L-BFGS-B polish.  The whole script takes about 10-20 minutes on the
@@ -20,60 +21,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis import fit as F
-from analysis.data import load_chinchilla, load_gadre, load_olmo_ladder
-from analysis.designs import distillation_design, supervised_design
+from analysis.stored import FITS_DIR as OUT
+from analysis.stored import PROFILE_VALUES, SEED, fit_specs
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "fits"
-SIGMA = 0.005          # noise on the log-loss of the synthetic runs
-SEED = 0
 COEFS = ["E", "A", "B", "alpha", "beta", "gamma", "c0", "c1", "f1", "d1"]
-
-
-def synthetic():
-    return supervised_design(sigma=SIGMA, seed=SEED), distillation_design(sigma=SIGMA, seed=SEED)
-
-
-def fit_specs():
-    """name -> (description, callable returning a FitResult).  The single source of
-    truth for which runs each stored fit uses."""
-    sup, dis = synthetic()
-    chin = load_chinchilla(drop_highest=5)
-    olmo = load_olmo_ladder()
-    olmo_fit = olmo[olmo["size_label"] != "3B"]
-    gadre = load_gadre()
-    specs = {
-        "sup_synth": ("synthetic supervised, all 73 runs",
-                      lambda: F.fit_supervised(sup.N, sup.D, sup.loss)),
-        "sup_synth_printed": ("synthetic supervised, printed Eq. 45 objective",
-                              lambda: F.fit_supervised(sup.N, sup.D, sup.loss, residual="printed")),
-        "sup_synth_extrap": ("synthetic supervised, runs with L >= 2.2",
-                             lambda: F.fit_supervised(*(sup[sup.loss >= 2.2][c] for c in ("N", "D", "loss")))),
-        "dist_synth": ("synthetic distillation, all runs",
-                       lambda: F.fit_distillation(dis.N_S, dis.D_S, dis.L_T, dis.L_S)),
-        "dist_synth_extrap": ("synthetic distillation, runs with L_S >= 2.3",
-                              lambda: F.fit_distillation(*(dis[dis.L_S >= 2.3][c] for c in ("N_S", "D_S", "L_T", "L_S")))),
-        "chin_epoch": ("Chinchilla (Epoch), 240 runs, gamma = 1, delta = 1e-3",
-                       lambda: F.fit_chinchilla(chin.N, chin.D, chin.loss)),
-        "chin_gamma": ("Chinchilla (Epoch), 240 runs, gamma free, delta = 1e-3",
-                       lambda: F.fit_supervised(chin.N, chin.D, chin.loss, delta=1e-3)),
-        "olmo_chin": ("OLMo 2 ladder <= 1B, gamma = 1, delta = 1e-3",
-                      lambda: F.fit_chinchilla(olmo_fit.N, olmo_fit.D, olmo_fit.loss)),
-        "olmo_gamma": ("OLMo 2 ladder <= 1B, gamma free, delta = 1e-3",
-                       lambda: F.fit_supervised(olmo_fit.N, olmo_fit.D, olmo_fit.loss, delta=1e-3)),
-    }
-    for ds in ("c4_original", "rpj", "rw_original"):
-        g = gadre[(gadre["dataset"] == ds) & (gadre["N"] < 1e9)]
-        specs[f"gadre_{ds}_chin"] = (f"Gadre et al. {ds}, models < 1B, gamma = 1, delta = 1e-3",
-                                     lambda g=g: F.fit_chinchilla(g.N, g.D, g.loss))
-        specs[f"gadre_{ds}_gamma"] = (f"Gadre et al. {ds}, models < 1B, gamma free, delta = 1e-3",
-                                      lambda g=g: F.fit_supervised(g.N, g.D, g.loss, delta=1e-3))
-    return specs
 
 
 def row(name, desc, res, seconds):
@@ -104,7 +60,7 @@ def save_optima(name, res):
     """The distinct converged optima of a fit's final polishes, best first."""
     rows = []
     for f, x in res.optima:
-        c = F._to_coefficients(res.problem, x).as_dict()
+        c = res.problem.law.coefficients(x).as_dict()
         rows.append({"objective": f, **c})
     pd.DataFrame(rows).to_csv(OUT / f"optima_{name}.csv", index=False)
 
@@ -117,13 +73,6 @@ def save_bootstrap(name, res, n, seed=SEED):
     df.to_csv(OUT / f"bootstrap_{name}.csv", index=False)
     print(f"bootstrap {name}: {n} resamples, {b.n_failed} failed, "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-
-
-PROFILE_VALUES = {
-    "c1": [0.5, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 350.0, 522.6, 800.0, 1500.0, 5000.0],
-    "f1": [0.03, 0.05, 0.07, 0.08, 0.09, 0.1, 0.11, 0.13, 0.2],
-    "log_d1": list(np.log([0.9, 1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.315, 1.35, 1.4, 1.5])),
-}
 
 
 def save_profile(res, name):

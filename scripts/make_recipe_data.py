@@ -19,15 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.flops import Scenario
+from analysis.flops import Scenario, forward_flops_per_token
 from analysis.laws import supervised_loss_infinite_data
 from analysis.recipes import (
-    _distillation_compute_for_loss,
     crossover_compute,
+    distillation_compute_for_loss,
     distillation_sweep,
     supervised_tokens_for_loss,
 )
-from analysis.flops import forward_flops_per_token
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "recipes"
 STUDENTS = [300e6, 500e6, 1e9, 3e9, 5e9, 10e9, 30e9, 50e9]
@@ -70,7 +69,7 @@ def make_efficiency() -> pd.DataFrame:
         d_sup = supervised_tokens_for_loss(n_s, targets)
         c_sup = 3.0 * float(forward_flops_per_token(n_s)) * d_sup
         for sc in Scenario:
-            c_dist, tok = _distillation_compute_for_loss(n_s, targets, sc)
+            c_dist, tok = distillation_compute_for_loss(n_s, targets, sc)
             for k in range(targets.size):
                 rows.append({"scenario": sc.slug, "student_params": n_s, "kind": kinds[k],
                              "target_loss": targets[k], "floor": floor,

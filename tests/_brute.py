@@ -3,7 +3,8 @@
 Independent of analysis.recipes' solver: a dense grid over (log N_T, log D_T)
 in the box (default [1e6, 1e17])^2 with D_S = the budget's remainder (clipped to
 the box), followed by a second dense grid of +-2 cells around the best coarse
-point. The laws' coefficients default to the paper's.
+point. The laws' coefficients default to the paper's, F(N) to Eq. 69; a scenario is
+any object with the shares ``delta_logits`` and ``delta_pretraining``.
 """
 
 import numpy as np
@@ -12,9 +13,9 @@ from analysis.flops import Scenario, forward_flops_per_token
 from analysis.laws import PAPER_DISTILLATION, PAPER_SUPERVISED, distilled_loss, supervised_loss
 
 
-def _loss(N_S, C, scenario, log_nt, log_dt, sup, dist, lo, hi):
+def _loss(N_S, C, scenario, log_nt, log_dt, sup, dist, lo, hi, flops):
     n_t, d_t = np.exp(log_nt), np.exp(log_dt)
-    f_s, f_t = forward_flops_per_token(N_S), forward_flops_per_token(n_t)
+    f_s, f_t = flops(N_S), flops(n_t)
     d_s = (C - scenario.delta_pretraining * 3 * f_t * d_t) / (3 * f_s + scenario.delta_logits * f_t)
     ok = d_s >= lo
     val = distilled_loss(N_S, np.clip(d_s, lo, hi), supervised_loss(n_t, d_t, sup), dist, sup)
@@ -22,11 +23,12 @@ def _loss(N_S, C, scenario, log_nt, log_dt, sup, dist, lo, hi):
 
 
 def brute_force(N_S, C, scenario, n=500, n_fine=121, *, supervised=PAPER_SUPERVISED,
-                distillation=PAPER_DISTILLATION, bounds=(1e6, 1e17)):
-    scenario = Scenario.parse(scenario)
+                distillation=PAPER_DISTILLATION, bounds=(1e6, 1e17), flops=forward_flops_per_token):
+    if isinstance(scenario, str):
+        scenario = Scenario.parse(scenario)
     lo, hi = bounds
     LO, HI = np.log(lo), np.log(hi)
-    args = (supervised, distillation, lo, hi)
+    args = (supervised, distillation, lo, hi, flops)
     axis = np.linspace(LO, HI, n)
     X, Y = np.meshgrid(axis, axis, indexing="ij")
     vals = _loss(N_S, C, scenario, X, Y, *args)

@@ -72,7 +72,21 @@ def test_teacher_crossover_efficiency():
     assert c.returncode == 0 and "teacher-inference" in c.stdout
 
 
+def test_decide_agrees_with_the_library():
+    from analysis.recipes import decide
+
+    out = run("decide", "--student", "1B", "--compute", "1e21", "--teacher-exists", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    ref = decide(1e9, 1e21, True)
+    assert data["scenario"] == "teacher-inference" and data["route"] == ref.route
+    assert data["gain"] == pytest.approx(ref.gain)
+    table = run("decide", "--student", "1B", "--compute", "1e21", "--students-per-teacher", "3")
+    assert table.returncode == 0 and "Teacher pretraining" in table.stdout and "route" in table.stdout
+
+
 @pytest.mark.parametrize("args,needle", [
+    (("decide", "--student", "1B", "--compute", "1e21", "--students-per-teacher", "0"), "invalid count"),
     (("recipe", "--student", "3X", "--compute", "1e22"), "invalid size"),
     (("recipe", "--student", "3B", "--compute", "1e22", "--scenario", "lunch"), "scenario must be one of"),
     (("recipe", "--student", "3B", "--compute", "1e12"), "minimal cost"),
@@ -92,11 +106,11 @@ def test_errors_exit_nonzero_with_message(args, needle):
 
 def test_coefficient_sets_reach_the_library():
     from analysis.laws import FIG1_REFIT_DISTILLATION as REFIT, PAPER_SUPERVISED, distilled_loss
-    from analysis.recipes import optimal_teacher_loss
+    from analysis.recipes import Setting, optimal_teacher_loss
 
     args = ("recipe", "--student", "1B", "--compute", "1e21", "--json")
     paper, refit = (json.loads(run(*args, *extra).stdout) for extra in ((), ("--coefficients", "fig1-refit")))
-    ref = compute_optimal_distillation(1e9, 1e21, "teacher-inference", distillation=REFIT)
+    ref = compute_optimal_distillation(1e9, 1e21, "teacher-inference", setting=Setting(distillation=REFIT))
     assert (paper["coefficients"], refit["coefficients"]) == ("paper", "fig1-refit")
     assert refit["student_loss"] == pytest.approx(ref.student_loss)
     assert paper["student_loss"] != pytest.approx(ref.student_loss, abs=1e-4)
@@ -104,7 +118,7 @@ def test_coefficient_sets_reach_the_library():
                           "--coefficients", "fig1-refit", "--json").stdout)
     assert loss["student_loss"] == pytest.approx(float(distilled_loss(1e9, 2e10, 2.3, REFIT, PAPER_SUPERVISED)))
     teacher = run("teacher", "--student", "1B", "--tokens", "20B", "--coefficients", "fig1-refit")
-    best = optimal_teacher_loss(1e9, 2e10, distillation=REFIT)
+    best = optimal_teacher_loss(1e9, 2e10, setting=Setting(distillation=REFIT))
     assert teacher.returncode == 0 and f"{best.teacher_loss:.4f}" in teacher.stdout
     assert "fig1-refit" in teacher.stdout
 

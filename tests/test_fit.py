@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -21,16 +21,22 @@ from analysis.laws import (
     supervised_loss,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 SUP = supervised_design(sigma=0.0)
 DIS = distillation_design(sigma=0.0)
 
 
+LAWS = {"supervised": F.SUPERVISED, "chinchilla": F.CHINCHILLA, "distillation": F.DISTILLATION}
+
+
+def _data(law):
+    if law.name == "distillation":
+        return dict(N_S=DIS.N_S, D_S=DIS.D_S, L_T=DIS.L_T, L_S=DIS.L_S, supervised=PAPER_SUPERVISED)
+    return dict(N=SUP.N, D=SUP.D, loss=SUP.loss)
+
+
 def _problem(kind, residual="log", delta=0.05):
-    if kind == "distillation":
-        return F._distillation_problem(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, PAPER_SUPERVISED,
-                                       delta, residual)
-    return F._supervised_problem(kind, SUP.N, SUP.D, SUP.loss, delta, residual)
+    law = LAWS[kind] if isinstance(kind, str) else kind
+    return F._problem(law, delta, residual, _data(law))
 
 
 def _fd_grad(prob, x, h=1e-6):
@@ -74,11 +80,11 @@ def test_forward_matches_laws():
     theta = np.array([np.log(coef.A), np.log(coef.B), coef.alpha, coef.beta, coef.gamma,
                       coef.c0, coef.c1, coef.f1, np.log(coef.d1)])
     prob = _problem("distillation")
-    y, _ = F._forward(prob, theta[None, :])
+    y, _ = F.DISTILLATION.predict(theta[None, :], prob.inputs, True)
     np.testing.assert_allclose(y[0], log_distilled_loss(DIS.N_S, DIS.D_S, DIS.L_T), rtol=1e-12)
     s = PAPER_SUPERVISED
     theta = np.array([np.log(s.A), np.log(s.B), np.log(s.E), s.alpha, s.beta, s.gamma])
-    y, _ = F._forward(_problem("supervised"), theta[None, :])
+    y, _ = F.SUPERVISED.predict(theta[None, :], _problem("supervised").inputs, True)
     np.testing.assert_allclose(y[0], log_supervised_loss(SUP.N, SUP.D), rtol=1e-12)
 
 
@@ -117,7 +123,8 @@ def test_distillation_recovery_noiseless():
     centre = {"log_A": np.log(c.A), "log_B": np.log(c.B), "alpha": c.alpha, "beta": c.beta,
               "gamma": c.gamma, "c0": c.c0, "c1": c.c1, "f1": c.f1, "log_d1": np.log(c.d1)}
     grid = _small_grid(centre, F.DISTILLATION_PARAMS, {"c0": 0.2, "log_d1": 0.05})
-    r = F.fit_distillation(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, grid=grid, n_polish=4)
+    r = F.fit_distillation(DIS.N_S, DIS.D_S, DIS.L_T, DIS.L_S, grid=grid,
+                           search=dataclasses.replace(F.DISTILLATION_SEARCH, n_polish=4))
     assert np.max(np.abs(r.residuals)) < 1e-5
     got = r.coefficients.as_dict()
     for k in ("c0", "f1", "d1"):
@@ -193,7 +200,7 @@ def test_bad_fixed(fixed, match):
 
 def test_no_converged_start_raises():
     with pytest.raises(RuntimeError, match="no start converged"):
-        F.fit_supervised(SUP.N, SUP.D, SUP.loss, grid=TINY, maxiter=1)
+        F.fit_supervised(SUP.N, SUP.D, SUP.loss, grid=TINY, search=F.Search(maxiter=1))
 
 
 def test_printed_objective_runs_and_differs():
@@ -270,30 +277,92 @@ def test_distinct_best_skips_near_copies():
     assert F._distinct_best(pts, f, 3).tolist() == [0, 2]
 
 
-def _make_fits_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_fits", ROOT / "scripts" / "make_fits.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_stored_fits_and_bootstrap_match_fresh_recomputation():
     """The chapter loads data/fits/*.csv made by scripts/make_fits.py: recompute one
     stored fit and the first resamples of its bootstrap and compare."""
-    fits_path = ROOT / "data" / "fits" / "fits.csv"
-    boot_path = ROOT / "data" / "fits" / "bootstrap_sup_synth.csv"
-    assert fits_path.exists() and boot_path.exists(), "run scripts/make_fits.py"
-    mk = _make_fits_module()
-    desc, fn = mk.fit_specs()["sup_synth"]
+    from analysis import stored
+
+    desc, fn = stored.fit_specs()["sup_synth"]
     fresh = fn()
-    stored = pd.read_csv(fits_path).set_index("name").loc["sup_synth"]
-    assert fresh.objective == pytest.approx(stored["objective"], rel=1e-6)
+    row = stored.load_fits().loc["sup_synth"]
+    assert fresh.objective == pytest.approx(row["objective"], rel=1e-6)
     for k, v in fresh.coefficients.as_dict().items():
-        assert v == pytest.approx(stored[k], rel=1e-3), k
-    boot = F.bootstrap(fresh, n_resamples=3, seed=mk.SEED)
-    stored_boot = pd.read_csv(boot_path)
+        assert v == pytest.approx(row[k], rel=1e-3), k
+    assert stored.stored_coefficients("sup_synth").as_dict() == pytest.approx(fresh.coefficients.as_dict(),
+                                                                               rel=1e-3)
+    boot = F.bootstrap(fresh, n_resamples=3, seed=stored.SEED)
+    stored_boot = stored.load_bootstrap("sup_synth")
     for i in range(3):
         np.testing.assert_allclose(boot.samples[i], stored_boot.loc[i, list(boot.names)].to_numpy(float),
                                    rtol=1e-3)
+    with pytest.raises(KeyError, match="no stored fit"):
+        stored.stored_coefficients("no_such_fit")
+
+
+# ------------------------------------------------------------ laws as specifications
+
+#: A law variant is one declaration: Eq. 1 with the irreducible loss held at the truth.
+FIXED_E = F.SupervisedLaw(name="supervised, E fixed", parameters=("log_A", "log_B", "alpha", "beta", "gamma"),
+                          lower={"alpha": 1e-6, "beta": 1e-6, "gamma": 1e-6},
+                          grid={k: v for k, v in F.PAPER_SUPERVISED_GRID.items() if k != "log_E"},
+                          fixed={"log_E": float(np.log(PAPER_SUPERVISED.E))})
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_law_variant_gradient_matches_finite_differences(seed):
+    prob = _problem(FIXED_E)
+    x = np.array([8.1, 9.8, 0.41, 0.43, 0.45]) + np.random.default_rng(seed).normal(0, 0.05, 5)
+    _, g = F.objective_and_gradient(prob, x)
+    np.testing.assert_allclose(g, _fd_grad(prob, x), rtol=2e-4, atol=1e-7)
+
+
+def test_law_variant_fits_and_keeps_its_fixed_parameter():
+    s = PAPER_SUPERVISED
+    grid = {"log_A": (np.log(s.A) - 0.5, np.log(s.A) + 0.5), "log_B": (np.log(s.B),), "alpha": (s.alpha,),
+            "beta": (s.beta,), "gamma": (s.gamma - 0.05, s.gamma + 0.05)}
+    r = F.fit(FIXED_E, grid=grid, N=SUP.N, D=SUP.D, loss=SUP.loss)
+    assert r.parameter_names == FIXED_E.parameters and r.theta.size == 5
+    assert r.coefficients.E == pytest.approx(s.E, rel=1e-12)
+    for k, v in s.as_dict().items():
+        assert getattr(r.coefficients, k) == pytest.approx(v, rel=2e-3), k
+    assert np.max(np.abs(r.residuals)) < 1e-5
+
+
+def test_parameters_are_looked_up_by_name():
+    """A law with its parameters in another order gives the same predictions."""
+    shuffled = dataclasses.replace(F.SUPERVISED, parameters=("gamma", "beta", "alpha", "log_E", "log_B", "log_A"))
+    s = PAPER_SUPERVISED
+    by_name = {"log_A": np.log(s.A), "log_B": np.log(s.B), "log_E": np.log(s.E), "alpha": s.alpha,
+               "beta": s.beta, "gamma": s.gamma}
+    a = F.evaluate(F.SUPERVISED, by_name, N=SUP.N, D=SUP.D, loss=SUP.loss)
+    b = F.evaluate(shuffled, by_name, N=SUP.N, D=SUP.D, loss=SUP.loss)
+    np.testing.assert_allclose(a.residuals, b.residuals, rtol=0, atol=1e-15)
+    assert a.coefficients == b.coefficients
+    prob = _problem(shuffled)
+    x = np.array([by_name[k] for k in shuffled.parameters]) + 0.01
+    np.testing.assert_allclose(F.objective_and_gradient(prob, x)[1], _fd_grad(prob, x), rtol=2e-4, atol=1e-7)
+
+
+def test_evaluate_rebuilds_a_fit_exactly():
+    r = _small_fit()
+    noisy = supervised_design(sigma=0.005, seed=1)
+    again = F.evaluate(F.SUPERVISED, r.theta, N=noisy.N, D=noisy.D, loss=noisy.loss)
+    assert again.objective == r.objective
+    np.testing.assert_array_equal(again.residuals, r.residuals)
+    assert again.coefficients == r.coefficients and again.n_starts == 0
+    assert F.profile_objective(again, "alpha", [r.theta[3]])[0] == pytest.approx(r.objective, rel=1e-6)
+    with pytest.raises(ValueError, match="theta must hold 6 finite numbers"):
+        F.evaluate(F.SUPERVISED, r.theta[:5], N=noisy.N, D=noisy.D, loss=noisy.loss)
+    with pytest.raises(ValueError, match="missing parameters"):
+        F.evaluate(F.SUPERVISED, {"log_A": 1.0}, N=noisy.N, D=noisy.D, loss=noisy.loss)
+    with pytest.raises(TypeError, match="law must be a Law"):
+        F.fit("supervised", N=noisy.N, D=noisy.D, loss=noisy.loss)
+    with pytest.raises(TypeError, match="search must be a Search"):
+        F.fit(F.SUPERVISED, search={"n_polish": 2}, N=noisy.N, D=noisy.D, loss=noisy.loss)
+
+
+def test_bootstrap_result_from_stored_samples_equals_the_original():
+    b = F.bootstrap(_small_fit(), n_resamples=8, seed=3)
+    again = F.BootstrapResult.from_samples(b.names, b.samples, b.level, b.seed)
+    assert again.intervals == b.intervals and again.n_failed == b.n_failed

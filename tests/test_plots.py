@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from matplotlib.colors import to_rgba
 
-from analysis.plots import (AXIS_LABELS, PALETTE, format_log_axis, label_axes, new_figure,
-                            scenario_colors, si_format, use_book_style)
+from analysis.plots import (AXIS_LABELS, PALETTE, book_style, figure, format_log_axis, label_axes,
+                            new_figure, scenario_colors, si_format, use_book_style)
 
 
 def test_palette_is_seaborn_colorblind():
@@ -30,12 +30,12 @@ def test_scenario_colors_are_distinct_and_cover_every_scenario():
     assert len(set(colors.values())) == len(colors)
 
 
-def test_new_figure_has_opaque_white_background_in_saved_png():
-    fig, ax = new_figure()
-    ax.plot([1, 2], [1, 2])
+def test_book_figure_has_opaque_white_background_in_saved_png():
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
+    with figure() as (fig, ax):
+        ax.plot([1, 2], [1, 2])
+        fig.savefig(buf, format="png")
+    assert not plt.fignum_exists(fig.number), "figure() closes its figure"
     buf.seek(0)
     image = plt.imread(buf)
     assert image.shape[2] in (3, 4)
@@ -44,17 +44,85 @@ def test_new_figure_has_opaque_white_background_in_saved_png():
     assert np.allclose(image[0, 0, :3], 1.0), "corner pixel must be the white background"
 
 
-def test_use_book_style_sets_opaque_faces():
-    use_book_style()
-    for key in ("figure.facecolor", "axes.facecolor", "savefig.facecolor"):
-        assert to_rgba(plt.rcParams[key])[3] == 1.0
-    assert plt.rcParams["savefig.transparent"] is False
+def test_book_style_sets_opaque_faces_and_restores_the_rcparams():
+    before = dict(plt.rcParams)
+    with book_style():
+        for key in ("figure.facecolor", "axes.facecolor", "savefig.facecolor"):
+            assert to_rgba(plt.rcParams[key])[3] == 1.0
+        assert plt.rcParams["savefig.transparent"] is False
+        assert plt.rcParams["axes.grid"] is True
+    assert dict(plt.rcParams) == before
+
+
+def test_use_book_style_is_seaborn_whitegrid_plus_the_book_overrides():
+    """The style is what the book applied with seaborn.set_theme before it became scoped."""
+    import seaborn as sns
+
+    from analysis.plots import _STYLE
+
+    with plt.rc_context():
+        sns.set_theme(context="notebook", style="whitegrid", palette=list(PALETTE))
+        plt.rcParams.update(_STYLE)
+        reference = dict(plt.rcParams)
+    with plt.rc_context():
+        use_book_style()
+        assert dict(plt.rcParams) == reference
+
+
+_NO_SIDE_EFFECTS = """
+import json, sys
+import matplotlib
+before = dict(matplotlib.rcParams)
+from analysis.plots import figure, new_figure
+fig, ax = new_figure()
+with figure() as (f, a):
+    a.plot([1, 2])
+print(json.dumps([dict(matplotlib.rcParams) == before, "seaborn" in sys.modules]))
+"""
+
+
+def test_importing_and_drawing_change_no_global_state():
+    """Importing analysis.plots and making book figures leave the backend and rcParams alone."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _NO_SIDE_EFFECTS], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr
+    same_rc, seaborn_loaded = json.loads(out.stdout)
+    assert same_rc
+    assert seaborn_loaded, "the style is built with seaborn when a figure is first made"
+
+
+def test_importing_the_plots_module_does_not_import_seaborn():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import sys, analysis.plots; print('seaborn' in sys.modules)"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
 
 
 def test_new_figure_grid_shape():
     fig, axes = new_figure(ncols=2, nrows=3)
     assert axes.shape == (3, 2)
+    assert fig.get_layout_engine() is not None  # constrained by default
     plt.close(fig)
+
+
+def test_figure_with_a_manual_layout_has_no_layout_engine():
+    with figure(ncols=3, nrows=2, layout=None) as (fig, axes):
+        assert axes.shape == (2, 3) and fig.get_layout_engine() is None
+
+
+def test_figure_closes_its_figure_on_error():
+    with pytest.raises(RuntimeError, match="inside"):
+        with figure() as (fig, ax):
+            raise RuntimeError("inside")
+    assert not plt.fignum_exists(fig.number)
 
 
 def test_every_axis_label_has_a_unit_or_is_a_ratio():
@@ -116,9 +184,10 @@ def test_format_log_axis_sets_log_scale_and_labels():
     plt.close(fig)
 
 
-def test_glued_figure_is_a_png_inside_a_kernel(monkeypatch, repo_root):
-    """In the book's build the kernel's inline backend must turn a glued figure into a PNG
-    (forcing Agg there would leave only the text "<Figure size ...>" in the page)."""
+def test_book_figure_is_one_png_inside_a_kernel(monkeypatch, repo_root):
+    """In the book's build the kernel's inline backend must turn a figure into a PNG
+    (forcing Agg there would leave only the text "<Figure size ...>" in the page), and
+    ``figure()`` must show it exactly once (its caption comes from the cell metadata)."""
     import os
 
     import nbclient
@@ -127,13 +196,9 @@ def test_glued_figure_is_a_png_inside_a_kernel(monkeypatch, repo_root):
     monkeypatch.setenv("PYTHONPATH", f"{repo_root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        "import matplotlib.pyplot as plt\n"
-        "from myst_nb import glue\n"
-        "from analysis.plots import new_figure\n"
-        "fig, ax = new_figure()\n"
-        "ax.plot([1, 2], [3, 4])\n"
-        "glue('fig-test', fig, display=False)\n"
-        "plt.close(fig)\n")]
+        "from analysis.plots import figure\n"
+        "with figure() as (fig, ax):\n"
+        "    ax.plot([1, 2], [3, 4])\n")]
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
-    mimes = {key for out in nb.cells[0].outputs for key in out.get("data", {})}
-    assert any(m.endswith("image/png") for m in mimes), mimes
+    images = [out for out in nb.cells[0].outputs if "image/png" in out.get("data", {})]
+    assert len(images) == 1, nb.cells[0].outputs

@@ -1,6 +1,8 @@
 """Tests of analysis.recipes: agreement with dense brute force, the paper's
-qualitative claims (App. D.4), input checks and infeasible budgets."""
+qualitative claims (App. D.4), input checks and infeasible budgets, other settings,
+declared scenarios and cost models, and the decision guide."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -17,9 +19,13 @@ from analysis.laws import (
 )
 from analysis.recipes import (
     BOUNDS,
+    PAPER_SETTING,
+    Setting,
     compute_optimal_distillation,
     compute_optimal_teacher,
     crossover_compute,
+    decide,
+    distillation_compute_for_loss,
     distillation_sweep,
     efficiency_ratio,
     minimal_compute,
@@ -224,6 +230,7 @@ SMALL = {
 }
 #: The paper's laws in a box narrow enough to bind (teacher tokens at 1e12).
 NARROW = {"bounds": (1e7, 1e12)}
+SMALL_SETTING = Setting(**SMALL)
 
 
 def _budget(n_s, d_s):
@@ -239,7 +246,7 @@ def _budget(n_s, d_s):
 def test_other_laws_match_dense_brute_force(scenario, law, problems):
     lo, hi = law["bounds"]
     for n_s, c in problems:
-        r = compute_optimal_distillation(n_s, c, scenario, **law)
+        r = compute_optimal_distillation(n_s, c, scenario, setting=Setting(**law))
         ref, _, _ = brute_force(n_s, c, scenario, n=300, **law)
         assert abs(r.student_loss - ref) <= 1e-4, (scenario, n_s, c, r.student_loss, ref)
         for value in (r.student_tokens, r.teacher_params, r.teacher_tokens):
@@ -259,7 +266,7 @@ def test_small_law_optimal_teacher_loss_matches_dense_grid():
     lo, hi = SMALL["bounds"]
     grid = np.geomspace(float(supervised_loss(hi, hi, sup)), float(supervised_loss(lo, lo, sup)), 200001)
     for n_s, d_s in [(1e5, 1e6), (1e5, 2e8), (1e6, 2e7), (1e7, 2e8)]:
-        choice = optimal_teacher_loss(n_s, d_s, **SMALL)
+        choice = optimal_teacher_loss(n_s, d_s, setting=SMALL_SETTING)
         ls = distilled_loss(n_s, d_s, grid, dist, sup)
         ref = ls.min()
         assert choice.student_loss <= ref + 1e-9
@@ -270,17 +277,19 @@ def test_small_law_optimal_teacher_loss_matches_dense_grid():
 
 
 def test_small_law_crossover_and_efficiency():
-    c = crossover_compute(1e6, Scenario.TEACHER_INFERENCE, (1e13, 1e18), points_per_decade=4, **SMALL)
+    c = crossover_compute(1e6, Scenario.TEACHER_INFERENCE, (1e13, 1e18), points_per_decade=4,
+                          setting=SMALL_SETTING)
     assert 1e13 < c < 1e18
-    before = compute_optimal_distillation(1e6, c / 2, Scenario.TEACHER_INFERENCE, **SMALL)
-    after = compute_optimal_distillation(1e6, 2 * c, Scenario.TEACHER_INFERENCE, **SMALL)
+    before = compute_optimal_distillation(1e6, c / 2, Scenario.TEACHER_INFERENCE, setting=SMALL_SETTING)
+    after = compute_optimal_distillation(1e6, 2 * c, Scenario.TEACHER_INFERENCE, setting=SMALL_SETTING)
     assert before.student_loss < before.supervised_loss
     assert after.supervised_loss <= after.student_loss
     for scenario in Scenario:
-        e = efficiency_ratio(1e6, 2.5, scenario, **SMALL)
-        assert e.supervised_tokens == pytest.approx(float(supervised_tokens_for_loss(1e6, 2.5, **SMALL)))
+        e = efficiency_ratio(1e6, 2.5, scenario, setting=SMALL_SETTING)
+        assert e.supervised_tokens == pytest.approx(float(supervised_tokens_for_loss(1e6, 2.5,
+                                                                                      setting=SMALL_SETTING)))
         assert float(supervised_loss(1e6, e.supervised_tokens, SMALL["supervised"])) == pytest.approx(2.5)
-        r = compute_optimal_distillation(1e6, e.distillation_compute, scenario, **SMALL)
+        r = compute_optimal_distillation(1e6, e.distillation_compute, scenario, setting=SMALL_SETTING)
         assert r.student_loss == pytest.approx(2.5, abs=1e-4)
 
 
@@ -289,16 +298,16 @@ def test_supervised_optimum_at_both_ends_of_its_range(law):
     # the ends admit one model only (N = D = lo, or N = D = hi): rounding must not make them infeasible
     lo, hi = law["bounds"]
     for n in (lo, hi):
-        opt = supervised_compute_optimal(_budget(n, n), **law)
+        opt = supervised_compute_optimal(_budget(n, n), setting=Setting(**law))
         assert math.isfinite(opt.loss)
         assert opt.params == pytest.approx(n, rel=1e-9) and opt.tokens == pytest.approx(n, rel=1e-9)
 
 
 def _paper_copies():
     """The paper's setting passed explicitly: equal copies, not the default objects."""
-    return {"supervised": SupervisedCoefficients(**PAPER_SUPERVISED.as_dict()),
-            "distillation": DistillationCoefficients(**PAPER_DISTILLATION.as_dict()),
-            "bounds": [1e6, 1e17]}
+    return {"setting": Setting(supervised=SupervisedCoefficients(**PAPER_SUPERVISED.as_dict()),
+                               distillation=DistillationCoefficients(**PAPER_DISTILLATION.as_dict()),
+                               bounds=[1e6, 1e17])}
 
 
 def _all_recipes(**kw):
@@ -328,7 +337,7 @@ def test_another_law_leaves_the_paper_results_alone():
     # the supervised frontier (teacher-pretraining) is cached per law
     first = compute_optimal_distillation(1e9, 1e21, Scenario.TEACHER_PRETRAINING)
     c = _budget(1e6, 2e7)
-    other = compute_optimal_distillation(1e6, c, Scenario.TEACHER_PRETRAINING, **SMALL)
+    other = compute_optimal_distillation(1e6, c, Scenario.TEACHER_PRETRAINING, setting=SMALL_SETTING)
     again = compute_optimal_distillation(1e9, 1e21, Scenario.TEACHER_PRETRAINING)
     assert again == first
     ref, _, _ = brute_force(1e6, c, Scenario.TEACHER_PRETRAINING, n=300, **SMALL)
@@ -345,19 +354,19 @@ _RECIPE_CALLS = {
     "crossover_compute": lambda **kw: crossover_compute(1e9, "best-case", **kw),
     "efficiency_ratio": lambda **kw: efficiency_ratio(1e9, 2.3, "best-case", **kw),
     "supervised_tokens_for_loss": lambda **kw: supervised_tokens_for_loss(1e9, 2.3, **kw),
+    "distillation_compute_for_loss": lambda **kw: distillation_compute_for_loss(1e9, [2.3], "best-case", **kw),
+    "decide": lambda **kw: decide(1e9, 1e22, True, **kw),
 }
 
 
-@pytest.mark.parametrize("recipe", list(_RECIPE_CALLS))
 @pytest.mark.parametrize("bad", [(1e9, 1e5), (1e5, 1e5), (0, 1e9), (-1e5, 1e9), (1e5, math.inf),
                                  (math.nan, 1e9), (1e5,), (1e5, 1e7, 1e9), "15", None])
-def test_bad_bounds_name_the_argument(recipe, bad):
+def test_bad_bounds_name_the_argument(bad):
     message = r"bounds must be a \(low, high\) pair of finite numbers with 0 < low < high"
     with pytest.raises(ValueError, match=message):
-        _RECIPE_CALLS[recipe](bounds=bad)
+        Setting(bounds=bad)
 
 
-@pytest.mark.parametrize("recipe", list(_RECIPE_CALLS))
 @pytest.mark.parametrize("kw, match", [
     ({"supervised": PAPER_DISTILLATION}, "supervised must be a SupervisedCoefficients"),
     ({"supervised": PAPER_SUPERVISED.as_dict()}, "supervised must be a SupervisedCoefficients"),
@@ -365,19 +374,139 @@ def test_bad_bounds_name_the_argument(recipe, bad):
     ({"distillation": None}, "distillation must be a DistillationCoefficients"),
     ({"supervised": SupervisedCoefficients(E=np.array([1.2, 1.3]), A=3355.0, B=18186.0, alpha=0.408,
                                            beta=0.431, gamma=0.452)}, "supervised.E must be a real number"),
+    ({"cost": {"n_ctx": 512}}, "cost must be a CostModel"),
 ])
-def test_wrong_coefficients_name_the_argument(recipe, kw, match):
+def test_wrong_coefficients_name_the_argument(kw, match):
     with pytest.raises(TypeError, match=match):
-        _RECIPE_CALLS[recipe](**kw)
+        Setting(**kw)
+
+
+@pytest.mark.parametrize("recipe", list(_RECIPE_CALLS))
+@pytest.mark.parametrize("bad", [SMALL, (1e6, 1e17), None])
+def test_every_recipe_takes_only_a_setting(recipe, bad):
+    with pytest.raises(TypeError, match="setting must be a Setting"):
+        _RECIPE_CALLS[recipe](setting=bad)
 
 
 def test_student_must_lie_in_the_box():
     with pytest.raises(ValueError, match=r"N_S must be finite and in \[100000, 1e\+09\]"):
-        compute_optimal_distillation(3e9, 1e22, "best-case", **SMALL)
+        compute_optimal_distillation(3e9, 1e22, "best-case", setting=SMALL_SETTING)
     with pytest.raises(ValueError, match="N_S"):
-        distillation_sweep([1e4, 1e6], 1e16, "best-case", **SMALL)
+        distillation_sweep([1e4, 1e6], 1e16, "best-case", setting=SMALL_SETTING)
     # the paper's box rejects the small student the small box accepts
     with pytest.raises(ValueError, match="N_S"):
         compute_optimal_distillation(1e5, _budget(1e5, 1e7), "best-case")
-    small = compute_optimal_distillation(1e5, _budget(1e5, 1e7), "best-case", **SMALL)
+    small = compute_optimal_distillation(1e5, _budget(1e5, 1e7), "best-case", setting=SMALL_SETTING)
     assert math.isfinite(small.student_loss)
+
+
+def test_setting_is_hashable_and_equal_copies_share_a_cache():
+    copy = _paper_copies()["setting"]
+    assert copy == PAPER_SETTING and hash(copy) == hash(PAPER_SETTING)
+    assert copy.bounds == BOUNDS and isinstance(copy.bounds, tuple)
+
+
+# ------------------------------------------------------- scenarios and cost models
+
+@dataclasses.dataclass(frozen=True)
+class SharedTeacher:
+    """A scenario declared outside analysis.flops: the teacher's logits are paid, its
+    pretraining shared by ``students`` students (the recipes read only these fields)."""
+
+    students: int
+
+    @property
+    def delta_logits(self):
+        return 1
+
+    @property
+    def delta_pretraining(self):
+        return 1 / self.students
+
+    slug = "shared-teacher"
+    label = "Teacher shared by several students"
+
+
+@pytest.mark.parametrize("scenario", [SharedTeacher(4), Scenario.TEACHER_PRETRAINING_AND_INFERENCE])
+def test_a_declared_scenario_matches_brute_force(scenario):
+    for n_s, c in [(1e9, 1e21), (1e10, 1e24)]:
+        r = compute_optimal_distillation(n_s, c, scenario)
+        ref, _, _ = brute_force(n_s, c, scenario, n=300)
+        assert abs(r.student_loss - ref) <= 1e-4, (n_s, c, r.student_loss, ref)
+        assert r.compute_used <= c * (1 + 1e-9)
+        assert r.compute_split["teacher_pretraining"] == pytest.approx(
+            scenario.delta_pretraining * 3 * float(forward_flops_per_token(r.teacher_params)) * r.teacher_tokens)
+
+
+@dataclasses.dataclass(frozen=True)
+class Declared:
+    """Any scenario: its two shares of the teacher's costs, a slug and a label."""
+
+    delta_logits: float
+    delta_pretraining: float
+    slug: str = "declared"
+    label: str = "a declared scenario"
+
+
+def test_a_shared_pretraining_only_scenario_uses_the_frontier_and_matches_brute_force():
+    scenario = Declared(delta_logits=0, delta_pretraining=0.25)
+    for n_s, c in [(1e9, 1e21), (3e9, 1e23)]:
+        r = compute_optimal_distillation(n_s, c, scenario)
+        ref, _, _ = brute_force(n_s, c, scenario, n=300)
+        assert abs(r.student_loss - ref) <= 1e-4
+        # sharing the pretraining makes the student at least as good as paying all of it
+        full = compute_optimal_distillation(n_s, c, Scenario.TEACHER_PRETRAINING)
+        assert r.student_loss <= full.student_loss + 1e-9
+
+
+@pytest.mark.parametrize("shares, name", [((0, 1.5), "delta_pretraining"), ((-1, 0), "delta_logits"),
+                                          (("1", 0), "delta_logits")])
+def test_a_scenario_share_outside_zero_one_is_rejected(shares, name):
+    with pytest.raises(ValueError, match=rf"scenario.{name} must be a number in \[0, 1\]"):
+        compute_optimal_distillation(1e9, 1e21, Declared(*shares))
+
+
+def test_another_cost_model_matches_brute_force():
+    from analysis.flops import CostModel
+
+    cost = CostModel(n_ctx=512, n_vocab=8192, aspect_ratio=32)
+    setting = Setting(cost=cost)
+    for scenario in Scenario:
+        r = compute_optimal_distillation(1e9, 1e21, scenario, setting=setting)
+        ref, _, _ = brute_force(1e9, 1e21, scenario, n=300, flops=cost.forward)
+        assert abs(r.student_loss - ref) <= 1e-4, scenario
+        split = r.compute_split
+        assert split["student_training"] == pytest.approx(3 * float(cost.forward(1e9)) * r.student_tokens)
+
+
+# ---------------------------------------------------------------- the decision
+
+@pytest.mark.parametrize("exists, per_teacher, scenario", [
+    (True, 1, Scenario.TEACHER_INFERENCE), (True, 5, Scenario.TEACHER_INFERENCE),
+    (False, 1, Scenario.TEACHER_PRETRAINING_AND_INFERENCE), (False, 3, Scenario.TEACHER_PRETRAINING),
+])
+def test_decide_picks_the_scenario_and_the_route_from_the_recipe(exists, per_teacher, scenario):
+    for n_s, c in [(1e9, 1e21), (1e10, 1e24)]:
+        d = decide(n_s, c, exists, per_teacher)
+        r = compute_optimal_distillation(n_s, c, scenario)
+        assert d.scenario is scenario and d.recipe == r
+        assert d.gain == pytest.approx(r.supervised_loss - r.student_loss)
+        assert d.route == ("distil" if d.gain > 1e-3 else "train supervised")
+
+
+def test_decide_examples_of_the_chapter():
+    # a teacher that exists pays off for 1B at 1e21 FLOPs; training one for one student does not
+    assert decide(1e9, 1e21, True).route == "distil"
+    assert decide(1e9, 1e21, False).route == "train supervised"
+    assert decide(1e9, 1e21, True, margin=1.0).route == "train supervised"
+
+
+@pytest.mark.parametrize("args, match", [
+    ((1e9, 1e21, "yes"), "teacher_exists must be True or False"),
+    ((1e9, 1e21, False, 0), "students_per_teacher must be an integer >= 1"),
+    ((1e9, 1e21, False, 2.5), "students_per_teacher must be an integer >= 1"),
+    ((1e9, 1e10, True), "minimal cost"),
+])
+def test_decide_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        decide(*args)

@@ -1,0 +1,69 @@
+"""Numbers for a chapter's prose: the book's one wrapper around myst-nb's glue.
+
+A chapter computes a result with a function of ``analysis`` and hands its numbers to
+the prose, where ``{glue:text}`name:.2f``` formats them:
+
+* ``glue(name, value)`` glues one value (numpy scalars become Python numbers, so the
+  format specifications of ``{glue:text}`` apply to them);
+* ``glue_fields(prefix, result)`` glues the fields of a result object (a dataclass or
+  a mapping) as ``<prefix>-<field>``, underscores written as hyphens; ``fields``
+  selects them. A dataclass field declared with ``metadata=NOT_GLUED`` (a number the
+  checks use but the prose does not) is left out unless ``fields`` names it.
+
+Nothing is displayed in the cell: a glued value appears only where the prose uses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+__all__ = ["glue", "glue_fields", "plain", "NOT_GLUED"]
+
+#: Field metadata of a result's scalar that ``glue_fields`` leaves out by default.
+NOT_GLUED = {"glue": False}
+
+
+def plain(value):
+    """``value`` with numpy scalars (and 0-d arrays) turned into Python numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def glue(name: str, value) -> None:
+    """Glue ``value`` under ``name`` for the prose, without displaying it."""
+    from myst_nb import glue as _glue
+
+    _glue(name, plain(value), display=False)
+
+
+def _items(result) -> tuple[dict, set]:
+    """(field -> value, the fields declared NOT_GLUED)."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        fields = dataclasses.fields(result)
+        return ({f.name: getattr(result, f.name) for f in fields},
+                {f.name for f in fields if f.metadata.get("glue", True) is False})
+    if isinstance(result, Mapping):
+        return dict(result), set()
+    raise TypeError(f"result must be a dataclass instance or a mapping; got {type(result).__name__}")
+
+
+def glue_fields(prefix: str, result, fields: Iterable[str] | None = None) -> None:
+    """Glue each field of ``result`` as ``f"{prefix}-{field}"`` (underscores become
+    hyphens). ``fields`` names the ones to glue (default: every scalar field, that is
+    numbers, strings and booleans, not declared ``NOT_GLUED``); an unknown name raises
+    ``KeyError``."""
+    items, hidden = _items(result)
+    if fields is None:
+        fields = [k for k, v in items.items()
+                  if k not in hidden and isinstance(plain(v), (int, float, str, bool))]
+    for key in fields:
+        if key not in items:
+            raise KeyError(f"{key!r} is not a field of {type(result).__name__}; "
+                           f"fields: {', '.join(items)}")
+        glue(f"{prefix}-{key.replace('_', '-')}", items[key])

@@ -1,0 +1,53 @@
+"""analysis.glue: the one glue helper of the chapters."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import glue as G
+
+
+@pytest.fixture
+def glued(monkeypatch):
+    calls = []
+    import myst_nb
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: calls.append((name, value, display)))
+    return calls
+
+
+@dataclass(frozen=True)
+class Result:
+    n_runs: int
+    max_gap: float
+    verdict: str
+    hidden: float = field(default=1.0, metadata=G.NOT_GLUED)
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def test_glue_turns_numpy_scalars_into_python_numbers_and_never_displays(glued):
+    G.glue("a", np.float64(0.25))
+    G.glue("b", np.int64(3))
+    G.glue("c", np.array(2.5))
+    assert glued == [("a", 0.25, False), ("b", 3, False), ("c", 2.5, False)]
+    assert all(type(v) in (float, int) for _, v, _ in glued)
+
+
+def test_glue_fields_names_scalars_by_prefix_and_skips_frames_and_hidden_fields(glued):
+    G.glue_fields("rd", Result(n_runs=np.int64(5), max_gap=0.1, verdict="holds"))
+    assert [name for name, _, _ in glued] == ["rd-n-runs", "rd-max-gap", "rd-verdict"]
+    glued.clear()
+    G.glue_fields("rd", Result(1, 0.1, "x", hidden=2.0), fields=["hidden"])
+    assert glued == [("rd-hidden", 2.0, False)]
+    glued.clear()
+    G.glue_fields("x", {"a_b": 1})
+    assert glued == [("x-a-b", 1, False)]
+
+
+def test_glue_fields_rejects_unknown_fields_and_other_objects(glued):
+    with pytest.raises(KeyError, match="'nope' is not a field of Result"):
+        G.glue_fields("rd", Result(1, 0.1, "x"), fields=["nope"])
+    with pytest.raises(TypeError, match="dataclass instance or a mapping"):
+        G.glue_fields("rd", [1, 2])
