@@ -8,7 +8,7 @@ module holds what the chapter "The paper's own runs" computes from them:
   ``students_beating_teachers``): the orderings that must hold between runs, repeated
   inputs, the precision of each column;
 * **errors of a coefficient set** on the runs (``relative_errors``, ``error_summary``);
-* **the refit** (``fit_points`` with the paper's 216,000-start grid and ``FIT_OPTIONS``)
+* **the refit** (``fit_points`` with the paper's 216,000-start grid and ``FIT_SEARCH``)
   and the **diagnosis** (``refit_subset``: one coefficient, or a pair, refitted with the
   rest held at Table 6);
 * the **combinations** of coefficients the runs determine (``COMBINATIONS``);
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Callable
 
@@ -46,7 +46,7 @@ from analysis.laws import (
 
 __all__ = [
     "COEFFICIENT_NAMES",
-    "FIT_OPTIONS",
+    "FIT_SEARCH",
     "EXTRAPOLATION_THRESHOLD",
     "COMBINATIONS",
     "Conclusion",
@@ -59,6 +59,7 @@ __all__ = [
     "relative_errors",
     "error_summary",
     "fit_points",
+    "evaluate_points",
     "refit_subset",
     "subset_refits",
     "best_teachers",
@@ -69,10 +70,11 @@ __all__ = [
 COEFFICIENT_NAMES = ("A", "B", "alpha", "beta", "gamma", "c0", "c1", "f1", "d1")
 _LOG_COEFFICIENTS = ("A", "B", "d1")  # searched in log space (App. F.2)
 
-#: Search settings of the stored refit: four times the default number of descended starts
-#: and every distinct candidate polished to convergence (the default search stops at a
-#: point of the same valley with a slightly higher objective; see the chapter).
-FIT_OPTIONS = MappingProxyType(dict(n_batched=8192, n_random=2048, n_polish=64, n_final=64))
+#: Search of the stored refit: four times the distillation law's default number of
+#: descended starts and every distinct candidate polished to convergence (the default
+#: search stops at a point of the same valley with a slightly higher objective; see the
+#: chapter).
+FIT_SEARCH = replace(F.DISTILLATION_SEARCH, n_batched=8192, n_random=2048, n_polish=64, n_final=64)
 
 #: The paper's Fig. 1 fits on the runs with L_S above 2.3 nats and extrapolates to the rest.
 EXTRAPOLATION_THRESHOLD = 2.3
@@ -196,13 +198,24 @@ def error_summary(points: pd.DataFrame, errors, by: str | None = "size_label") -
 
 
 def fit_points(points: pd.DataFrame, *, fixed=None, grid=F.PAPER_DISTILLATION_GRID,
-               **options) -> F.FitResult:
+               search: F.Search = FIT_SEARCH) -> F.FitResult:
     """Eq. 8 fitted to ``points`` by the paper's procedure (App. F.2: Huber, delta = 1e-4,
-    log residuals, grid + L-BFGS-B) with the supervised law at Table 6 and ``FIT_OPTIONS``
-    (``options`` override them); ``fixed`` as for ``analysis.fit.fit_distillation``."""
+    log residuals, grid + L-BFGS-B) with the supervised law at Table 6 and ``search``;
+    ``fixed`` ({coefficient: value}) holds coefficients (``analysis.fit.Law.holding``)."""
     n, d, t, s = _columns(points)
     return F.fit_distillation(n, d, t, s, supervised=PAPER_SUPERVISED, grid=grid, fixed=fixed,
-                              **{**FIT_OPTIONS, **options})
+                              search=search)
+
+
+def evaluate_points(points: pd.DataFrame, coefficients: DistillationCoefficients) -> F.FitResult:
+    """The ``FitResult`` of Eq. 8 at ``coefficients`` on ``points`` without a search (the
+    problem of ``fit_points``: Table 6's supervised law, delta = 1e-4, log residuals), for
+    stored refits, whose bootstrap and profiles then start from exactly the stored point."""
+    n, d, t, s = _columns(points)
+    c = coefficients.as_dict()
+    theta = {f"log_{k}" if k in _LOG_COEFFICIENTS else k: float(np.log(c[k])) if k in _LOG_COEFFICIENTS else c[k]
+             for k in COEFFICIENT_NAMES}
+    return F.evaluate(F.DISTILLATION, theta, N_S=n, D_S=d, L_T=t, L_S=s, supervised=PAPER_SUPERVISED)
 
 
 def _optimiser_value(name: str, value: float) -> float:
@@ -210,7 +223,7 @@ def _optimiser_value(name: str, value: float) -> float:
 
 
 def refit_subset(points: pd.DataFrame, free, start: DistillationCoefficients = PAPER_DISTILLATION,
-                 **options) -> F.FitResult:
+                 search: F.Search = FIT_SEARCH) -> F.FitResult:
     """Refit only the coefficients named in ``free``, the others held at ``start``
     (Table 6 by default). The starts are the paper's grid values of the free coefficients
     plus their value in ``start``."""
@@ -225,7 +238,7 @@ def refit_subset(points: pd.DataFrame, free, start: DistillationCoefficients = P
         own = _optimiser_value(name, values[name])
         grid[key] = tuple(sorted(set(F.PAPER_DISTILLATION_GRID[key]) | {own})) if name in free else (own,)
     fixed = {k: v for k, v in values.items() if k not in free}
-    return fit_points(points, fixed=fixed, grid=grid, **options)
+    return fit_points(points, fixed=fixed, grid=grid, search=search)
 
 
 def subset_refits(points: pd.DataFrame, size: int, start: DistillationCoefficients = PAPER_DISTILLATION
@@ -280,7 +293,7 @@ def best_teachers(points: pd.DataFrame, distillation: DistillationCoefficients =
         s = grp["L_S"].to_numpy(float)
         pred = np.asarray(distilled_loss(n_s, d_s, t, distillation), dtype=float)
         k_data, k_law = int(np.argmin(s)), int(np.argmin(pred))
-        star = R.optimal_teacher_loss(n_s, d_s, distillation=distillation)
+        star = R.optimal_teacher_loss(n_s, d_s, setting=_setting(distillation))
         rows.append({"size_label": grp["size_label"].iloc[0], "N_S": n_s, "D_S": d_s,
                      "teachers": int(t.size), "best L_T (data)": t[k_data], "best L_S (data)": s[k_data],
                      "law's pick L_T": t[k_law], "L_S at law's pick (data)": s[k_law],
@@ -308,55 +321,61 @@ class Conclusion:
     holds: Callable[[float], bool]
 
 
+def _setting(c: DistillationCoefficients) -> R.Setting:
+    """The paper's setting (Table 6's supervised law, its box and cost model) with the
+    distillation coefficients ``c``."""
+    return R.Setting(distillation=c)
+
+
 def _gain_at_best_teacher(n_s, d_s, c):
     """Supervised loss minus the loss with the best teacher (nats); > 0: distillation wins."""
-    return float(supervised_loss(n_s, d_s)) - R.optimal_teacher_loss(n_s, d_s, distillation=c).student_loss
+    return float(supervised_loss(n_s, d_s)) - R.optimal_teacher_loss(n_s, d_s, setting=_setting(c)).student_loss
 
 
 def _best_teacher_ratio(n_s, d_s, c):
-    return R.optimal_teacher_loss(n_s, d_s, distillation=c).teacher_loss / float(supervised_loss(n_s, d_s))
+    return R.optimal_teacher_loss(n_s, d_s, setting=_setting(c)).teacher_loss / float(supervised_loss(n_s, d_s))
 
 
 def _teacher_loss_steps(c):
     n = np.geomspace(1e8, 1e11, 61)
-    return float(np.diff(R.optimal_teacher_loss(n, 1e12, distillation=c).teacher_loss).max())
+    return float(np.diff(R.optimal_teacher_loss(n, 1e12, setting=_setting(c)).teacher_loss).max())
 
 
 def _log_crossover_ratio(c):
-    small = R.crossover_compute(1e9, Scenario.TEACHER_INFERENCE, distillation=c)
-    large = R.crossover_compute(1e10, Scenario.TEACHER_INFERENCE, distillation=c)
+    small = R.crossover_compute(1e9, Scenario.TEACHER_INFERENCE, setting=_setting(c))
+    large = R.crossover_compute(1e10, Scenario.TEACHER_INFERENCE, setting=_setting(c))
     return math.log10(large / small) if math.isfinite(small) and math.isfinite(large) else math.nan
 
 
 def _best_case_gap_at(c, compute=1e26):
     n = np.array([3e8, 1e9, 3e9, 1e10, 3e10, 5e10])
-    out = R.distillation_sweep(n, compute, Scenario.BEST_CASE, distillation=c)
+    out = R.distillation_sweep(n, compute, Scenario.BEST_CASE, setting=_setting(c))
     return float(np.max(np.abs(out["supervised_loss"] - out["student_loss"])))
 
 
 def _distillation_margin(n_s, compute, scenario, c):
     """Supervised minus compute-optimal distilled loss (nats); > 0: distillation wins."""
-    r = R.compute_optimal_distillation(n_s, compute, scenario, distillation=c)
+    r = R.compute_optimal_distillation(n_s, compute, scenario, setting=_setting(c))
     return r.supervised_loss - r.student_loss
 
 
 def _pretraining_inference_margin(c):
     n, cc = np.meshgrid([1e9, 1e10], [1e21, 1e23, 1e25], indexing="ij")
-    out = R.distillation_sweep(n, cc, Scenario.TEACHER_PRETRAINING_AND_INFERENCE, distillation=c)
+    out = R.distillation_sweep(n, cc, Scenario.TEACHER_PRETRAINING_AND_INFERENCE, setting=_setting(c))
     return float(np.min(out["student_loss"] - out["supervised_loss"]))
 
 
 def _infinite_data_gap(c):
     rows = []
     for n in np.geomspace(1e8, 1e11, 13):
-        star = R.optimal_teacher_loss(n, 1e40, distillation=c, bounds=(1e6, 1e41))
+        star = R.optimal_teacher_loss(n, 1e40, setting=R.Setting(distillation=c, bounds=(1e6, 1e41)))
         rows.append(star.student_loss / float(supervised_loss_infinite_data(n)) - 1)
     return float(np.max(np.abs(rows)))
 
 
 def _table3_shares(c, n_list, c_list):
     n, cc = np.meshgrid(n_list, c_list, indexing="ij")
-    out = R.distillation_sweep(n, cc, Scenario.TEACHER_PRETRAINING_AND_INFERENCE, distillation=c)
+    out = R.distillation_sweep(n, cc, Scenario.TEACHER_PRETRAINING_AND_INFERENCE, setting=_setting(c))
     parts = np.stack([out["student_training"], out["teacher_logits"], out["teacher_pretraining"]])
     shares = parts / parts.sum(axis=0)
     return shares.reshape(3, -1).mean(axis=1)  # student training, teacher logits, teacher pretraining
@@ -387,7 +406,7 @@ def _d5_ratio(n_s, target):
     def ratio(c):
         try:
             return R.efficiency_ratio(n_s, target, Scenario.TEACHER_PRETRAINING_AND_INFERENCE,
-                                      distillation=c).compute_ratio
+                                      setting=_setting(c)).compute_ratio
         except ValueError:  # unreachable target under these coefficients
             return math.nan
     return ratio
@@ -408,8 +427,8 @@ CONCLUSIONS: tuple[Conclusion, ...] = (
     Conclusion("best-teacher-tokens", "choosing-a-teacher-vs-size",
                "L_T* depends only weakly on the token budget (1B student, 250B vs 16T tokens)",
                "L_T*(250B) - L_T*(16T) (nats)", "|x| < 0.05",
-               lambda c: (R.optimal_teacher_loss(1e9, 250e9, distillation=c).teacher_loss
-                          - R.optimal_teacher_loss(1e9, 16e12, distillation=c).teacher_loss),
+               lambda c: (R.optimal_teacher_loss(1e9, 250e9, setting=_setting(c)).teacher_loss
+                          - R.optimal_teacher_loss(1e9, 16e12, setting=_setting(c)).teacher_loss),
                lambda v: abs(v) < 0.05),
     Conclusion("capacity-gap-ratio", "distillation-law",
                "The best teacher's loss lies a quarter to a third below the student's own "
@@ -425,7 +444,7 @@ CONCLUSIONS: tuple[Conclusion, ...] = (
                "Even with a free teacher, supervised training catches up at a finite budget "
                "(1B student, up to 1e27 FLOPs)",
                "best-case crossover compute (FLOPs)", "finite",
-               lambda c: R.crossover_compute(1e9, Scenario.BEST_CASE, distillation=c),
+               lambda c: R.crossover_compute(1e9, Scenario.BEST_CASE, setting=_setting(c)),
                lambda v: bool(np.isfinite(v))),
     Conclusion("crossover-grows", "when-to-distil-crossover",
                "The crossover compute grows with student size (teacher inference, 1B to 10B)",

@@ -13,6 +13,14 @@ bootstraps, profiles) and writes
 The chapters read them here; ``tests/test_fit.py`` recomputes one fit and the first
 resamples of its bootstrap and compares. ``fit_specs()`` is the single source of
 truth for which runs each stored fit uses (a new stored fit is one entry there).
+
+The refits of Eq. 8 to the paper's own Fig. 1 runs (``scripts/make_fig1_fits.py``,
+read by book/paper_runs.md) live beside them as ``fig1_<table>.csv`` with
+``fig1_provenance.json``: ``fig1_fit_specs()`` declares their runs and searches,
+``load_fig1(table)`` reads a table, ``fig1_coefficients(name)`` and
+``fig1_stored_fit(name)`` give a stored refit back as coefficients or as a
+``FitResult`` at exactly the stored point; ``tests/test_paper_runs.py`` recomputes a
+sample.
 """
 
 from __future__ import annotations
@@ -41,6 +49,14 @@ __all__ = [
     "recovery_table",
     "capacity_gap_combination",
     "distinct_optima",
+    "FIG1_SEED",
+    "FIG1_NEAR_EQUAL",
+    "FIG1_TABLES",
+    "fig1_fit_specs",
+    "load_fig1",
+    "load_fig1_provenance",
+    "fig1_coefficients",
+    "fig1_stored_fit",
 ]
 
 FITS_DIR = Path(__file__).resolve().parents[1] / "data" / "fits"
@@ -102,10 +118,10 @@ def fit_specs() -> dict:
     return specs
 
 
-def _read(name: str, folder: Path | None) -> pd.DataFrame:
+def _read(name: str, folder: Path | None, script: str = "scripts/make_fits.py") -> pd.DataFrame:
     path = Path(folder or FITS_DIR) / name
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run scripts/make_fits.py")
+        raise FileNotFoundError(f"{path} does not exist; run {script}")
     return pd.read_csv(path)
 
 
@@ -173,3 +189,73 @@ def distinct_optima(name: str = "dist_synth", folder: Path | None = None) -> pd.
     optima["gamma*alpha"] = optima["gamma"] * optima["alpha"]
     optima["K = c1 f1 d1^(-1/f1)"] = capacity_gap_combination(optima)
     return optima
+
+
+# --------------------------------------------------- the refits to the paper's Fig. 1 runs
+
+#: Seed of the Fig. 1 refits' bootstrap (the searches draw their random starts with
+#: their ``Search``'s seed, also 0).
+FIG1_SEED = 0
+#: Optima of the Fig. 1 refit whose objective lies within this fraction of the best
+#: count as near-equal.
+FIG1_NEAR_EQUAL = 0.01
+#: The tables ``scripts/make_fig1_fits.py`` writes, ``fig1_<table>.csv``.
+FIG1_TABLES = ("fits", "optima", "bootstrap", "profiles", "subsets", "conclusions")
+_FIG1_SCRIPT = "scripts/make_fig1_fits.py"
+
+
+def fig1_fit_specs() -> dict:
+    """name -> (description, runs, ``analysis.fit.Search``) of every stored refit of
+    ``fig1_fits.csv``: the single source of truth for which runs and search each used."""
+    from analysis import paper_runs as P
+    from analysis.data import load_fig1_points
+
+    pts = load_fig1_points()
+    return {
+        "fig1_refit": ("all 354 runs, size labels corrected", pts, P.FIT_SEARCH),
+        "fig1_refit_extrap": (f"runs with L_S > {P.EXTRAPOLATION_THRESHOLD} (Fig. 1's fit set)",
+                              pts[pts["L_S"] > P.EXTRAPOLATION_THRESHOLD], P.FIT_SEARCH),
+        "fig1_refit_digitised": ("all 354 runs, size labels as digitised",
+                                 load_fig1_points(corrected=False), P.FIT_SEARCH),
+        "fig1_refit_default_search": ("all 354 runs, analysis.fit's default search", pts,
+                                      F.DISTILLATION_SEARCH),
+    }
+
+
+def load_fig1(table: str, folder: Path | None = None) -> pd.DataFrame:
+    """``fig1_<table>.csv`` for ``table`` in ``FIG1_TABLES``; ``fits`` is indexed by fit name."""
+    if table not in FIG1_TABLES:
+        raise ValueError(f"table must be one of {', '.join(FIG1_TABLES)}; got {table!r}")
+    frame = _read(f"fig1_{table}.csv", folder, _FIG1_SCRIPT)
+    return frame.set_index("name") if table == "fits" else frame
+
+
+def load_fig1_provenance(folder: Path | None = None) -> dict:
+    """``fig1_provenance.json``: script, data checksum, grid, search, seeds, versions."""
+    import json
+
+    path = Path(folder or FITS_DIR) / "fig1_provenance.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run {_FIG1_SCRIPT}")
+    return json.loads(path.read_text())
+
+
+def fig1_coefficients(name: str, fits: pd.DataFrame | None = None) -> DistillationCoefficients:
+    """The stored Fig. 1 refit ``name`` as distillation coefficients."""
+    fits = load_fig1("fits") if fits is None else fits
+    if name not in fits.index:
+        raise KeyError(f"no stored Fig. 1 refit {name!r}; stored: {', '.join(fits.index)}")
+    return DistillationCoefficients(**{k: float(fits.loc[name, k]) for k in _DISTILLATION_COLUMNS})
+
+
+def fig1_stored_fit(name: str, folder: Path | None = None) -> F.FitResult:
+    """The stored Fig. 1 refit ``name`` as a ``FitResult`` on the runs ``fig1_fit_specs``
+    names, at exactly the stored coefficients (``analysis.paper_runs.evaluate_points``),
+    with the grid size of its search: bootstraps and profiles start from it."""
+    import dataclasses
+
+    from analysis import paper_runs as P
+
+    fits = load_fig1("fits", folder)
+    res = P.evaluate_points(fig1_fit_specs()[name][1], fig1_coefficients(name, fits))
+    return dataclasses.replace(res, start=res.parameters(), n_starts=int(fits.loc[name, "n_starts"]))

@@ -18,8 +18,9 @@ Writes data/fits/:
                        the refit's coefficients (analysis.laws.FIG1_REFIT_DISTILLATION is
                        checked against them by tests/test_paper_runs.py).
 
-Every random draw is seeded, so a rerun reproduces the files; tests/test_paper_runs.py
-recomputes a sample of them.
+Which runs and search each refit uses is declared in analysis.stored.fig1_fit_specs, which
+also reads the files back. Every random draw is seeded, so a rerun reproduces the files;
+tests/test_paper_runs.py recomputes a sample of them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import dataclasses
 import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,28 +37,12 @@ import scipy
 
 from analysis import fit as F
 from analysis import paper_runs as P
-from analysis.data import TABLES, load_fig1_points
+from analysis.data import TABLES
 from analysis.laws import PAPER_DISTILLATION, DistillationCoefficients
-
-OUT = Path(__file__).resolve().parents[1] / "data" / "fits"
-SEED = 0
-#: Optima whose objective is within this fraction of the best count as near-equal.
-NEAR_EQUAL = 0.01
-
-
-def fit_specs():
-    """name -> (description, runs, search options beyond FIT_OPTIONS). The single source of
-    truth for which runs and search each stored refit uses."""
-    pts = load_fig1_points()
-    return {
-        "fig1_refit": ("all 354 runs, size labels corrected", pts, {}),
-        "fig1_refit_extrap": (f"runs with L_S > {P.EXTRAPOLATION_THRESHOLD} (Fig. 1's fit set)",
-                              pts[pts["L_S"] > P.EXTRAPOLATION_THRESHOLD], {}),
-        "fig1_refit_digitised": ("all 354 runs, size labels as digitised",
-                                 load_fig1_points(corrected=False), {}),
-        "fig1_refit_default_search": ("all 354 runs, analysis.fit's default search", pts,
-                                      PROFILE_SEARCH),
-    }
+from analysis.stored import FIG1_NEAR_EQUAL as NEAR_EQUAL
+from analysis.stored import FIG1_SEED as SEED
+from analysis.stored import FITS_DIR as OUT
+from analysis.stored import fig1_fit_specs, fig1_stored_fit
 
 
 def row(name, desc, res, seconds):
@@ -72,9 +56,9 @@ def coefficients_of(frame_row) -> DistillationCoefficients:
     return DistillationCoefficients(**{k: float(frame_row[k]) for k in P.COEFFICIENT_NAMES})
 
 
-#: analysis.fit's default search (cheaper than FIT_OPTIONS): one stored refit and each
-#: profile point's grid fit use it.
-PROFILE_SEARCH = dict(n_batched=2048, n_random=512, n_polish=24, n_final=4)
+#: analysis.fit's default search of the distillation law (cheaper than P.FIT_SEARCH): each
+#: profile point's grid fit uses it, as does the stored refit fig1_refit_default_search.
+PROFILE_SEARCH = F.DISTILLATION_SEARCH
 #: Profile values, as factors of the refitted value of each coefficient.
 PROFILE_FACTORS = {
     **{k: (0.5, 0.8, 0.95, 1.0, 1.05, 1.25, 2.0) for k in ("alpha", "beta", "gamma", "c0", "f1")},
@@ -108,7 +92,7 @@ def profiles(res, pts, optima: pd.DataFrame) -> pd.DataFrame:
         for i, (f, v) in enumerate(zip(factors, values)):
             found = {by: obj[i] for by, obj in candidates.items()}
             if f != 1.0:
-                found["grid search"] = P.fit_points(pts, fixed={name: float(v)}, **PROFILE_SEARCH).objective
+                found["grid search"] = P.fit_points(pts, fixed={name: float(v)}, search=PROFILE_SEARCH).objective
             by = min(found, key=found.get)
             rows.append({"coefficient": name, "factor": f, "value": float(v), "objective": float(found[by]),
                          "by": by})
@@ -125,20 +109,6 @@ def conclusions(sets: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def stored_fit(name: str):
-    """The stored refit ``name`` of fig1_fits.csv as a FitResult on the runs fit_specs()
-    names, at exactly the stored coefficients (for the bootstrap, profiles and tests)."""
-    stored = pd.read_csv(OUT / "fig1_fits.csv").set_index("name").loc[name]
-    coef = coefficients_of(stored)
-    theta = np.array([np.log(v) if k in ("A", "B", "d1") else v
-                      for k, v in coef.as_dict().items()], dtype=float)
-    grid = {key: (x,) for key, x in zip(F.DISTILLATION_PARAMS, theta)}
-    res = P.fit_points(fit_specs()[name][1], grid=grid, n_steps=0)  # builds the problem
-    res = dataclasses.replace(res, theta=theta, coefficients=coef, start=dict(zip(F.DISTILLATION_PARAMS, theta)),
-                              n_starts=int(stored["n_starts"]))
-    return dataclasses.replace(res, objective=float(F.huber(res.residuals, res.problem.delta).sum()))
-
-
 STAGES = ("fits", "bootstrap", "profiles", "subsets", "conclusions")
 
 
@@ -150,23 +120,23 @@ def main():
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     timings = {}
-    specs = fit_specs()
+    specs = fig1_fit_specs()
     pts = specs["fig1_refit"][1]
 
     if "fits" in args.only:
         rows = []
-        for name, (desc, runs, options) in specs.items():
+        for name, (desc, runs, search) in specs.items():
             t0 = time.perf_counter()
-            res = P.fit_points(runs, **options)
+            res = P.fit_points(runs, search=search)
             rows.append(row(name, desc, res, time.perf_counter() - t0))
             print(f"{name}: mean |log error| {rows[-1]['mean_abs_log_error']:.5f}, "
                   f"{rows[-1]['seconds']} s", flush=True)
             if name == "fig1_refit":
-                optima = pd.DataFrame([{"objective": f, **F._to_coefficients(res.problem, x).as_dict()}
+                optima = pd.DataFrame([{"objective": f, **res.problem.law.coefficients(x).as_dict()}
                                        for f, x in res.optima])
                 optima.to_csv(OUT / "fig1_optima.csv", index=False)
         pd.DataFrame(rows).to_csv(OUT / "fig1_fits.csv", index=False)
-    main_fit = stored_fit("fig1_refit")
+    main_fit = fig1_stored_fit("fig1_refit")
     optima = pd.read_csv(OUT / "fig1_optima.csv")
 
     if "bootstrap" in args.only:
@@ -207,7 +177,7 @@ def main():
         "supervised": "Table 6 (analysis.laws.PAPER_SUPERVISED), held fixed",
         "objective": "Huber, delta = 1e-4, log residuals (App. F.2)",
         "grid": {"name": "analysis.fit.PAPER_DISTILLATION_GRID", "starts": main_fit.n_starts},
-        "search": dict(P.FIT_OPTIONS),
+        "search": dataclasses.asdict(P.FIT_SEARCH),
         "seed": SEED,
         "bootstrap": {"resamples": int(len(boot)), "seed": SEED, "failed": int(boot["A"].isna().sum())},
         "near_equal_optima": {"within": NEAR_EQUAL, "count": int(len(near))},

@@ -3,9 +3,7 @@ subset refits, and the stored results of scripts/make_fig1_fits.py (recomputed i
 
 from __future__ import annotations
 
-import importlib.util
-import json
-from pathlib import Path
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -13,6 +11,7 @@ import pytest
 
 from analysis import fit as F
 from analysis import paper_runs as P
+from analysis import stored
 from analysis.data import FIG1_CORRECTIONS, TABLES, DataError, data_path, load_fig1_points
 from analysis.flops import PAPER_TABLE13
 from analysis.laws import (
@@ -22,16 +21,6 @@ from analysis.laws import (
     DistillationCoefficients,
     log_distilled_loss,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-FITS = ROOT / "data" / "fits"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("make_fig1_fits", ROOT / "scripts" / "make_fig1_fits.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -124,24 +113,24 @@ def test_refit_subset_moves_only_the_free_coefficient(points):
 
 
 def test_stored_subsets_match_fresh_refits(points):
-    stored = pd.read_csv(FITS / "fig1_subsets.csv")
+    subsets = stored.load_fig1("subsets")
     for free in (("B",), ("B", "f1"), ("c1",)):
         fresh = P.refit_subset(points, free)
-        row = stored[stored["free"] == " + ".join(free)].iloc[0]
+        row = subsets[subsets["free"] == " + ".join(free)].iloc[0]
         assert np.mean(np.abs(fresh.residuals)) == pytest.approx(row["mean |log error|"], rel=1e-6)
         for k, name in enumerate(free, 1):
             assert getattr(fresh.coefficients, name) == pytest.approx(row[f"refitted {k}"], rel=1e-4)
 
 
 def test_the_named_constant_is_the_stored_refit():
-    fits = pd.read_csv(FITS / "fig1_fits.csv").set_index("name")
-    prov = json.loads((FITS / "fig1_provenance.json").read_text())
+    fits = stored.load_fig1("fits")
+    prov = stored.load_fig1_provenance()
     for k, v in FIG1_REFIT_DISTILLATION.as_dict().items():
         assert v == pytest.approx(fits.loc["fig1_refit", k], rel=1e-12), k
         assert v == pytest.approx(prov["fig1_refit"][k], rel=1e-12), k
     assert prov["data"]["sha256"] == TABLES["fig1"].sha256
     assert prov["grid"]["starts"] == F.grid_starts(F.PAPER_DISTILLATION_GRID)[1].shape[0]
-    assert prov["search"] == dict(P.FIT_OPTIONS) and prov["seed"] == _script().SEED
+    assert prov["search"] == dataclasses.asdict(P.FIT_SEARCH) and prov["seed"] == stored.FIG1_SEED
     assert COEFFICIENT_SETS["fig1-refit"][1] is FIG1_REFIT_DISTILLATION
     assert COEFFICIENT_SETS["paper"][1] is PAPER_DISTILLATION
 
@@ -150,37 +139,35 @@ def test_the_named_constant_is_the_stored_refit():
 def test_stored_refits_are_optima_of_todays_objective(name):
     """Polishing a stored refit on today's runs with today's objective must not find a
     lower objective, nor change its predictions."""
-    mk = _script()
-    stored = mk.stored_fit(name)
-    coef = stored.coefficients
-    theta = stored.theta
-    grid = {k: (x,) for k, x in zip(F.DISTILLATION_PARAMS, theta)}
-    polished = P.fit_points(mk.fit_specs()[name][1], grid=grid, n_steps=0)
-    assert polished.objective >= stored.objective * (1 - 1e-7)
-    assert polished.objective == pytest.approx(stored.objective, rel=1e-6)
-    np.testing.assert_allclose(polished.residuals, stored.residuals, atol=1e-6)
+    fit = stored.fig1_stored_fit(name)
+    coef = fit.coefficients
+    grid = {k: (x,) for k, x in zip(F.DISTILLATION_PARAMS, fit.theta)}
+    polished = P.fit_points(stored.fig1_fit_specs()[name][1], grid=grid,
+                            search=dataclasses.replace(P.FIT_SEARCH, n_steps=0))
+    assert polished.objective >= fit.objective * (1 - 1e-7)
+    assert polished.objective == pytest.approx(fit.objective, rel=1e-6)
+    np.testing.assert_allclose(polished.residuals, fit.residuals, atol=1e-6)
     for combo in P.COMBINATIONS.values():
         assert combo(polished.coefficients) == pytest.approx(combo(coef), rel=1e-3)
 
 
 def test_stored_bootstrap_matches_fresh_resamples():
-    stored_fit = _script().stored_fit("fig1_refit")
-    boot = F.bootstrap(stored_fit, n_resamples=3, seed=0)
-    stored = pd.read_csv(FITS / "fig1_bootstrap.csv")
+    boot = F.bootstrap(stored.fig1_stored_fit("fig1_refit"), n_resamples=3, seed=stored.FIG1_SEED)
+    samples = stored.load_fig1("bootstrap")
     for i in range(3):
-        np.testing.assert_allclose(boot.samples[i], stored.loc[i, list(boot.names)].to_numpy(float), rtol=1e-6)
+        np.testing.assert_allclose(boot.samples[i], samples.loc[i, list(boot.names)].to_numpy(float), rtol=1e-6)
 
 
 def test_stored_conclusions_match_fresh_evaluation():
-    stored = pd.read_csv(FITS / "fig1_conclusions.csv")
+    conclusions = stored.load_fig1("conclusions")
     fresh = P.evaluate_conclusions(FIG1_REFIT_DISTILLATION)
-    old = stored[stored["coefficients"] == "fig1-refit"].set_index("key")
+    old = conclusions[conclusions["coefficients"] == "fig1-refit"].set_index("key")
     assert list(fresh.index) == [c.key for c in P.CONCLUSIONS] == list(old.index)
     np.testing.assert_allclose(fresh["value"], old["value"], rtol=1e-6)
     assert (fresh["holds"] == old["holds"]).all()
-    optima = pd.read_csv(FITS / "fig1_optima.csv")
-    near = optima[optima["objective"] <= optima["objective"].min() * (1 + _script().NEAR_EQUAL)]
-    assert stored["coefficients"].str.startswith("optimum").sum() == len(near) * len(P.CONCLUSIONS)
+    optima = stored.load_fig1("optima")
+    near = optima[optima["objective"] <= optima["objective"].min() * (1 + stored.FIG1_NEAR_EQUAL)]
+    assert conclusions["coefficients"].str.startswith("optimum").sum() == len(near) * len(P.CONCLUSIONS)
 
 
 def test_conclusions_under_the_paper_match_the_book():
@@ -198,3 +185,11 @@ def test_best_teachers_regret_is_zero_when_the_law_is_the_data(points):
     table = P.best_teachers(exact, c)
     assert len(table) == 14 and (table["regret"] == 0).all()
     assert (table["best L_T (data)"] == table["law's pick L_T"]).all()
+
+
+def test_stored_fig1_readers_name_what_is_wrong():
+    with pytest.raises(ValueError, match="table must be one of"):
+        stored.load_fig1("refits")
+    with pytest.raises(KeyError, match="no stored Fig. 1 refit"):
+        stored.fig1_coefficients("fig1_refit_nowhere")
+    assert set(stored.fig1_fit_specs()) == set(stored.load_fig1("fits").index)
