@@ -187,6 +187,37 @@ def test_fixed_coefficients_stay_put_and_the_rest_is_refitted():
         F.profile_objective(dfit, "c1", [1.0])
 
 
+def test_holding_is_a_law_without_the_held_parameters():
+    held = F.DISTILLATION.holding({"d1": 0.8, "c0": 2.0})
+    assert held.parameters == tuple(k for k in F.DISTILLATION.parameters if k not in ("log_d1", "c0"))
+    assert set(held.grid) == set(held.parameters) and "c0" not in held.lower
+    assert held.fixed == {"log_d1": pytest.approx(np.log(0.8), abs=0), "c0": 2.0}
+    assert F.DISTILLATION.holding({}) is F.DISTILLATION
+    with pytest.raises(ValueError, match="unknown coefficient 'gamma'"):
+        F.CHINCHILLA.holding({"gamma": 0.9})  # already held by the law itself
+
+
+def test_fast_screen_with_held_parameters_matches_the_generic_objective():
+    """The distillation law's screen reads held parameters as constant columns: it agrees
+    with the generic float64 objective to float32 rounding, as without held parameters."""
+    law = F.DISTILLATION.holding({"c1": 2.0, "alpha": 0.4})
+    prob = _problem(law, delta=1e-4)
+    _, starts = F.grid_starts({k: law.grid[k][:2] for k in law.parameters})
+    starts = np.maximum(starts, prob.lower)
+    fast = law.screen(prob, starts)
+    slow = F._batch_objective(prob, starts, need_grad=False)
+    np.testing.assert_allclose(fast, slow, rtol=1e-4)
+
+
+def test_profile_continuation_is_never_worse_than_a_polish_from_the_optimum():
+    r = _small_fit()
+    values = r.theta[3] * np.array([0.6, 0.8, 1.0, 1.3, 1.7])
+    plain = F.profile_objective(r, "alpha", values)
+    cont = F.profile_objective(r, "alpha", values, continuation=True)
+    assert np.all(cont <= plain) and cont[2] == pytest.approx(r.objective, rel=1e-6)
+    assert np.all(np.diff(cont[2:]) > 0) and np.all(np.diff(cont[:3]) < 0)
+
+
 @pytest.mark.parametrize("fixed, match", [
     ({"delta": 1.0}, "unknown coefficient"),
     ({"A": -1.0}, "must be finite and > 0"),
