@@ -104,6 +104,8 @@ class Block:
                 "'gpus', torch.cuda.device_count())"], self.log)
         if self.cfg.get("mps") and not self.tiny:
             sh("nvidia-cuda-mps-control -d && sleep 1 && echo get_server_list | nvidia-cuda-mps-control", self.log)
+        if self.cfg.get("throughput_from") and not (self.W / "throughput.csv").exists():
+            shutil.copy(self.cfg["throughput_from"], self.W / "throughput.csv")  # this block's rows append
         bench = self.cfg.get("benchmark") or {}
         for mode, sizes in bench.items():
             if sizes and not self.tiny:
@@ -160,20 +162,21 @@ class Block:
             plan.add({k: v for k, v in r.items() if k not in ("protocol", "priority")}, r["protocol"], r["priority"])
         planmod.write_plan(plan, pdir / "plan.csv")
         shutil.copy(pdir / "plan.csv", self.W / "plans" / f"{plan_name}.csv")
-        rate = 0.0
-        tp = self.W / "throughput.csv"
-        if tp.exists():
-            with open(tp, newline="") as f:
-                rates = [float(r["model_flops_per_s"]) for r in csv.DictReader(f) if r["mode"] == mode]
-            rate = min(rates) / self.cfg["workers_per_gpu"] if rates else 0.0
         python(["-m", "experiments.sweep", "run", "--plan-dir", str(pdir), *self.sweep_args(),
                 "--results", str(self.W / "results"), "--workers-per-gpu", str(self.cfg["workers_per_gpu"]),
-                "--deadline", str(deadline), "--mode", mode, "--rate-hint", str(rate)]
+                "--deadline", str(deadline), "--mode", mode, "--throughput", str(self.throughput())]
                + (["--save-teachers"] if self.cfg.get("save_teachers") else []), self.log)
+
+    def throughput(self) -> Path:
+        """The benchmark rows (an earlier block's, named by ``throughput_from``, then this
+        block's own)."""
+        return self.W / "throughput.csv"
 
     def drive(self) -> None:
         mode = "eager"
-        if not self.tiny and self.cfg.get("check_modes", True):
+        if self.cfg.get("mode") and not self.tiny and same_software(self.cfg.get("checked_by")):
+            mode = self.cfg["mode"]  # checked on this software by an earlier block
+        elif not self.tiny and self.cfg.get("check_modes", True):
             python(["-m", "experiments.graph_check", "--corpus", str(self.corpus),
                     "--out", str(self.W / "graph_check.json")], self.log, timeout=300)
             try:
@@ -203,6 +206,17 @@ class Block:
             if not self.tiny else tiny_rows(self.cfg["protocols"])
         self.sweep("main", rows, self.deadline(), mode)
         self.mark("finished")
+
+
+def same_software(checked_by: str | None) -> bool:
+    """Whether this machine's torch and GPU are those of an earlier graph check (a
+    graph_check.json), so that its verdict on the step modes carries over."""
+    if not checked_by or not Path(checked_by).exists():
+        return False
+    import torch
+    check = json.loads(Path(checked_by).read_text())
+    return torch.cuda.is_available() and check.get("torch") == torch.__version__ \
+        and check.get("gpu") == torch.cuda.get_device_name(0)
 
 
 def split_tokens(corpus: Path) -> list[int]:

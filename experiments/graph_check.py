@@ -2,7 +2,7 @@
 
     python -m experiments.graph_check --corpus C --out graph_check.json [--tol 0.02]
 
-Trains a few short configurations of the family from the same seed on the student half in
+Trains a few short configurations of the family from the same seed on the teacher half in
 every mode of :data:`experiments.train.MODES` (CUDA-graph replay and ``torch.compile``
 besides eager), and, for each configuration, a distilled student of the eager model in
 eager and graph mode. Writes every validation loss and throughput and a verdict per mode:
@@ -35,7 +35,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     device = "cuda"
     data = {s: torch.from_numpy(load_split(a.corpus, s).astype(np.int32)).to(device)
-            for s in ("student", "validation")}
+            for s in ("teacher", "validation")}
     val = data["validation"][: 262_144 + 1]
     results, failed = [], set()
     for (L, d), tokens in CONFIGS:
@@ -46,9 +46,9 @@ def main(argv=None):
             got = {}
             for mode in modes:
                 cfg = RunConfig(run_id=f"check-L{L}d{d}-{'d' if distill else 's'}", n_layers=L, d_model=d,
-                                tokens=tokens, split="student", teacher_run_id="teacher" if distill else "")
+                                tokens=tokens, split="teacher", teacher_run_id="teacher" if distill else "")
                 try:
-                    row, model = train_run(cfg, data["student"], val, device,
+                    row, model = train_run(cfg, data["teacher"], val, device,
                                            teacher=teacher if distill else None, mode=mode)
                 except Exception:
                     failed.add(mode)

@@ -249,10 +249,13 @@ def read_block(path: Path) -> dict:
     return block
 
 
-def expected_minutes(rows: list[dict], throughput: list[dict]) -> float:
-    """GPU minutes of the runs at the measured model FLOP/s of each size (the sweep's
-    concurrency not counted: a plan's upper bound on one GPU)."""
-    rate = {(int(t["n_layers"]), int(t["d_model"])): float(t["model_flops_per_s"]) for t in throughput}
+def expected_minutes(rows: list[dict], throughput: list[dict], mode: str) -> float:
+    """GPU minutes of the runs at the benchmark's model FLOP/s of each size in step mode
+    ``mode`` (the nearest measured size where a size was not measured), one run at a time."""
+    rate = {(int(t["n_layers"]), int(t["d_model"])): float(t["model_flops_per_s"])
+            for t in throughput if t["mode"] == mode}
+    if not rate:
+        raise ValueError(f"the throughput table has no rows of mode {mode!r}")
     known = sorted(rate.items(), key=lambda kv: architecture(*kv[0]).non_embedding_params)
     total = 0.0
     for r in rows:
@@ -311,7 +314,9 @@ def main(argv=None):
     if a.throughput:
         with open(a.throughput, newline="") as f:
             tp = list(csv.DictReader(f))
-        print(f"expected {expected_minutes(rows, tp):.1f} GPU minutes at the measured throughput")
+        mode = block.get("mode", "graph")
+        print(f"expected {expected_minutes(rows, tp, mode):.1f} GPU minutes at the measured {mode} throughput, "
+              "one run at a time")
 
 
 if __name__ == "__main__":

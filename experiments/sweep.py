@@ -35,7 +35,7 @@ import torch
 
 from experiments import plan as planmod
 from experiments.corpus import corpus_sha256, load_split, load_validation_sources
-from experiments.family import architecture
+from experiments.family import architecture, by_name
 from experiments.model import Transformer
 from experiments.schema import RUN_COLUMNS
 from experiments.train import MODES, RunConfig, train_run
@@ -114,7 +114,8 @@ class Worker:
         self.gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
         self.rev = git_rev()
         self.teachers: dict[str, Transformer] = {}
-        self.rate: list[float] = []  # model FLOPs per second of finished runs
+        self.rate: dict[str, list[float]] = {}  # model FLOP/s of this worker's finished runs, by size
+        self.measured = measured_rates(args.throughput, args.mode) if args.throughput else {}
 
     def split(self, name: str) -> torch.Tensor | None:
         """A split's tokens on the device, or None while it has not arrived (a corpus
@@ -156,7 +157,7 @@ class Worker:
                 if not (self.R / "ckpt" / f"{t}.pt").exists():
                     waiting = True
                     continue
-            rate = float(np.median(self.rate)) if self.rate else self.args.rate_hint
+            rate = self.expected_rate(r)
             if self.args.deadline and rate > 0 and time.time() + r["cost_flops"] / rate > self.args.deadline:
                 continue
             try:
@@ -167,6 +168,20 @@ class Worker:
                 continue
             return r
         return "wait" if waiting else None
+
+    def expected_rate(self, r: dict) -> float:
+        """Model FLOP/s this worker should reach on run ``r``: its own median on finished runs
+        of that size, else the benchmark's rate (this mode, the nearest measured size) shared
+        by every worker of the GPU, else ``--rate-hint``; 0 if none is known (then no
+        deadline check)."""
+        name = f"L{r['n_layers']}d{r['d_model']}"
+        if self.rate.get(name):
+            return float(np.median(self.rate[name]))
+        if self.measured:  # the benchmark's rate of the nearest measured size
+            n = architecture(r["n_layers"], r["d_model"]).non_embedding_params
+            near = min(self.measured, key=lambda k: abs(np.log(by_name(k).non_embedding_params / n)))
+            return self.measured[near] / max(1, self.args.workers_per_gpu)
+        return self.args.rate_hint
 
     def teacher(self, run_id: str) -> Transformer:
         if run_id not in self.teachers:
@@ -211,7 +226,7 @@ class Worker:
         del model
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()  # other workers on this GPU may need the memory
-        self.rate.append(r["cost_flops"] / max(row["wall_s"], 1e-3))
+        self.rate.setdefault(f"L{r['n_layers']}d{r['d_model']}", []).append(r["cost_flops"] / max(row["wall_s"], 1e-3))
         self.log(f"done {rid} val_ce {row['val_ce']:.4f} wall {row['wall_s']:.1f}s "
                  f"{row['model_flops_per_s']:.3g} model FLOP/s")
 
@@ -236,6 +251,20 @@ class Worker:
                 self.log(f"FAILED {r['run_id']}\n{traceback.format_exc()}")
                 if self.device.startswith("cuda"):
                     torch.cuda.empty_cache()
+
+
+def measured_rates(path, mode: str) -> dict[str, float]:
+    """Model FLOP/s per size name of a throughput table (experiments.throughput) for one
+    step mode, at the sweep's batch (batch scale 1)."""
+    if not Path(path).exists():
+        return {}
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["mode"] == mode]
+    out: dict[str, float] = {}
+    for r in rows:
+        if int(r["batch_seqs"]) == planmod.batch_seqs(architecture(int(r["n_layers"]), int(r["d_model"]))):
+            out[r["name"]] = float(r["model_flops_per_s"])
+    return out
 
 
 def clear_stale_claims(results: Path) -> int:
@@ -272,7 +301,10 @@ def passthrough(args) -> list[str]:
     out = ["--plan-dir", str(args.plan_dir), "--corpus", str(args.corpus), "--results",
            str(args.results), "--shard", args.shard, "--vocab", str(args.vocab),
            "--eval-tokens", str(args.eval_tokens), "--n-ctx", str(args.n_ctx),
-           "--deadline", str(args.deadline or 0), "--mode", args.mode, "--rate-hint", str(args.rate_hint)]
+           "--deadline", str(args.deadline or 0), "--mode", args.mode, "--rate-hint", str(args.rate_hint),
+           "--workers-per-gpu", str(args.workers_per_gpu)]
+    if args.throughput:
+        out += ["--throughput", str(args.throughput)]
     if args.save_teachers:
         out.append("--save-teachers")
     return out
@@ -287,6 +319,7 @@ def main(argv=None):
     ap.add_argument("--shard", default="0/1")
     ap.add_argument("--workers-per-gpu", type=int, default=1)
     ap.add_argument("--deadline", type=float, default=0.0, help="UNIX time after which no run starts")
+    ap.add_argument("--throughput", help="throughput.csv: expected rate per size for the deadline check")
     ap.add_argument("--rate-hint", type=float, default=0.0,
                     help="model FLOP/s a worker assumes for the deadline before its first run ends")
     ap.add_argument("--mode", choices=MODES, default="eager", help="how a training step runs")

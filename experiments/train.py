@@ -43,7 +43,8 @@ ECE_BINS = 21
 #: Runs that enter a fit take at least this many optimiser steps.
 MIN_STEPS = 1000
 MODES = ("eager", "graph", "compile")
-#: Validation tokens of the loss curve's intermediate points (the final point uses all).
+#: Validation tokens of the loss curve's intermediate points, windows spread evenly over the
+#: split (the final point uses all of it).
 CURVE_EVAL_TOKENS = 262_144
 
 
@@ -358,7 +359,9 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
     if val_sources is not None and len(source_names):
         n = val_windows.shape[0]
         src_windows = val_sources[1:1 + n * cfg.n_ctx].reshape(n, cfg.n_ctx)
-    curve_val = val_windows[: max(1, CURVE_EVAL_TOKENS // cfg.n_ctx)]
+    # the curve's points use windows spread evenly over the split (it is ordered by source)
+    stride = max(1, val_windows.shape[0] // max(1, CURVE_EVAL_TOKENS // cfg.n_ctx))
+    curve_val = val_windows[::stride]
     eval_at = sorted({max(1, round(steps * (k + 1) / cfg.n_evals)) for k in range(cfg.n_evals)})
     curve = []
     if teacher is not None:

@@ -1,0 +1,339 @@
+"""The set-up of the small-scale replication, version 2: its corpus, model family, throughput,
+learning-rate sweep, seed noise, half-to-half agreement and the supervised law on its runs.
+
+Reads the run table and the files beside it in ``data/replication/`` (``runs.csv``,
+``corpus_manifest.json``, ``throughput.csv``, ``graph_check.json``, ``lr_choice.json``; see that
+folder's README) and returns small frozen result objects whose fields the chapter "A small-scale
+replication: set-up" glues and asserts. Nothing here trains; it imports the torch-free parts of
+``experiments`` (the family, the plan's protocols and the learning-rate rule) so that the book
+reads the same declarations the GPU runs used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.fit import fit_supervised
+from analysis.laws import supervised_loss
+
+DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "replication"
+#: Version 1's sweep rate (model FLOP/s per GPU, data/replication/v1/README.md), the baseline of
+#: issue 18's target of five times more.
+V1_FLOPS_PER_GPU_S = 2.8e13
+#: A run "enters a fit" with at least this many optimiser steps (experiments.train.MIN_STEPS).
+MIN_STEPS = 1000
+
+
+def _csv(directory: Path, name: str) -> pd.DataFrame:
+    path = Path(directory) / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the replication's data live in data/replication/")
+    return pd.read_csv(path)
+
+
+@dataclass(frozen=True)
+class SetupRuns:
+    """The version-2 run table split by what each run is for. ``sweep``: the learning-rate
+    sweep; ``supervised``: every other run; ``ladder``, ``isoflop`` (with its ``budget``),
+    ``seeds`` (configurations trained with more than one seed, all their seeds), ``twins``
+    (student-half runs with their teacher-half run of the same configuration and seed)."""
+
+    directory: Path
+    runs: pd.DataFrame
+    sweep: pd.DataFrame
+    supervised: pd.DataFrame
+    ladder: pd.DataFrame
+    isoflop: pd.DataFrame
+    seeds: pd.DataFrame
+    twins: pd.DataFrame
+
+
+def _tags(runs: pd.DataFrame) -> pd.Series:
+    return runs.protocol.str.split("+")
+
+
+def load(directory: str | Path = DIRECTORY) -> SetupRuns:
+    runs = _csv(Path(directory), "runs.csv")
+    runs["name"] = "L" + runs.n_layers.astype(str) + "d" + runs.d_model.astype(str)
+    runs["M"] = runs.tokens / runs.N
+    tags = _tags(runs)
+    sweep = runs[tags.apply(lambda t: "lr-sweep" in t)].copy()
+    sup = runs[~runs.index.isin(sweep.index)].copy()
+    st = _tags(sup)
+    ladder = sup[st.apply(lambda t: "ladder" in t) & (sup.seed == 0)].sort_values("N")
+    iso = sup[st.apply(lambda t: any(x.startswith("isoflop-") for x in t))].copy()
+    iso["budget"] = [next(float(x[len("isoflop-"):]) for x in t if x.startswith("isoflop-"))
+                     for t in _tags(iso)]
+    teacher = sup[sup.split == "teacher"]
+    counts = teacher.groupby(["N", "tokens"]).seed.transform("nunique")
+    seeds = teacher[counts > 1].sort_values(["N", "seed"])
+    stu = sup[sup.split == "student"]
+    twins = stu.merge(teacher, on=["N", "tokens", "seed"], suffixes=("_student", "_teacher"))
+    return SetupRuns(Path(directory), runs, sweep, sup, ladder, iso.sort_values(["budget", "N"]), seeds, twins)
+
+
+# -- corpus ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Corpus:
+    """The corpus manifest in numbers (million tokens; shares of characters).
+
+    ``sources``: per source, documents kept, near-duplicates dropped and million tokens in each
+    split; ``overlap``: per ordered pair of splits, the share of the first split's characters in
+    documents with at least 80% of their 8-word shingles in the second, and the mean share of
+    shingles found there (boilerplate); ``val_overlap_max``: the largest validation-to-training
+    near-duplicate share; ``sources_without_validation``: sources with no validation text."""
+
+    tokens: float
+    teacher: float
+    student: float
+    validation: float
+    documents: int
+    near_duplicates: int
+    exact_duplicates: int
+    inputs: int
+    debian_packages: int
+    wheels: int
+    units_validation: int
+    sha: str
+    val_overlap_max: float
+    halves_overlap_max: float
+    sources_without_validation: tuple[str, ...]
+    sources: pd.DataFrame
+    overlap: pd.DataFrame
+
+
+def corpus(directory: str | Path = DIRECTORY) -> Corpus:
+    m = json.loads((Path(directory) / "corpus_manifest.json").read_text())
+    src = pd.DataFrame({k: {"documents": v["documents"], "near duplicates": v["near_duplicates"],
+                            **{f"{s} (M tokens)": v["tokens"].get(s, 0) / 1e6 for s in ("teacher", "student", "validation")}}
+                        for k, v in m["sources"].items()}).T.sort_values("teacher (M tokens)", ascending=False)
+    ov = pd.DataFrame(m["overlap"]["pairs"]).T
+    ov.index.name = "query -> reference"
+    val = [ov.loc[f"validation->{h}", "near_duplicate_char_share"] for h in ("teacher", "student")]
+    halves = [ov.loc[p, "near_duplicate_char_share"] for p in ("teacher->student", "student->teacher")]
+    tok = m["tokens"]
+    return Corpus(tokens=m["total_tokens"] / 1e6, teacher=tok["teacher"] / 1e6, student=tok["student"] / 1e6,
+                  validation=tok["validation"] / 1e6, documents=m["documents"],
+                  near_duplicates=int(sum(v["near_duplicates"] for v in m["sources"].values())),
+                  exact_duplicates=int(sum(v["exact_duplicates"] for v in m["sources"].values())),
+                  inputs=len(m["inputs"]), debian_packages=sum(i["file"].endswith(".deb") for i in m["inputs"]),
+                  wheels=sum(i["file"].endswith(".whl") for i in m["inputs"]),
+                  units_validation=m["units"]["validation"], sha=m["corpus_sha256"][:16],
+                  val_overlap_max=float(max(val)), halves_overlap_max=float(max(halves)),
+                  sources_without_validation=tuple(sorted(src.index[src["validation (M tokens)"] == 0])),
+                  sources=src, overlap=ov[["near_duplicate_char_share", "mean_shingle_containment"]])
+
+
+# -- family and throughput ---------------------------------------------------------------
+
+def family_table(directory: str | Path = DIRECTORY) -> pd.DataFrame:
+    """One row per size: shape, both parameter counts, the embeddings' share, forward FLOPs per
+    token, the batch (sequences) and the peak learning rate the plan gives it."""
+    from experiments.family import family
+    from experiments.plan import batch_seqs
+
+    lr = json.loads((Path(directory) / "lr_choice.json").read_text())["lr"]
+    return pd.DataFrame([{"name": a.name, "n_layers": a.n_layers, "d_model": a.d_model, "n_heads": a.n_heads,
+                          "N (M)": a.non_embedding_params / 1e6, "total (M)": a.total_params / 1e6,
+                          "embedding share": a.embedding_share, "F (MFLOP/token)": a.forward_flops_per_token / 1e6,
+                          "batch (seqs)": batch_seqs(a), "peak LR": lr[a.name]} for a in family()])
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """The benchmark (``throughput.csv``): ``table``, MFU per size (rows) and step mode (columns);
+    ``compile_mfu_20m``: the compiled step's MFU at the largest size of at least 20M
+    non-embedding parameters it measured (``compile_20m_name``); ``compile_over_graph``: the
+    compiled step's speed over the CUDA-graph step's at the sizes both measured (min, max)."""
+
+    table: pd.DataFrame
+    compile_mfu_20m: float
+    compile_20m_name: str
+    graph_mfu_min: float
+    graph_mfu_max: float
+    compile_over_graph_min: float
+    compile_over_graph_max: float
+    peak_tflops: float
+
+
+def throughput(directory: str | Path = DIRECTORY, peak: float = 790e12) -> Throughput:
+    tp = _csv(Path(directory), "throughput.csv")
+    tab = tp.pivot_table(index=["N", "name"], columns="mode", values="mfu").reset_index("N").sort_values("N")
+    big = tp[(tp["mode"] == "compile") & (tp.N >= 20e6)].sort_values("N")
+    both = tab.dropna(subset=["compile", "graph"])
+    ratio = both["compile"] / both["graph"]
+    graph = tab["graph"].dropna()
+    return Throughput(table=tab, compile_mfu_20m=float(big.mfu.iloc[-1]), compile_20m_name=str(big.name.iloc[-1]),
+                      graph_mfu_min=float(graph.min()), graph_mfu_max=float(graph.max()),
+                      compile_over_graph_min=float(ratio.min()), compile_over_graph_max=float(ratio.max()),
+                      peak_tflops=peak / 1e12)
+
+
+@dataclass(frozen=True)
+class SweepRate:
+    """Model FLOPs of the runs over the sweep's wall time (first start to last end): the whole
+    GPU's rate, and its ratio to version 1's."""
+
+    runs: int
+    flops: float
+    wall_s: float
+    flops_per_gpu_s: float
+    over_v1: float
+
+
+def sweep_rate(s: SetupRuns) -> SweepRate:
+    t = pd.to_datetime(s.runs.finished_utc)
+    end = (t - t.min()).dt.total_seconds()
+    start = end - s.runs.wall_s
+    wall = float(end.max() - start.min())
+    fl = float(s.runs.total_flops.sum())
+    return SweepRate(len(s.runs), fl, wall, fl / wall, fl / wall / V1_FLOPS_PER_GPU_S)
+
+
+# -- recipe --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LRSweep:
+    """The learning-rate sweep: ``points`` (size, tokens per parameter, peak LR, final loss);
+    ``optima`` from ``lr_choice.json`` (recomputed by the test suite from the runs); the rule's
+    outcome; ``spread``: largest over smallest of the sizes' optima; ``edge``: whether any
+    optimum sits on the grid's edge; ``short_over_long``: the short run's optimum over the long
+    run's at the sizes swept at both."""
+
+    points: pd.DataFrame
+    optima: pd.DataFrame
+    rule: str
+    spread: float
+    transfer: bool
+    edge: bool
+    short_over_long: dict
+    lr_min: float
+    lr_max: float
+
+
+def lr_sweep(s: SetupRuns) -> LRSweep:
+    choice = json.loads((s.directory / "lr_choice.json").read_text())
+    pts = s.sweep.assign(M=s.sweep.M.round().astype(int))[["name", "N", "M", "lr", "val_ce", "steps"]]
+    opt = pd.DataFrame(choice["optima"]).T
+    opt.index.name = "size@M"
+    lr = list(choice["lr"].values())
+    return LRSweep(points=pts.sort_values(["N", "M", "lr"]), optima=opt, rule=choice["rule"],
+                   spread=float(choice["spread"]), transfer=choice["rule"].startswith("muP transfer"),
+                   edge=bool(opt.on_edge.astype(bool).any()), short_over_long=choice["short_over_long"],
+                   lr_min=float(min(lr)), lr_max=float(max(lr)))
+
+
+# -- noise and halves ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeedNoise:
+    """Relative standard deviation of the final loss over seeds, per configuration trained with
+    several seeds (``table``), and pooled (root mean square); ``largest_N``: the largest size
+    among them."""
+
+    table: pd.DataFrame
+    pooled: float
+    smallest: float
+    largest: float
+    configurations: int
+    largest_N: float
+
+
+def seed_noise(s: SetupRuns) -> SeedNoise:
+    g = s.seeds.groupby(["name", "N", "tokens"]).val_ce.agg(["count", "mean", "std"]).reset_index()
+    g["relative sd"] = g["std"] / g["mean"]
+    if g.empty:
+        raise ValueError("no configuration was trained with more than one seed")
+    return SeedNoise(table=g.sort_values("N"), pooled=float(np.sqrt(np.mean(g["relative sd"] ** 2))),
+                     smallest=float(g["relative sd"].min()), largest=float(g["relative sd"].max()),
+                     configurations=len(g), largest_N=float(g.N.max()))
+
+
+@dataclass(frozen=True)
+class HalfGate:
+    """The test gate of the corpus: the same configuration trained on the two halves. ``table``:
+    per twin, the student-half loss over the teacher-half loss minus 1; a twin passes when that
+    lies within two pooled seed standard deviations; ``verdict`` "holds" when every twin passes,
+    "does not hold" when one fails, "cannot tell" with no twin."""
+
+    table: pd.DataFrame
+    twins: int
+    largest_gap: float
+    limit: float
+    verdict: str
+
+
+def half_gate(s: SetupRuns, noise: SeedNoise) -> HalfGate:
+    t = s.twins.assign(gap=s.twins.val_ce_student / s.twins.val_ce_teacher - 1)
+    limit = 2 * noise.pooled
+    t["within 2 sd"] = t.gap.abs() <= limit
+    verdict = "cannot tell" if t.empty else ("holds" if bool(t["within 2 sd"].all()) else "does not hold")
+    tab = t[["name_student", "tokens", "seed", "val_ce_teacher", "val_ce_student", "gap", "within 2 sd"]]
+    return HalfGate(tab.rename(columns={"name_student": "name"}), len(t),
+                    float(t.gap.abs().max()) if len(t) else float("nan"), limit, verdict)
+
+
+# -- the supervised law -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SupervisedFit:
+    """Eq. 1 fitted (``analysis.fit.fit_supervised``, the paper's grid and Huber loss) to the
+    seed-0 teacher-half runs with at least ``min_tokens`` tokens. ``residuals``: per run, the
+    law's log-prediction minus the log loss; ``rms``: their root mean square; ``over_noise``:
+    that over the pooled seed noise; ``fit``: the FitResult."""
+
+    min_tokens: float
+    runs: int
+    coefficients: object
+    rms: float
+    over_noise: float
+    worst: float
+    worst_run: str
+    residuals: pd.DataFrame
+    fit: object
+
+
+def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0) -> SupervisedFit:
+    pts = s.supervised[(s.supervised.split == "teacher") & (s.supervised.seed == 0)
+                       & (s.supervised.tokens >= min_tokens)]
+    if len(pts) < 7:
+        raise ValueError(f"min_tokens={min_tokens:g} leaves {len(pts)} runs, fewer than the law's 6 parameters + 1")
+    N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
+    res = fit_supervised(N, D, L)
+    r = np.log(supervised_loss(N, D, res.coefficients)) - np.log(L)
+    tab = pts[["run_id", "name", "N", "tokens", "M", "val_ce"]].assign(residual=r).sort_values("residual")
+    i = int(np.argmax(np.abs(r)))
+    rms = float(np.sqrt(np.mean(r ** 2)))
+    return SupervisedFit(min_tokens, len(pts), res.coefficients, rms, rms / noise.pooled, float(r[i]),
+                         str(pts.run_id.iloc[i]), tab, res)
+
+
+def curve(run: pd.Series) -> pd.DataFrame:
+    """A run's validation-loss curve (tokens, loss) from its ``val_curve`` column."""
+    pts = [p.split(":") for p in str(run.val_curve).split(";")]
+    return pd.DataFrame({"tokens": [float(a) for a, _ in pts], "val_ce": [float(b) for _, b in pts]})
+
+
+def status(s: SetupRuns) -> pd.DataFrame:
+    """Per protocol: the runs the blocks planned (``plan_*.csv`` beside the run table, the
+    learning-rate sweep included) and those in the run table."""
+    from experiments.plan import read_plan
+
+    done = set(s.runs.run_id)
+    rows: dict[str, dict] = {}
+    for p in sorted(s.directory.glob("plan_*.csv")):
+        for r in read_plan(p):
+            for tag in r["protocol"].split("+"):
+                d = rows.setdefault(tag, {"planned": 0, "run": 0})
+                d["planned"] += 1
+                d["run"] += r["run_id"] in done
+    out = pd.DataFrame(rows).T
+    out["left"] = out.planned - out.run
+    out.index.name = "protocol"
+    return out

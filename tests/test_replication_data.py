@@ -1,0 +1,78 @@
+"""The committed version-2 replication data recomputed from the code that made them: each
+block's plan from its configuration, the learning-rate choice from the sweep's runs, and
+every run traced to a plan and to the corpus manifest."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from experiments import lr_rule
+from experiments import plan as planmod
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "replication"
+BLOCKS = ROOT / "experiments" / "blocks"
+
+
+def _csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return _csv(DATA / "runs.csv")
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return json.loads((DATA / "corpus_manifest.json").read_text())
+
+
+def _half(manifest):
+    return min(manifest["tokens"]["teacher"], manifest["tokens"]["student"])
+
+
+def _same_plan(path, plan):
+    stored = planmod.read_plan(path)
+    assert [r["run_id"] for r in stored] == [r["run_id"] for r in plan.rows()]
+    for a, b in zip(stored, plan.rows()):
+        for k in planmod.FIELDS:
+            assert a[k] == pytest.approx(b[k]) if isinstance(b[k], float) else a[k] == b[k], (a["run_id"], k)
+
+
+def test_block_a_lr_sweep_plan_is_recomputed(manifest):
+    _same_plan(DATA / "plan_a_lr_sweep.csv", planmod.block_plan(["lr-sweep"], planmod.Setting(_half(manifest))))
+
+
+def test_lr_choice_is_recomputed_from_the_sweep(runs):
+    stored = json.loads((DATA / "lr_choice.json").read_text())
+    again = lr_rule.choose(runs)
+    assert again["rule"] == stored["rule"]
+    assert again["lr"] == pytest.approx(stored["lr"], rel=1e-12)
+
+
+def test_block_a_main_plan_is_recomputed(manifest):
+    block = planmod.read_block(BLOCKS / "v2-part1-a.json")
+    lr = json.loads((DATA / "lr_choice.json").read_text())["lr"]
+    _same_plan(DATA / "plan_a_main.csv", planmod.block_plan(block["protocols"], planmod.Setting(_half(manifest), lr)))
+
+
+def test_every_run_is_planned_and_names_the_corpus(runs, manifest):
+    planned = {r["run_id"]: r for p in DATA.glob("plan_*.csv") for r in planmod.read_plan(p)}
+    for r in runs:
+        p = planned[r["run_id"]]
+        assert (int(r["n_layers"]), int(r["d_model"]), int(r["seed"]), r["split"]) == \
+            (p["n_layers"], p["d_model"], p["seed"], p["split"])
+        assert float(r["lr"]) == pytest.approx(p["lr"]) and int(r["batch_size"]) == p["batch_seqs"]
+        assert abs(int(r["tokens"]) - p["tokens"]) <= int(r["batch_tokens"]) / 2
+        assert r["corpus_sha256"] == manifest["corpus_sha256"]
+
+
+def test_corpus_meets_the_issue(manifest):
+    assert manifest["total_tokens"] >= 250e6 and _half(manifest) >= 110e6
+    assert manifest["tokens"]["validation"] >= 2e6
+    for pair in ("validation->teacher", "validation->student"):
+        assert manifest["overlap"]["pairs"][pair]["near_duplicate_char_share"] < 0.01

@@ -1,0 +1,78 @@
+"""analysis.replication_setup on a small synthetic run table with known answers, and on the
+committed version-2 data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import replication_setup as S
+from analysis.laws import PAPER_SUPERVISED, supervised_loss
+from experiments.family import by_name
+
+NAMES = ("L2d128", "L3d192", "L4d256", "L5d320", "L6d384", "L7d448", "L7d512")
+
+
+def _row(name, tokens, seed=0, split="teacher", protocol="ladder", loss=None, t0=0.0, wall=10.0):
+    a = by_name(name)
+    loss = float(supervised_loss(a.non_embedding_params, tokens, PAPER_SUPERVISED)) if loss is None else loss
+    return {"run_id": f"s-{name}-D{tokens}-{split[0]}-s{seed}", "protocol": protocol, "split": split,
+            "N": a.non_embedding_params, "n_layers": a.n_layers, "d_model": a.d_model, "tokens": tokens,
+            "seed": seed, "val_ce": loss, "total_flops": 3 * a.forward_flops_per_token * tokens,
+            "wall_s": wall, "finished_utc": pd.Timestamp(1.8e9 + t0 + wall, unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "val_curve": f"{tokens // 2}:{loss + 0.5:.4f};{tokens}:{loss:.4f}", "lr": 0.01}
+
+
+@pytest.fixture()
+def synthetic(tmp_path):
+    rows = []
+    for i, name in enumerate(NAMES):  # an exact supervised law at two lengths each
+        N = by_name(name).non_embedding_params
+        rows += [_row(name, int(20 * N), t0=10 * i), _row(name, int(80 * N), protocol="isoflop-1e16", t0=10 * i)]
+    base = rows[0]["val_ce"]
+    rows += [_row("L2d128", int(20 * by_name("L2d128").non_embedding_params), seed=s, loss=base * (1 + d))
+             for s, d in ((1, 0.01), (2, -0.01))]  # relative sd of 1%
+    rows.append(_row("L2d128", int(20 * by_name("L2d128").non_embedding_params), split="student",
+                     protocol="twins", loss=base * 1.05))  # a twin 5% off: more than 2 sd
+    rows.append(_row("L2d128", 1000, protocol="lr-sweep"))
+    pd.DataFrame(rows).to_csv(tmp_path / "runs.csv", index=False)
+    return tmp_path
+
+
+def test_seed_noise_and_half_gate(synthetic):
+    s = S.load(synthetic)
+    assert len(s.sweep) == 1 and len(s.twins) == 1
+    noise = S.seed_noise(s)
+    assert noise.configurations == 1 and noise.pooled == pytest.approx(np.std([1, 1.01, 0.99], ddof=1), rel=1e-6)
+    gate = S.half_gate(s, noise)
+    assert gate.verdict == "does not hold" and gate.largest_gap == pytest.approx(0.05, rel=1e-6)
+
+
+def test_supervised_fit_recovers_an_exact_law(synthetic):
+    s = S.load(synthetic)
+    f = S.supervised_fit(s, S.seed_noise(s))
+    assert f.runs == 2 * len(NAMES) and f.rms < 1e-3
+    with pytest.raises(ValueError, match="fewer than"):
+        S.supervised_fit(s, S.seed_noise(s), min_tokens=1e12)
+
+
+def test_sweep_rate_counts_wall_time_from_first_start_to_last_end(synthetic):
+    s = S.load(synthetic)
+    r = S.sweep_rate(s)
+    assert r.wall_s == pytest.approx(70.0) and r.flops == pytest.approx(s.runs.total_flops.sum())
+
+
+def test_curve_parses_the_val_curve_column():
+    c = S.curve(pd.Series({"val_curve": "10:3.5;20:3.0"}))
+    assert list(c.tokens) == [10, 20] and list(c.val_ce) == [3.5, 3.0]
+
+
+def test_committed_data_summaries():
+    s = S.load()
+    corpus = S.corpus()
+    assert corpus.documents == json.loads((s.directory / "corpus_manifest.json").read_text())["documents"]
+    st = S.status(s)
+    assert (st.run <= st.planned).all() and st.run.sum() >= len(s.runs)  # runs in several protocols count in each
+    fam = S.family_table()
+    assert list(fam.name) == sorted(fam.name, key=lambda n: by_name(n).non_embedding_params)
