@@ -8,12 +8,12 @@ RUN_COLUMNS = [
     "teacher_run_id", "teacher_N", "teacher_tokens", "teacher_loss", "teacher_ece",
     "teacher_inference_flops", "distill_lambda", "distill_tau", "distill_topk",
     "val_ce", "kl_to_teacher", "ece", "ece_vs_teacher", "top1_acc", "teacher_agreement",
-    "train_ce_final", "val_curve", "eval_tokens", "val_ce_by_source", "lr", "batch_size", "batch_tokens", "steps",
+    "train_ce_final", "val_curve", "copy_curve", "eval_tokens", "val_ce_by_source", "lr", "batch_size", "batch_tokens", "steps",
     "warmup_steps", "seed", "corpus_sha256", "git_rev", "gpu", "tokens_per_s", "model_flops_per_s", "wall_s",
     "compiled", "cuda_graph", "finished_utc",
 ]
 #: Columns that version 2 added (version 1's table, data/replication/v1/runs.csv, lacks them).
-V2_ADDED = ("d_head", "val_ce_by_source", "model_flops_per_s")
+V2_ADDED = ("d_head", "val_ce_by_source", "model_flops_per_s", "copy_curve")
 #: Column order of version 1's table.
 V1_COLUMNS = [c for c in RUN_COLUMNS if c not in V2_ADDED]
 
@@ -22,6 +22,7 @@ V1_COLUMNS = [c for c in RUN_COLUMNS if c not in V2_ADDED]
 REQUIRED = [c for c in RUN_COLUMNS if c not in (
     "teacher_run_id", "teacher_N", "teacher_tokens", "teacher_loss", "teacher_ece",
     "teacher_inference_flops", "distill_lambda", "distill_tau", "distill_topk",
-    "kl_to_teacher", "ece_vs_teacher", "teacher_agreement", "val_ce_by_source")]
+    "kl_to_teacher", "ece_vs_teacher", "teacher_agreement", "val_ce_by_source", "copy_curve")]
 #: Columns that every distillation row must fill besides REQUIRED.
-DISTILLATION_ONLY = [c for c in RUN_COLUMNS if c not in REQUIRED and c != "val_ce_by_source"]
+DISTILLATION_ONLY = [c for c in RUN_COLUMNS
+                     if c not in REQUIRED and c not in ("val_ce_by_source", "copy_curve")]

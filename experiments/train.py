@@ -4,7 +4,11 @@ One call of :func:`train_run` trains a model for a fixed number of tokens on one
 of the corpus and evaluates it on the whole validation split: cross-entropy against the
 data (overall and per source), KL(teacher || student) when a teacher is given, top-1
 accuracy and the expected calibration error with 21 equal-width bins (the paper's App. E.8,
-Eq. 38), against the data and against the teacher's top-1 prediction.
+Eq. 38), against the data and against the teacher's top-1 prediction. At every point of the
+loss curve it also measures in-context copying (:func:`copy_windows`, :func:`copy_ce`): the
+loss on the second copy of a repeated block of random tokens, which falls from about
+log(vocab) to near zero when a model learns to copy from its context (the induction heads of
+Olsson et al. 2022), so that a sudden drop of the validation loss can be tied to it or not.
 
 The recipe (the set-up chapter validates it): AdamW (beta 0.9/0.95, eps 1e-8), simple muP
 (:meth:`Transformer.param_groups`) around a peak learning rate that the learning-rate
@@ -46,6 +50,10 @@ MODES = ("eager", "graph", "compile")
 #: Validation tokens of the loss curve's intermediate points, windows spread evenly over the
 #: split (the final point uses all of it).
 CURVE_EVAL_TOKENS = 262_144
+#: Sequences of the in-context copying probe (:func:`copy_windows`).
+COPY_SEQUENCES = 32
+#: Seed of the copying probe's random tokens (one probe for every run).
+COPY_SEED = 20_250_211
 
 
 def batch_seqs_for(arch: Architecture, min_steps: int = MIN_STEPS) -> int:
@@ -83,7 +91,7 @@ class RunConfig:
     n_ctx: int = N_CTX
     n_vocab: int = N_VOCAB
     eval_tokens: int = 0  # 0 = the whole validation split
-    n_evals: int = 4  # validation points during training (the last is the final one)
+    n_evals: int = 8  # validation points during training (the last is the final one)
 
     def __post_init__(self):
         if self.split not in ("teacher", "student"):
@@ -151,6 +159,38 @@ def validation_windows(tokens: torch.Tensor, n_ctx: int, max_tokens: int = 0) ->
         n = min(n, max(1, max_tokens // n_ctx))
     starts = torch.arange(n) * n_ctx
     return tokens[(starts[:, None] + torch.arange(n_ctx + 1)[None, :]).to(tokens.device)]
+
+
+def copy_windows(n_ctx: int, n_vocab: int, n: int = COPY_SEQUENCES, seed: int = COPY_SEED) -> torch.Tensor:
+    """The in-context copying probe: ``n`` windows of ``n_ctx + 1`` tokens, each a block of
+    ``n_ctx // 2`` tokens drawn uniformly from the vocabulary followed by the same block
+    again (cut to the window). Nothing in the data predicts a random token, so a model
+    can beat about log(vocab) on the second copy only by copying from its context."""
+    if n_ctx < 4 or n_vocab < 2 or n < 1:
+        raise ValueError(f"the probe needs n_ctx >= 4, n_vocab >= 2 and n >= 1; got {n_ctx}, {n_vocab}, {n}")
+    half = n_ctx // 2
+    gen = torch.Generator().manual_seed(seed)
+    block = torch.randint(0, n_vocab, (n, half), generator=gen)
+    reps = -(-(n_ctx + 1) // half)
+    return block.repeat(1, reps)[:, :n_ctx + 1]
+
+
+@torch.no_grad()
+def copy_ce(model, windows: torch.Tensor, device) -> float:
+    """Cross-entropy (nats/token) on the tokens of the probe's second copy that copying
+    predicts (targets from position ``n_ctx // 2 + 1`` on: the block's first token
+    repeats too, but nothing says that the repeat starts there)."""
+    n_ctx = windows.shape[1] - 1
+    first = n_ctx // 2 + 1
+    model.eval()
+    w = windows.to(device).long()
+    with _autocast(device):
+        logits = model(w[:, :-1])
+    logp = F.log_softmax(logits.float(), dim=-1)
+    y = w[:, 1:]
+    nll = -logp.gather(-1, y[..., None])[..., 0]
+    model.train()
+    return float(nll[:, first - 1:].mean())
 
 
 def _autocast(device):
@@ -363,7 +403,8 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
     stride = max(1, val_windows.shape[0] // max(1, CURVE_EVAL_TOKENS // cfg.n_ctx))
     curve_val = val_windows[::stride]
     eval_at = sorted({max(1, round(steps * (k + 1) / cfg.n_evals)) for k in range(cfg.n_evals)})
-    curve = []
+    curve, copy_curve = [], []
+    probe = copy_windows(cfg.n_ctx, cfg.n_vocab)
     if teacher is not None:
         teacher.eval()
     loss_fn = make_loss_fn(model, cfg, device, teacher)
@@ -389,6 +430,7 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
             if step + 1 < steps:
                 r = evaluate(model, curve_val, device)
                 curve.append(f"{(step + 1) * batch_tokens}:{r['val_ce']:.4f}")
+                copy_curve.append(f"{(step + 1) * batch_tokens}:{copy_ce(model, probe, device):.4f}")
                 if log:
                     log(f"{cfg.run_id} step {step + 1}/{steps} train {train_loss:.4f} val {r['val_ce']:.4f}")
     if is_cuda:
@@ -397,6 +439,7 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
     final = evaluate(model, val_windows, device, teacher=teacher, sources=src_windows,
                      source_names=source_names)
     curve.append(f"{steps * batch_tokens}:{final['val_ce']:.4f}")
+    copy_curve.append(f"{steps * batch_tokens}:{copy_ce(model, probe, device):.4f}")
     tokens = steps * batch_tokens
     distill = teacher is not None
     row = {
@@ -417,7 +460,8 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
         "val_ce": final["val_ce"], "kl_to_teacher": final.get("kl_to_teacher", ""),
         "ece": final["ece"], "ece_vs_teacher": final.get("ece_vs_teacher", ""),
         "top1_acc": final["top1_acc"], "teacher_agreement": final.get("teacher_agreement", ""),
-        "train_ce_final": train_loss, "val_curve": ";".join(curve), "eval_tokens": final["eval_tokens"],
+        "train_ce_final": train_loss, "val_curve": ";".join(curve),
+        "copy_curve": ";".join(copy_curve), "eval_tokens": final["eval_tokens"],
         "val_ce_by_source": ";".join(f"{k}:{v}" for k, v in final.get("val_ce_by_source", {}).items()),
         "lr": cfg.peak_lr, "batch_size": batch, "batch_tokens": batch_tokens, "steps": steps,
         "warmup_steps": warmup, "seed": cfg.seed, "tokens_per_s": tokens / train_wall,

@@ -23,7 +23,7 @@ from experiments.family import SHAPES, architecture, by_name, family, nearest_ar
 from experiments.model import Transformer, count_non_embedding
 from experiments.schema import RUN_COLUMNS
 from experiments.sweep import in_shard, parse_shard
-from experiments.train import RunConfig, batch_seqs_for, ece, lr_factor, train_run
+from experiments.train import RunConfig, batch_seqs_for, copy_ce, copy_windows, ece, lr_factor, train_run
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ("the model learns a law of scaling from small runs and the teacher gives its "
@@ -189,6 +189,31 @@ def _splits(out):
             for s in ("teacher", "student", "validation")}
 
 
+class _Copier(torch.nn.Module):
+    """Predicts the token n_ctx // 2 places back with near certainty: a perfect copier."""
+
+    def __init__(self, lag: int, vocab: int):
+        super().__init__()
+        self.lag, self.vocab = lag, vocab
+
+    def forward(self, x):
+        nxt = torch.roll(x, self.lag - 1, dims=1)  # position t predicts x[t + 1 - lag], the copy
+        return 50.0 * torch.nn.functional.one_hot(nxt, self.vocab).float()
+
+
+def test_copy_probe_separates_copying_from_guessing():
+    w = copy_windows(N_CTX, VOCAB, n=6, seed=3)
+    half = N_CTX // 2
+    assert w.shape == (6, N_CTX + 1) and torch.equal(w[:, half:2 * half], w[:, :half])
+    assert torch.equal(w, copy_windows(N_CTX, VOCAB, n=6, seed=3))  # seeded
+    torch.manual_seed(0)
+    untrained = copy_ce(Transformer(architecture(1, 64, N_CTX, VOCAB)), w, "cpu")
+    assert abs(untrained - math.log(VOCAB)) < 1.0  # guessing: about log(vocab)
+    assert copy_ce(_Copier(half, VOCAB), w, "cpu") < 1e-6  # copying: about zero
+    with pytest.raises(ValueError, match="n_ctx"):
+        copy_windows(2, VOCAB)
+
+
 def test_supervised_and_distilled_losses_fall(tiny_corpus):
     torch.set_num_threads(1)
     out, _ = tiny_corpus
@@ -201,6 +226,9 @@ def test_supervised_and_distilled_losses_fall(tiny_corpus):
     losses = [float(x.split(":")[1]) for x in row["val_curve"].split(";")]
     assert losses[-1] < losses[0] < math.log(VOCAB)
     assert row["steps"] == 40 and row["tokens"] == 256 * 40 and row["objective"] == "supervised"
+    copies = [p.split(":") for p in row["copy_curve"].split(";")]
+    assert [t for t, _ in copies] == [p.split(":")[0] for p in row["val_curve"].split(";")]
+    assert all(0 < float(v) < math.inf for _, v in copies)  # a trained model can do worse than guessing
     by_source = dict(kv.split(":") for kv in row["val_ce_by_source"].split(";"))
     assert set(by_source) <= set(names) and all(0 < float(v) < math.log(VOCAB) for v in by_source.values())
     scfg = RunConfig("s", n_layers=1, d_model=64, tokens=256 * 40, batch_seqs=8, split="student", n_ctx=N_CTX,
