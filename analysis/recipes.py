@@ -12,7 +12,10 @@
   when supervised training of the same student is at least as good, and what
   distillation costs relative to it (App. D.5, Figs. 33-34);
 * ``decide``: the book's reading of these recipes for one practitioner (which
-  scenario applies, distil or train supervised), also ``python -m analysis decide``.
+  scenario applies, distil or train supervised), also ``python -m analysis decide``;
+* ``break_even_students``: with a teacher trained for n students
+  (``analysis.flops.SharedTeacher``), the smallest n from which distillation beats
+  supervised training of the student.
 
 The setting. Every public recipe takes one keyword-only ``setting``, a ``Setting``:
 the supervised coefficients (Eq. 1), the distillation coefficients (Eq. 8), the box
@@ -89,6 +92,8 @@ __all__ = [
     "supervised_tokens_for_loss",
     "decide",
     "DECISION_MARGIN",
+    "BreakEven",
+    "break_even_students",
 ]
 
 #: Bounds on N_T, D_S and D_T used by the paper's solver (App. D.4.1): [1M, 100P].
@@ -771,35 +776,145 @@ class Decision:
 DECISION_MARGIN = 1e-3
 
 
+def _check_students(name: str, value, *, integer: bool = True):
+    """An integer >= 1 or ``math.inf`` (any number >= 1 when not ``integer``)."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value) \
+        and value >= 1 and (math.isinf(value) or not integer or float(value).is_integer())
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= 1 or math.inf; got {value!r}")
+    return value
+
+
 def decide(N_S, C, teacher_exists: bool, students_per_teacher: int = 1, *,
-           margin: float = DECISION_MARGIN, setting: Setting = PAPER_SETTING) -> Decision:
+           margin: float = DECISION_MARGIN, shared_logits: bool = False,
+           setting: Setting = PAPER_SETTING) -> Decision:
     """The book's reading of the recipes ("When to distil"): which scenario applies to
     a practitioner who wants a student of ``N_S`` parameters with ``C`` FLOPs, and
     whether to distil.
 
     * a teacher exists (or is served anyway): its logits must still be paid,
       teacher inference;
-    * no teacher, and it will teach ``students_per_teacher`` > 1 students: the logits
-      are computed once and the teacher's pretraining is shared, so the book charges
-      the student the teacher pretraining scenario;
-    * no teacher, one student: teacher pretraining + inference.
+    * no teacher, one student: teacher pretraining + inference;
+    * no teacher, and it will teach ``students_per_teacher`` = n > 1 students (an
+      integer or ``math.inf``): pretraining + inference with the teacher's
+      pretraining shared by the n students (``Scenario.shared_by``); each student
+      pays its own logits unless ``shared_logits`` (the students distil on the same
+      tokens and read one stored copy of the logits).
 
     The route is "distil" when the compute-optimal distilled student beats its
     supervised twin by more than ``margin`` nats/token, else "train supervised".
     """
     if not isinstance(teacher_exists, (bool, np.bool_)):
         raise ValueError(f"teacher_exists must be True or False; got {teacher_exists!r}")
-    if isinstance(students_per_teacher, bool) or not isinstance(students_per_teacher, numbers.Integral) \
-            or students_per_teacher < 1:
-        raise ValueError(f"students_per_teacher must be an integer >= 1; got {students_per_teacher!r}")
+    _check_students("students_per_teacher", students_per_teacher)
+    if not isinstance(shared_logits, (bool, np.bool_)):
+        raise ValueError(f"shared_logits must be True or False; got {shared_logits!r}")
     margin = in_range("margin", margin, 0.0, 1.0)
     if teacher_exists:
         scenario = Scenario.TEACHER_INFERENCE
-    elif students_per_teacher > 1:
-        scenario = Scenario.TEACHER_PRETRAINING
-    else:
+    elif students_per_teacher == 1:
         scenario = Scenario.TEACHER_PRETRAINING_AND_INFERENCE
+    else:
+        scenario = Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(
+            students_per_teacher, shared_logits=shared_logits)
     recipe = compute_optimal_distillation(N_S, C, scenario, setting=setting)
     route = "distil" if recipe.student_loss < recipe.supervised_loss - margin else "train supervised"
     return Decision(scenario=scenario, route=route, gain=recipe.supervised_loss - recipe.student_loss,
                     recipe=recipe)
+
+
+# ------------------------------------------------------- many students, one teacher
+
+@dataclass(frozen=True)
+class BreakEven:
+    """Result of ``break_even_students``: the smallest number of students ``students``
+    (an int, or ``math.inf`` when no number suffices) from which each of them,
+    distilled from a teacher trained for all of them (``base`` shared by n), beats its
+    supervised twin by more than ``margin`` nats/token at budget ``compute`` per
+    student. ``gain`` is that gain at the break-even n (NaN when there is none),
+    ``gain_one`` the gain with one student, ``gain_limit`` with infinitely many (the
+    scenario's n = inf limit); ``beyond_search`` is True when the limit wins but no
+    n up to ``max_students`` does (the answer lies past the search's edge)."""
+
+    student_params: float
+    compute: float
+    base: Scenario
+    shared_logits: bool
+    margin: float
+    students: float
+    gain: float
+    gain_one: float
+    gain_limit: float
+    max_students: int
+    beyond_search: bool
+
+    @property
+    def scenario(self) -> CostScenario:
+        """The shared-teacher scenario at the break-even n (or the n = inf limit)."""
+        return self.base.shared_by(self.students, shared_logits=self.shared_logits)
+
+
+def _gain(N_S: float, C: float, scenario: CostScenario, setting: Setting) -> float:
+    """L_sup(C) - L_dist*(C) for one student and budget; -inf where infeasible."""
+    if C < _minimal_compute(N_S, scenario, setting) * (1 - 1e-12):
+        return -math.inf
+    _, _, _, l_dist = _solve_batch(np.array([N_S]), np.array([C]), scenario, setting)
+    l_sup = supervised_loss(N_S, C / (3.0 * float(setting.cost.forward(N_S))), setting.supervised)
+    return float(l_sup - l_dist[0])
+
+
+def break_even_students(N_S, C, *, base=Scenario.TEACHER_PRETRAINING_AND_INFERENCE,
+                        shared_logits: bool = False, margin: float = DECISION_MARGIN,
+                        max_students: int = 10**9, setting: Setting = PAPER_SETTING) -> BreakEven:
+    """The smallest integer n >= 1 such that a student of ``N_S`` parameters, given a
+    budget of ``C`` FLOPs *per student* and a teacher trained for n students
+    (``base.shared_by(n)``: each pays 1/n of the pretraining and its own logits unless
+    ``shared_logits``), beats supervised training of the same student on C by more than
+    ``margin`` nats/token.
+
+    The student's loss cannot rise with n (a smaller share enlarges the feasible set),
+    so n is found by doubling from 1 and integer bisection, one compute-optimal solve
+    per step. ``math.inf`` when even the n = inf limit does not win, or when no n up
+    to ``max_students`` does (``beyond_search``). ``base`` must charge pretraining.
+    """
+    setting = _setting(setting)
+    base = Scenario.parse(base)
+    if not isinstance(base, Scenario) or base.delta_pretraining == 0:
+        raise ValueError(f"base must be a Table 2 scenario that charges the teacher's pretraining "
+                         f"(teacher-pretraining or teacher-pretraining+inference); got {base!r}")
+    if not isinstance(shared_logits, (bool, np.bool_)):
+        raise ValueError(f"shared_logits must be True or False; got {shared_logits!r}")
+    N_S = in_range("N_S", N_S, setting.lo, setting.hi)
+    C = in_range("C", C, 1.0, 1e40)
+    margin = in_range("margin", margin, 0.0, 1.0)
+    _check_students("max_students", max_students)
+    if math.isinf(max_students):
+        raise ValueError("max_students must be finite")
+    _check_budget(N_S, C, base.shared_by(math.inf, shared_logits=shared_logits), setting)
+
+    def gain(n):
+        return _gain(N_S, C, base.shared_by(n, shared_logits=shared_logits), setting)
+
+    g_one, g_limit = gain(1), gain(math.inf)
+    result = functools.partial(BreakEven, student_params=N_S, compute=C, base=base,
+                               shared_logits=bool(shared_logits), margin=margin, gain_one=g_one,
+                               gain_limit=g_limit, max_students=int(max_students))
+    if g_one > margin:
+        return result(students=1, gain=g_one, beyond_search=False)
+    if g_limit <= margin:
+        return result(students=math.inf, gain=math.nan, beyond_search=False)
+    lo, hi = 1, 2  # gain(lo) <= margin; find hi with gain(hi) > margin
+    g_hi = gain(hi)
+    while g_hi <= margin:
+        if hi >= max_students:
+            return result(students=math.inf, gain=math.nan, beyond_search=True)
+        lo, hi = hi, min(2 * hi, int(max_students))
+        g_hi = gain(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        g_mid = gain(mid)
+        if g_mid > margin:
+            hi, g_hi = mid, g_mid
+        else:
+            lo = mid
+    return result(students=hi, gain=g_hi, beyond_search=False)

@@ -85,7 +85,40 @@ def test_decide_agrees_with_the_library():
     assert table.returncode == 0 and "Teacher pretraining" in table.stdout and "route" in table.stdout
 
 
+def test_recipe_with_many_students_agrees_with_the_library():
+    from analysis.flops import Scenario
+    from analysis.recipes import compute_optimal_distillation
+
+    out = run("recipe", "--student", "1B", "--compute", "1e21", "--students", "100", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    ref = compute_optimal_distillation(1e9, 1e21, Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(100))
+    assert data["scenario"] == "teacher-pretraining+inference/100"
+    assert data["student_loss"] == pytest.approx(ref.student_loss)
+    same = run("recipe", "--student", "1B", "--compute", "1e21", "--scenario", "teacher-pretraining+inference/100",
+               "--json")
+    assert json.loads(same.stdout)["student_loss"] == data["student_loss"]
+    limit = json.loads(run("recipe", "--student", "1B", "--compute", "1e21", "--students", "inf", "--json").stdout)
+    exists = json.loads(run("recipe", "--student", "1B", "--compute", "1e21", "--json").stdout)
+    assert limit["student_loss"] == exists["student_loss"]  # n = inf is teacher inference
+
+
+def test_break_even_agrees_with_the_library():
+    from analysis.recipes import break_even_students
+
+    out = run("break-even", "--student", "1B", "--compute", "1e21", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["students"] == break_even_students(1e9, 1e21).students
+    never = run("break-even", "--student", "1B", "--compute", "1e24")
+    assert never.returncode == 0 and "none" in never.stdout
+    edge = run("break-even", "--student", "10B", "--compute", "1e23", "--max-students", "64")
+    assert edge.returncode == 0 and "beyond the search" in edge.stdout
+
+
 @pytest.mark.parametrize("args,needle", [
+    (("recipe", "--student", "1B", "--compute", "1e21", "--students", "0"), "invalid number of students"),
+    (("recipe", "--student", "1B", "--compute", "1e21", "--students", "3", "--scenario", "teacher-inference"),
+     "does not charge it"),
     (("decide", "--student", "1B", "--compute", "1e21", "--students-per-teacher", "0"), "invalid count"),
     (("recipe", "--student", "3X", "--compute", "1e22"), "invalid size"),
     (("recipe", "--student", "3B", "--compute", "1e22", "--scenario", "lunch"), "scenario must be one of"),
