@@ -10,6 +10,7 @@ Subcommands
 ``decide``     distil or train supervised: the scenario that applies and the recipe's answer
 ``fig1``       errors of the distillation law on the paper's own runs (Fig. 1), by student
 ``break-even`` the smallest number of students from which a teacher trained for them pays
+``given-teacher`` the student size and tokens for a teacher that exists, with capped data
 
 ``recipe``, ``crossover`` and ``efficiency`` take ``--students N`` (an integer or ``inf``):
 the teacher's pretraining is shared by N students (``analysis.flops.SharedTeacher``);
@@ -316,6 +317,38 @@ def cmd_break_even(args) -> None:
     _emit(args, payload, rows, "Break-even number of students per teacher")
 
 
+def cmd_given_teacher(args) -> None:
+    from analysis.recipes import given_teacher_recipe
+
+    setting = _setting(args)
+    if args.teacher_loss is not None:
+        teacher_loss = args.teacher_loss
+    else:
+        teacher_loss = float(supervised_loss(args.teacher_params, args.teacher_tokens, setting.supervised))
+    r = given_teacher_recipe(args.teacher_params, teacher_loss, args.max_tokens, args.compute,
+                             max_student=args.max_student, logits_paid=not args.logits_stored,
+                             min_tokens_per_param=args.min_tokens_per_param, setting=setting)
+    payload = {k: getattr(r, k) for k in r.__dataclass_fields__}
+    payload["gain"] = r.gain
+    limits = [name for name, on in [("data cap", r.data_binds), ("size cap", r.size_binds),
+                                    ("min tokens per parameter", r.ratio_binds),
+                                    ("edge of the search box", r.on_edge)] if on]
+    rows = [("teacher parameters N_T", _fmt(r.teacher_params)),
+            ("teacher loss L_T (nats/token)", f"{r.teacher_loss:.4f}"),
+            ("data cap (tokens)", _fmt(r.max_tokens)),
+            ("compute budget C (FLOPs)", _fmt(r.compute)),
+            ("best student parameters N_S", _fmt(r.student_params)),
+            ("student tokens D_S", _fmt(r.student_tokens)),
+            ("student tokens per parameter", f"{r.tokens_per_param:.3g}"),
+            ("student loss L_S (nats/token)", f"{r.student_loss:.4f}"),
+            ("binding limits", ", ".join(limits) or "none (interior optimum)"),
+            ("same student, supervised (nats/token)", f"{r.twin_loss:.4f}"),
+            ("best supervised model N, D", f"{_fmt(r.supervised_params)}, {_fmt(r.supervised_tokens)}"),
+            ("best supervised loss (nats/token)", f"{r.supervised_loss:.4f}"),
+            ("gain of distillation over it", f"{r.gain:+.4f}")]
+    _emit(args, payload, rows, "Distilling from a teacher you already have")
+
+
 def build_parser() -> argparse.ArgumentParser:
     scen_help = ("compute scenario: best-case, teacher-inference, teacher-pretraining or "
                  "teacher-pretraining+inference (also ...-and-inference)")
@@ -433,12 +466,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-students", type=_count, default=10**9, help="largest n searched (default 1e9)")
     add_common(p)
     p.set_defaults(func=cmd_break_even)
+
+    p = sub.add_parser("given-teacher", help="student size and tokens for a teacher that exists, data capped",
+                       description="The student size and tokens that minimise the distilled loss (Eq. 8) "
+                                   "from an existing teacher of --teacher-params parameters and a known loss, "
+                                   "with at most --max-tokens tokens of data and --compute FLOPs (student "
+                                   "training plus the teacher's logits), compared with the best supervised "
+                                   "model under the same limits.")
+    p.add_argument("--teacher-params", type=parse_size, required=True, help="teacher parameters N_T")
+    p.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token)")
+    p.add_argument("--teacher-tokens", type=parse_size,
+                   help="teacher training tokens D_T (L_T from Eq. 1 if --teacher-loss is not given)")
+    p.add_argument("--max-tokens", type=parse_size, required=True, help="tokens of data the student may see")
+    p.add_argument("--compute", type=parse_size, required=True, help="budget in FLOPs, e.g. 1e22")
+    p.add_argument("--max-student", type=parse_size, default=None, help="largest student you can deploy")
+    p.add_argument("--min-tokens-per-param", type=float, default=1.0,
+                   help="fewest tokens per parameter allowed (default 1; below it the laws extrapolate)")
+    p.add_argument("--logits-stored", action="store_true",
+                   help="the teacher's logits on the data are already stored (not charged)")
+    add_common(p)
+    p.set_defaults(func=cmd_given_teacher)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "given-teacher" and (args.teacher_loss is None) == (args.teacher_tokens is None):
+        parser.error("given-teacher: give either --teacher-loss or --teacher-tokens")
     if args.command == "loss" and args.law == "distilled":
         given = args.teacher_loss is not None
         pair = (args.teacher_params is not None, args.teacher_tokens is not None)

@@ -94,6 +94,8 @@ __all__ = [
     "DECISION_MARGIN",
     "BreakEven",
     "break_even_students",
+    "GivenTeacherRecipe",
+    "given_teacher_recipe",
 ]
 
 #: Bounds on N_T, D_S and D_T used by the paper's solver (App. D.4.1): [1M, 100P].
@@ -918,3 +920,144 @@ def break_even_students(N_S, C, *, base=Scenario.TEACHER_PRETRAINING_AND_INFEREN
         else:
             lo = mid
     return result(students=hi, gain=g_hi, beyond_search=False)
+
+
+# ------------------------------------------------------------ a real, given teacher
+
+@dataclass(frozen=True)
+class GivenTeacherRecipe:
+    """Result of ``given_teacher_recipe``: the student size ``student_params`` and tokens
+    ``student_tokens`` that minimise the distilled loss ``student_loss`` from a teacher
+    that already exists (``teacher_params``, ``teacher_loss``), with at most
+    ``max_tokens`` tokens of data and ``compute`` FLOPs (student training plus, when
+    ``logits_paid``, the teacher's logits on the student's tokens), the student at most
+    ``max_student`` parameters.
+
+    ``data_binds``: the student uses every token there is; ``size_binds``: the student
+    sits at ``max_student``; ``ratio_binds``: at the fewest tokens per parameter allowed
+    (``min_tokens_per_param``); ``on_edge``: it sits at the box's lower bound (an answer on
+    the edge of the search). The baselines: ``twin_loss``, the same student trained with
+    supervision on the same data cap and budget (D = min(max_tokens, C / 3F(N_S))), and
+    ``supervised_params``, ``supervised_tokens``, ``supervised_loss``, the best
+    supervised model under the same cap, budget and size limit. ``gain`` = supervised
+    loss - student loss (> 0: distillation beats the best supervised model)."""
+
+    teacher_params: float
+    teacher_loss: float
+    max_tokens: float
+    compute: float
+    max_student: float
+    logits_paid: bool
+    student_params: float
+    student_tokens: float
+    student_loss: float
+    compute_used: float
+    data_binds: bool
+    size_binds: bool
+    ratio_binds: bool
+    on_edge: bool
+    twin_loss: float
+    supervised_params: float
+    supervised_tokens: float
+    supervised_loss: float
+
+    @property
+    def gain(self) -> float:
+        return self.supervised_loss - self.student_loss
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.student_tokens / self.student_params
+
+
+#: Fewest tokens per parameter ``given_teacher_recipe`` lets a student (or its supervised
+#: baseline) see: below one token per parameter both laws are far outside the runs they
+#: were fitted on, and their optima there are artefacts ("When to distil").
+MIN_TOKENS_PER_PARAM = 1.0
+
+
+def given_teacher_recipe(teacher_params, teacher_loss, max_tokens, C, *, max_student=None,
+                         logits_paid: bool = True, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,
+                         setting: Setting = PAPER_SETTING) -> GivenTeacherRecipe:
+    """The best student for a teacher that already exists: minimise L_S(N_S, D_S, L_T)
+    (Eq. 8) over the student size N_S in [``setting.bounds[0]``, ``max_student``], with
+    D_S = min(``max_tokens``, C / (3 F(N_S) + F(N_T))) (Eq. 9 with only the logits
+    charged; ``logits_paid=False``: logits already stored, D_S = min(max_tokens, C / 3F(N_S))).
+    The student loss falls with D_S, so it uses every token the cap and the budget allow,
+    which leaves a 1-D search over log N_S (``analysis.minimise.minimise_1d``).
+
+    ``teacher_params`` (N_T, parameters) and ``max_tokens`` in ``setting.bounds``;
+    ``teacher_loss`` (L_T, nats/token on the law's data) in the range a teacher in the
+    box can reach; ``C`` at least the cost of the smallest student on the lower-bound
+    number of tokens; ``max_student`` defaults to the box's upper bound. The teacher's
+    own training is sunk and not charged; only L_T matters (the paper, Fig. 3b). The
+    supervised baselines solve the same problem with Eq. 1 (no logits). Students (and
+    supervised models) see at least ``min_tokens_per_param`` tokens per parameter
+    (``ratio_binds``: the optimum sits on that limit), which caps their size at the
+    largest N with D(N) >= min_tokens_per_param N."""
+    setting = _setting(setting)
+    N_T = in_range("teacher_params", teacher_params, setting.lo, setting.hi)
+    L_T = in_range("teacher_loss", teacher_loss, *_teacher_loss_range(setting))
+    D_max = in_range("max_tokens", max_tokens, setting.lo, setting.hi)
+    n_max = setting.hi if max_student is None else in_range("max_student", max_student, setting.lo, setting.hi)
+    if not isinstance(logits_paid, (bool, np.bool_)):
+        raise ValueError(f"logits_paid must be True or False; got {logits_paid!r}")
+    f_t = float(setting.cost.forward(N_T)) if logits_paid else 0.0
+    need = (3.0 * float(setting.cost.forward(setting.lo)) + f_t) * setting.lo
+    m = in_range("min_tokens_per_param", min_tokens_per_param, 0.0, 1e6)
+    C = in_range("C", C, need, 1e40)
+    if D_max < m * setting.lo:
+        raise ValueError(f"max_tokens={D_max:.3g} gives even the smallest student ({setting.lo:.3g} "
+                         f"parameters) fewer than min_tokens_per_param={m:g} tokens per parameter")
+
+    def tokens(log_n, per_token_extra):
+        d = C / (3.0 * setting.cost.forward(np.exp(log_n)) + per_token_extra)
+        return np.minimum(d, D_max)
+
+    def ratio_cap(per_token_extra):
+        """Largest log N with tokens(log N) >= m N (bisection; tokens falls, m N rises)."""
+        a, b = setting.log_lo, setting.log_hi
+        if m == 0 or tokens(b, per_token_extra) >= m * math.exp(b):
+            return b
+        if tokens(a, per_token_extra) < m * math.exp(a):
+            raise ValueError(f"C={C:.3g} FLOPs gives even the smallest student fewer than "
+                             f"min_tokens_per_param={m:g} tokens per parameter")
+        for _ in range(80):
+            mid = 0.5 * (a + b)
+            a, b = (mid, b) if tokens(mid, per_token_extra) >= m * math.exp(mid) else (a, mid)
+        return a
+
+    log_lo = setting.log_lo
+    cap_d, cap_s = ratio_cap(f_t), ratio_cap(0.0)
+    log_hi, log_hi_s = min(math.log(n_max), cap_d), min(math.log(n_max), cap_s)
+
+    def distilled(x, rows):
+        d = tokens(x, f_t)
+        val = np.exp(_log_student_loss(np.exp(x), np.clip(d, setting.lo, setting.hi), L_T, setting))
+        return np.where(d >= setting.lo * (1 - 1e-12), val, np.inf)
+
+    def supervised(x, rows):
+        d = tokens(x, 0.0)
+        val = supervised_loss(np.exp(x), np.clip(d, setting.lo, setting.hi), setting.supervised)
+        return np.where(d >= setting.lo * (1 - 1e-12), val, np.inf)
+
+    def solve(objective, upper):
+        if upper - log_lo < 1e-12:
+            return np.array([log_lo]), objective(np.array([[log_lo]]), None)[0]
+        return minimise_1d(objective, 1, log_lo, upper, n_coarse=64, n_starts=3, tol=1e-6)
+
+    x, f = solve(distilled, log_hi)
+    xs, fs = solve(supervised, log_hi_s)
+    n_s, n_sup = float(np.exp(x[0])), float(np.exp(xs[0]))
+    d_s, d_sup = float(tokens(x[0], f_t)), float(tokens(xs[0], 0.0))
+    twin = float(supervised_loss(n_s, float(tokens(x[0], 0.0)), setting.supervised))
+    near = 1e-3  # in log N: within 0.1% of a bound
+    return GivenTeacherRecipe(
+        teacher_params=N_T, teacher_loss=L_T, max_tokens=D_max, compute=C, max_student=n_max,
+        logits_paid=bool(logits_paid), student_params=n_s, student_tokens=d_s, student_loss=float(f[0]),
+        compute_used=(3.0 * float(setting.cost.forward(n_s)) + f_t) * d_s,
+        data_binds=bool(d_s >= D_max * (1 - 1e-9)),
+        size_binds=bool(max_student is not None and x[0] >= math.log(n_max) - near),
+        ratio_binds=bool(cap_d < math.log(n_max) and x[0] >= cap_d - near),
+        on_edge=bool(x[0] <= log_lo + near or (max_student is None and x[0] >= setting.log_hi - near)),
+        twin_loss=twin, supervised_params=n_sup, supervised_tokens=d_sup, supervised_loss=float(fs[0]))

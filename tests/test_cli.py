@@ -171,3 +171,20 @@ def test_help():
     assert out.returncode == 0 and "recipe" in out.stdout and "3B" in out.stdout
     out = run("recipe", "--help")
     assert out.returncode == 0 and "--scenario" in out.stdout
+
+
+def test_given_teacher_agrees_with_the_library():
+    from analysis.laws import supervised_loss
+    from analysis.recipes import given_teacher_recipe
+
+    out = run("given-teacher", "--teacher-params", "7.75B", "--teacher-tokens", "155B", "--max-tokens", "20B",
+              "--compute", "1e22", "--max-student", "1B", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    ref = given_teacher_recipe(7.75e9, float(supervised_loss(7.75e9, 155e9)), 2e10, 1e22, max_student=1e9)
+    assert data["student_loss"] == pytest.approx(ref.student_loss) and data["size_binds"] is True
+    table = run("given-teacher", "--teacher-params", "7.75B", "--teacher-loss", "2.0", "--max-tokens", "20B",
+                "--compute", "1e22")
+    assert table.returncode == 0 and "binding limits" in table.stdout
+    both = run("given-teacher", "--teacher-params", "7.75B", "--max-tokens", "20B", "--compute", "1e22")
+    assert both.returncode == 2 and "either --teacher-loss or --teacher-tokens" in both.stderr

@@ -612,3 +612,69 @@ def test_break_even_with_shared_logits_needs_no_more_students():
 def test_break_even_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
         break_even_students(1e9, 1e21, **kw)
+
+
+# ------------------------------------------------------------ a real, given teacher
+
+from analysis.recipes import given_teacher_recipe  # noqa: E402
+
+L_7B = float(supervised_loss(7.75e9, 155e9))  # a 7.75B teacher trained at 20 tokens per parameter
+
+
+def _given_brute(n_t, l_t, d_max, c, n_max=1e17, m=1.0, logits=True):
+    n = np.geomspace(1e6, n_max, 200001)
+    f_t = float(forward_flops_per_token(n_t)) if logits else 0.0
+    d = np.minimum(c / (3 * forward_flops_per_token(n) + f_t), d_max)
+    ok = (d >= m * n) & (d >= 1e6)
+    dist = np.where(ok, distilled_loss(n, np.clip(d, 1e6, 1e17), l_t), np.inf)
+    d0 = np.minimum(c / (3 * forward_flops_per_token(n)), d_max)
+    ok0 = (d0 >= m * n) & (d0 >= 1e6)
+    sup = np.where(ok0, supervised_loss(n, np.clip(d0, 1e6, 1e17)), np.inf)
+    return dist.min(), n[dist.argmin()], sup.min()
+
+
+@pytest.mark.parametrize("d_max, c, n_max, m, logits", [
+    (5e10, 1e21, None, 1.0, True), (5e11, 1e22, None, 1.0, True), (2e10, 1e22, 1e9, 1.0, True),
+    (1e12, 1e23, None, 20.0, True), (1e11, 1e21, None, 0.0, False), (3e9, 1e19, None, 1.0, True),
+])
+def test_given_teacher_matches_a_dense_search(d_max, c, n_max, m, logits):
+    r = given_teacher_recipe(7.75e9, L_7B, d_max, c, max_student=n_max, min_tokens_per_param=m,
+                             logits_paid=logits)
+    ref, n_ref, sup_ref = _given_brute(7.75e9, L_7B, d_max, c, n_max or 1e17, m, logits)
+    assert abs(r.student_loss - ref) <= 1e-5 and abs(r.supervised_loss - sup_ref) <= 1e-5
+    assert r.student_params == pytest.approx(n_ref, rel=0.02) or r.ratio_binds or r.size_binds
+    assert r.student_tokens <= d_max * (1 + 1e-12) and r.compute_used <= c * (1 + 1e-9)
+    assert r.tokens_per_param >= m * (1 - 1e-6)
+    assert r.gain == pytest.approx(r.supervised_loss - r.student_loss)
+    assert r.twin_loss >= r.supervised_loss - 1e-12  # the best supervised model is at least as good as the twin
+
+
+def test_given_teacher_flags_the_binding_limits():
+    capped = given_teacher_recipe(7.75e9, L_7B, 2e10, 1e22, max_student=1e9)
+    assert capped.data_binds and capped.size_binds and not capped.on_edge
+    assert capped.student_params == pytest.approx(1e9) and capped.student_tokens == pytest.approx(2e10)
+    ratio = given_teacher_recipe(7.75e9, L_7B, 5e10, 1e21)  # the law asks for < 1 token per parameter
+    assert ratio.ratio_binds and ratio.tokens_per_param == pytest.approx(1.0, rel=1e-3)
+    free = given_teacher_recipe(7.75e9, L_7B, 5e11, 1e22)
+    assert not (free.data_binds or free.size_binds or free.ratio_binds or free.on_edge)
+    # a weak teacher relative to the budget: the best supervised model wins
+    assert free.gain < 0
+    stored = given_teacher_recipe(7.75e9, L_7B, 5e11, 1e22, logits_paid=False)
+    assert stored.student_loss < free.student_loss  # free logits leave more compute for the student
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"teacher_params": 0}, "teacher_params must be"),
+    ({"teacher_loss": 0.5}, "teacher_loss must be"),
+    ({"max_tokens": 1e18}, "max_tokens must be"),
+    ({"C": 1e10}, "C must be"),
+    ({"max_student": 1e3}, "max_student must be"),
+    ({"logits_paid": "no"}, "logits_paid must be True or False"),
+    ({"min_tokens_per_param": -1}, "min_tokens_per_param must be"),
+    ({"max_tokens": 2e6, "min_tokens_per_param": 10}, "fewer than min_tokens_per_param"),
+])
+def test_given_teacher_bad_input(kw, match):
+    args = {"teacher_params": 7.75e9, "teacher_loss": L_7B, "max_tokens": 1e11, "C": 1e21, **kw}
+    with pytest.raises(ValueError, match=match):
+        given_teacher_recipe(args.pop("teacher_params"), args.pop("teacher_loss"), args.pop("max_tokens"),
+                             args.pop("C"), **args)
