@@ -188,3 +188,21 @@ def test_given_teacher_agrees_with_the_library():
     assert table.returncode == 0 and "binding limits" in table.stdout
     both = run("given-teacher", "--teacher-params", "7.75B", "--max-tokens", "20B", "--compute", "1e22")
     assert both.returncode == 2 and "either --teacher-loss or --teacher-tokens" in both.stderr
+
+
+def test_crossover_and_efficiency_take_students():
+    import math
+
+    from analysis.flops import Scenario
+    from analysis.recipes import crossover_compute, efficiency_ratio
+
+    out = run("crossover", "--student", "1B", "--students", "16", "--min-compute", "1e19", "--max-compute", "1e24",
+              "--json")
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)["crossover_compute"]["teacher-pretraining+inference/16"]
+    shared = Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(16)
+    assert got == pytest.approx(crossover_compute(1e9, shared, (1e19, 1e24)))
+    eff = json.loads(run("efficiency", "--student", "10B", "--target-loss", "2.2", "--students", "inf",
+                         "--json").stdout)
+    ref = efficiency_ratio(1e10, 2.2, Scenario.TEACHER_INFERENCE)
+    assert eff["compute_ratio"] == pytest.approx(ref.compute_ratio) and not math.isnan(eff["compute_ratio"])
