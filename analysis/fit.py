@@ -95,7 +95,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
-from analysis._checks import array_in_range, in_range, integer
+from analysis._checks import _float_array, array_in_range, in_range, integer
 from analysis.laws import (
     PAPER_SUPERVISED,
     DistillationCoefficients,
@@ -261,7 +261,7 @@ def _check_positive_data(**arrays) -> dict:
     out = {}
     sizes = set()
     for name, value in arrays.items():
-        arr = np.asarray(value, dtype=float).ravel()
+        arr = _float_array(name, value, "finite numbers > 0").ravel()
         if arr.size == 0:
             raise ValueError(f"{name} must not be empty")
         bad = ~np.isfinite(arr) | (arr <= 0)
@@ -599,9 +599,7 @@ class Problem:
 
 
 def _check_settings(delta, residual, n, p):
-    in_range("delta", delta, 0.0, 1e3)
-    if not delta > 0:
-        raise ValueError(f"delta must be finite and > 0; got {delta!r}")
+    in_range("delta", delta, 1e-12, 1e3)
     if not isinstance(residual, str) or residual not in ("log", "printed"):
         raise ValueError(f"residual must be 'log' or 'printed'; got {residual!r}")
     if n <= p:
@@ -621,9 +619,13 @@ def _problem(law: Law, delta, residual, data) -> Problem:
 
 def huber(r, delta: float):
     """Huber_delta(r): r**2 / 2 for |r| <= delta, delta (|r| - delta / 2) beyond."""
-    r = np.asarray(r, dtype=float)
+    r = _float_array("r", r, "finite residuals")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("r must be finite residuals")
+    delta = in_range("delta", delta, 1e-12, 1e3)
     ar = np.abs(r)
-    return np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
+    inner = np.minimum(ar, delta)  # no overflow of r * r for large residuals
+    return 0.5 * inner * inner + delta * (ar - inner)
 
 
 def _batch_objective(prob: Problem, theta: np.ndarray, weights=None, need_grad=True):
@@ -745,8 +747,13 @@ class BootstrapResult:
 
 def grid_starts(grid) -> tuple[tuple, np.ndarray]:
     """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise ValueError(f"grid must be a non-empty mapping of parameter name -> values; got {grid!r}")
     names = tuple(grid)
-    values = [np.asarray(grid[k], dtype=float) for k in names]
+    try:
+        values = [_float_array(f"grid[{k!r}]", grid[k], "a sequence of finite numbers") for k in names]
+    except ValueError as exc:
+        raise ValueError(f"grid: every entry must be a non-empty sequence of finite numbers ({exc})") from None
     if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
         raise ValueError("grid: every entry must be a non-empty sequence of finite numbers")
     mesh = np.stack(np.meshgrid(*values, indexing="ij"), axis=-1).reshape(-1, len(names))

@@ -229,7 +229,8 @@ def _log_distilled_excess(N_S, D_S, L_T, coef: DistillationCoefficients,
     """(L_T, log of L_S - L_T): the log of Eq. 8's second term, a sum of logs of
     its three positive factors (App. F.2, Eqs. 47-49)."""
     log_n, log_d = _log_sizes(N_S, D_S, "N_S", "D_S")
-    L_T = positive_array("L_T", L_T)
+    # L_T**-c0 overflows for L_T near 0; no teacher's loss lies outside [1e-3, 1e4] nats/token
+    L_T = array_in_range("L_T", L_T, 1e-3, 1e4)
     broadcast(N_S=log_n, L_T=L_T)
     log_t = np.log(L_T)
     log_tilde = _log_supervised_from_logs(log_n, log_d, supervised)
