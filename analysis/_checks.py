@@ -16,18 +16,24 @@ import numbers
 import numpy as np
 
 
+def _show(value) -> str:
+    """``repr(value)``, shortened to 60 characters (``10**400`` has 401 digits)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:28] + "..." + text[-28:]
+
+
 def _float_array(name: str, value, expected: str) -> np.ndarray:
     """``value`` as a float array; ``ValueError`` naming ``name`` for strings, booleans,
     non-numeric or overflowing values (``expected`` says what was wanted)."""
     if isinstance(value, (str, bytes, bool, np.bool_)):
-        raise ValueError(f"{name} must be {expected}; got {value!r}")
+        raise ValueError(f"{name} must be {expected}; got {_show(value)}")
     try:
         arr = np.asarray(value)
         if arr.dtype.kind not in "iuf" and arr.dtype != object:
             raise TypeError(arr.dtype)
         arr = arr.astype(float)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"{name} must be {expected}; got {value!r}") from exc
+        raise ValueError(f"{name} must be {expected}; got {_show(value)}") from exc
     return arr
 
 
@@ -45,7 +51,7 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
         first = float(arr.flat[int(np.flatnonzero(bad.ravel())[0])])
         raise ValueError(
             f"{name} must be finite and in the open interval (0, {upper_txt}); "
-            f"got {first!r}"
+            f"got {_show(first)}"
         )
     return arr
 
@@ -53,7 +59,7 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
 def in_range(name: str, value, lo: float, hi: float) -> float:
     """``float(value)`` after checking it is a real number (not a string or a
     boolean), finite and lo <= value <= hi."""
-    message = f"{name} must be finite and in [{lo:g}, {hi:g}]; got {value!r}"
+    message = f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(value)}"
     if isinstance(value, (str, bytes, bool, np.bool_)) or np.ndim(value) != 0:
         raise ValueError(message)
     try:
@@ -71,7 +77,7 @@ def integer(name: str, value, lo: int, hi: int | None = None) -> int:
     top = "" if hi is None else f" and <= {hi}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be an integer >= {lo}{top}; got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {lo}{top}; got {_show(value)}")
     return int(value)
 
 
@@ -81,7 +87,7 @@ def array_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
     bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
     if arr.size == 0 or np.any(bad):
         first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
-        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {first!r}")
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(first)}")
     return arr
 
 
@@ -99,7 +105,7 @@ def broadcast(**arrays) -> tuple[np.ndarray, ...]:
 def positive_interval(name: str, value) -> tuple[float, float]:
     """``value`` as a (low, high) pair of floats after checking both are finite and
     0 < low < high (for ranges and boxes passed as pairs)."""
-    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {value!r}"
+    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {_show(value)}"
     if isinstance(value, (str, bytes)):
         raise ValueError(message)
     try:
