@@ -18,7 +18,7 @@ import numpy as np
 
 def _show(value) -> str:
     """``repr(value)``, shortened to 60 characters (``10**400`` has 401 digits)."""
-    text = repr(value)
+    text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= 60 else text[:28] + "..." + text[-28:]
 
 

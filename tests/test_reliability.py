@@ -246,6 +246,10 @@ def test_crossover_tells_lower_end_from_a_crossing():
 
 
 def test_json_never_holds_nan_or_infinity():
+    # used to print "student_loss": Infinity with exit status 0
+    rc, out, err = _main("loss", "distilled", "--student", "1B", "--tokens", "20B", "--teacher-loss", "1e-300",
+                         "--json")
+    assert rc == 2 and out == "" and "--teacher-loss must be finite and in [0.001, 10000]; got 1e-300" in err
     payload = {"a": float("inf"), "b": [1.0, float("nan")], "c": {"d": 2.0}}
     notes = []
     clean = cli._strict(payload, "", notes)
@@ -256,7 +260,7 @@ def test_json_never_holds_nan_or_infinity():
 SIZES = st.one_of(st.sampled_from(["1", "1e6", "3B", "500M", "1e17", "1e18", "20T", "1e40", "1e400", "0",
                                    "-1", "nan", "inf", "x", "1.5k", "100P", " 7b "]),
                   st.floats(1e5, 1e19).map(lambda v: f"{v:.3g}"))
-LOSSES = st.sampled_from(["0.5", "1.3", "2.0", "2.4", "3", "50", "nan", "-1", "x", "1e309"])
+LOSSES = st.sampled_from(["1e-300", "0.5", "1.3", "2.0", "2.4", "3", "50", "nan", "-1", "x", "1e309"])
 SCENARIOS = st.sampled_from(["best-case", "teacher-inference", "teacher-pretraining",
                              "teacher-pretraining+inference", "teacher-pretraining-and-inference", "lunch"])
 
