@@ -406,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "its size and tokens (--teacher-params, --teacher-tokens).")
     pd.add_argument("--student", type=parse_size, required=True, help="student parameters N_S (> 0)")
     pd.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S (> 0)")
-    pd.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token, in [1e-3, 1e4])")
+    pd.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token, at least 1e-30)")
     pd.add_argument("--teacher-params", type=parse_size, help="teacher parameters N_T (> 0)")
     pd.add_argument("--teacher-tokens", type=parse_size, help="teacher training tokens D_T (> 0)")
     add_common(pd)

@@ -623,9 +623,14 @@ def huber(r, delta: float):
     if not np.all(np.isfinite(r)):
         raise ValueError("r must be finite residuals")
     delta = in_range("delta", delta, 1e-12, 1e3)
+    with np.errstate(over="ignore"):  # r * r of the branch not taken may overflow
+        return _huber(r, delta)
+
+
+def _huber(r, delta):
+    """``huber`` without checks (the objective's; its rounding fixes the stored fits)."""
     ar = np.abs(r)
-    inner = np.minimum(ar, delta)  # no overflow of r * r for large residuals
-    return 0.5 * inner * inner + delta * (ar - inner)
+    return np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
 
 
 def _batch_objective(prob: Problem, theta: np.ndarray, weights=None, need_grad=True):
@@ -647,7 +652,7 @@ def _batch_objective(prob: Problem, theta: np.ndarray, weights=None, need_grad=T
             th = theta[s:s + step]
             y, grad = prob.law.predict(th, prob.inputs, need_grad)
             r = y - prob.target
-            f[s:s + step] = (huber(r, prob.delta) @ w) * scale
+            f[s:s + step] = (_huber(r, prob.delta) @ w) * scale
             if need_grad:
                 a = np.clip(r, -prob.delta, prob.delta) * (w * scale)
                 g[s:s + step] = grad(a)
@@ -904,7 +909,7 @@ def _run_grid(prob: Problem, starts: np.ndarray, search: Search):
 def _result(prob, theta, start, n_starts, n_pol, n_conv, messages, optima) -> FitResult:
     theta = np.asarray(theta, dtype=float)
     r = prob.law.predict(theta[None, :], prob.inputs, True)[0][0] - prob.target
-    paper_obj = float(huber(r, prob.delta).sum())
+    paper_obj = float(_huber(r, prob.delta).sum())
     to_paper = prob.delta * prob.n
     optima = tuple((f * to_paper, x) for f, x in optima)
     start = {} if start is None else dict(zip(prob.names, map(float, start)))

@@ -25,7 +25,7 @@ import numpy as np
 from analysis._checks import positive_array
 
 #: Largest size, token count or shape parameter accepted (every product of FLOPs stays finite).
-_MAX = 1e30
+_MAX = 1e50
 
 __all__ = [
     "DEFAULT_N_CTX",

@@ -229,8 +229,9 @@ def _log_distilled_excess(N_S, D_S, L_T, coef: DistillationCoefficients,
     """(L_T, log of L_S - L_T): the log of Eq. 8's second term, a sum of logs of
     its three positive factors (App. F.2, Eqs. 47-49)."""
     log_n, log_d = _log_sizes(N_S, D_S, "N_S", "D_S")
-    # L_T**-c0 overflows for L_T near 0; no teacher's loss lies outside [1e-3, 1e4] nats/token
-    L_T = array_in_range("L_T", L_T, 1e-3, 1e4)
+    L_T = positive_array("L_T", L_T)
+    if np.any(L_T < 1e-30):  # L_T**-c0 overflows as L_T -> 0
+        raise ValueError(f"L_T must be at least 1e-30 nats/token; got {float(L_T[L_T < 1e-30].flat[0])!r}")
     broadcast(N_S=log_n, L_T=L_T)
     log_t = np.log(L_T)
     log_tilde = _log_supervised_from_logs(log_n, log_d, supervised)
@@ -255,4 +256,9 @@ def distilled_loss(N_S, D_S, L_T, coef: DistillationCoefficients = PAPER_DISTILL
     The excess over ``L_T`` is formed in log space and added in linear space, so
     ``L_S >= L_T`` holds exactly, as it does in the law (see the chapter)."""
     L_T, log_excess = _log_distilled_excess(N_S, D_S, L_T, coef, supervised)
-    return L_T + np.exp(log_excess)
+    with np.errstate(over="ignore"):
+        out = L_T + np.exp(log_excess)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("L_T is too small for these coefficients: L_S = L_T + L_T**-c0 (...) overflows "
+                         "a float (use log_distilled_loss)")
+    return out

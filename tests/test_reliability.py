@@ -249,7 +249,7 @@ def test_json_never_holds_nan_or_infinity():
     # used to print "student_loss": Infinity with exit status 0
     rc, out, err = _main("loss", "distilled", "--student", "1B", "--tokens", "20B", "--teacher-loss", "1e-300",
                          "--json")
-    assert rc == 2 and out == "" and "--teacher-loss must be finite and in [0.001, 10000]; got 1e-300" in err
+    assert rc == 2 and out == "" and "--teacher-loss must be at least 1e-30 nats/token; got 1e-300" in err
     payload = {"a": float("inf"), "b": [1.0, float("nan")], "c": {"d": 2.0}}
     notes = []
     clean = cli._strict(payload, "", notes)
