@@ -2,6 +2,10 @@
 
 import sys
 
-from analysis.cli import main
+try:
+    from analysis.cli import main
+except KeyboardInterrupt:  # Ctrl-C while numpy is being imported: no traceback
+    sys.stderr.write("python -m analysis: interrupted\n")
+    sys.exit(130)
 
 sys.exit(main())

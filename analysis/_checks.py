@@ -2,14 +2,39 @@
 
 Every public function checks its inputs here so that bad values fail early with a
 message that names the argument and the range it must lie in, instead of
-propagating NaN through a fit or an optimiser.
+propagating NaN through a fit or an optimiser, or failing inside numpy with a
+message that names no argument. Strings, booleans and integers too large for a
+float (``10**400``) are rejected as numbers; arrays that do not broadcast together
+are rejected with the names of the arguments and their shapes.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
+
+
+def _show(value) -> str:
+    """``repr(value)``, shortened to 60 characters (``10**400`` has 401 digits)."""
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= 60 else text[:28] + "..." + text[-28:]
+
+
+def _float_array(name: str, value, expected: str) -> np.ndarray:
+    """``value`` as a float array; ``ValueError`` naming ``name`` for strings, booleans,
+    non-numeric or overflowing values (``expected`` says what was wanted)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be {expected}; got {_show(value)}")
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iuf" and arr.dtype != object:
+            raise TypeError(arr.dtype)
+        arr = arr.astype(float)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{name} must be {expected}; got {_show(value)}") from exc
+    return arr
 
 
 def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
@@ -17,55 +42,74 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
 
     Raises ``ValueError`` naming ``name`` and the allowed range otherwise.
     """
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric; got {value!r}") from exc
+    upper_txt = "inf" if not np.isfinite(upper) else f"{upper:g}"
+    arr = _float_array(name, value, f"numeric, finite and in the open interval (0, {upper_txt})")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     bad = ~np.isfinite(arr) | (arr <= 0) | (arr >= upper)
     if np.any(bad):
         first = float(arr.flat[int(np.flatnonzero(bad.ravel())[0])])
-        upper_txt = "inf" if not np.isfinite(upper) else f"{upper:g}"
         raise ValueError(
             f"{name} must be finite and in the open interval (0, {upper_txt}); "
-            f"got {first!r}"
+            f"got {_show(first)}"
         )
     return arr
 
 
 def in_range(name: str, value, lo: float, hi: float) -> float:
-    """``float(value)`` after checking it is finite and lo <= value <= hi."""
+    """``float(value)`` after checking it is a real number (not a string or a
+    boolean), finite and lo <= value <= hi."""
+    message = f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(value)}"
+    if isinstance(value, (str, bytes, bool, np.bool_)) or np.ndim(value) != 0:
+        raise ValueError(message)
     try:
         x = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(message) from exc
     if not math.isfinite(x) or x < lo or x > hi:
-        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {value!r}")
+        raise ValueError(message)
     return x
+
+
+def integer(name: str, value, lo: int, hi: int | None = None) -> int:
+    """``int(value)`` after checking it is an integer (not a boolean or a float) with
+    lo <= value (<= hi); for option arguments such as counts and seeds."""
+    top = "" if hi is None else f" and <= {hi}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or value < lo or (hi is not None and value > hi):
+        raise ValueError(f"{name} must be an integer >= {lo}{top}; got {_show(value)}")
+    return int(value)
 
 
 def array_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
     """``value`` as a float array after checking it is non-empty, finite and lo <= value <= hi."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric in [{lo:g}, {hi:g}]; got {value!r}") from exc
+    arr = _float_array(name, value, f"numeric in [{lo:g}, {hi:g}]")
     bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
     if arr.size == 0 or np.any(bad):
         first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
-        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {first!r}")
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(first)}")
     return arr
+
+
+def broadcast(**arrays) -> tuple[np.ndarray, ...]:
+    """The arrays broadcast against each other; ``ValueError`` naming them and their
+    shapes when they do not broadcast (instead of numpy's message naming none)."""
+    try:
+        return tuple(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+        raise ValueError(f"{', '.join(arrays)} must have shapes that broadcast together; "
+                         f"got {shapes}") from None
 
 
 def positive_interval(name: str, value) -> tuple[float, float]:
     """``value`` as a (low, high) pair of floats after checking both are finite and
     0 < low < high (for ranges and boxes passed as pairs)."""
-    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {value!r}"
+    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {_show(value)}"
     if isinstance(value, (str, bytes)):
         raise ValueError(message)
     try:
-        low, high = (float(v) for v in value)
+        low, high = (in_range(name, v, -math.inf, math.inf) for v in value)
     except (TypeError, ValueError) as exc:
         raise ValueError(message) from exc
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):

@@ -22,7 +22,24 @@ Every subcommand takes ``--coefficients paper`` (Table 6, the default) or
 
 Sizes and budgets accept plain numbers (``3000000000``, ``1e22``) and the
 suffixes K (1e3), M (1e6), B or G (1e9), T (1e12), P (1e15): ``3B``, ``500M``,
-``20T``. Exit status 0 on success, 2 on bad input (argparse convention).
+``20T``.
+
+Output and errors follow the conventions of common Unix tools: results on stdout
+(``--json``: strict JSON, no ``NaN`` or ``Infinity``; a value the law cannot give is
+``null`` with a note), every error as one line on stderr naming the option the user
+typed, and the exit status by kind of error (``EXIT_STATUS``):
+
+* 0 success; 2 bad usage or an input out of range (argparse's convention);
+* 1 a failure that is not the input's fault (a data table that is missing);
+* 70 an unexpected internal error (``EX_SOFTWARE`` of sysexits.h);
+* 74 the output could not be written (``EX_IOERR``: a full disk, ``> /dev/full``);
+* 130 interrupted by Ctrl-C (128 + SIGINT), one line "interrupted";
+* 141 the reader closed the pipe (``| head -c1``; 128 + SIGPIPE, as a shell reports
+  a tool killed by it), silently.
+
+Answers that are not interior optima of the fitted law say so: a ``note`` row (and
+``notes`` in the JSON) when a recipe or teacher ends on an edge of its search box,
+spends less than its budget or lies far outside the range the law was fitted on.
 """
 
 from __future__ import annotations
@@ -30,11 +47,63 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
+import warnings
 
 from analysis.flops import Scenario
 from analysis.laws import COEFFICIENT_SETS, distilled_loss, supervised_loss, supervised_loss_infinite_data
+
+#: Exit status by kind of outcome (module docstring).
+EXIT_STATUS = {"ok": 0, "failure": 1, "usage": 2, "internal": 70, "output": 74,
+               "interrupted": 130, "broken-pipe": 141}
+PROG = "python -m analysis"
+
+#: Library argument names -> the options a user types, for error messages.
+_OPTION_NAMES = {"N_S": "--student", "C": "--compute", "D_S": "--tokens", "target_loss": "--target-loss",
+                 "compute_range": "--min-compute/--max-compute", "L_T": "--teacher-loss",
+                 "teacher_loss": "--teacher-loss", "N": "--params", "D": "--tokens",
+                 "students_per_teacher": "--students-per-teacher", "teacher_params": "--teacher-params",
+                 "max_tokens": "--max-tokens", "max_student": "--max-student",
+                 "min_tokens_per_param": "--min-tokens-per-param", "students": "--students",
+                 "max_students": "--max-students"}
+
+
+class UsageError(Exception):
+    """Bad input found after parsing: one line, exit status 2."""
+
+
+class OutputError(Exception):
+    """The result could not be written (not a closed pipe): exit status 74."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("distillation-scaling-book")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown (not installed)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``prog: error: message (see 'prog --help')``."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+def _option_message(message: str, command: str) -> str:
+    """A library message with its argument names replaced by the options typed:
+    ``N_S must be ...`` -> ``--student must be ...``, ``C=1e10`` -> ``--compute 1e10``."""
+    names = dict(_OPTION_NAMES)
+    if command == "loss":
+        names.update({"N_S": "--student", "D_S": "--tokens"})
+    for name, option in names.items():
+        message = re.sub(rf"(?<![\w,]){name}=", f"{option} ", message)
+        message = re.sub(rf"^{name}\b", option, message)
+    return message
 
 _SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMBGTP]?)\s*$", re.IGNORECASE)
@@ -134,15 +203,49 @@ def _setting(args):
     return Setting(supervised=supervised, distillation=distillation)
 
 
-def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str) -> None:
+def _strict(value, path: str, notes: list):
+    """``value`` with every non-finite float replaced by ``None`` (noted), so that the
+    JSON is accepted by strict parsers."""
+    if isinstance(value, dict):
+        return {k: _strict(v, f"{path}.{k}" if path else str(k), notes) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v, f"{path}[{i}]", notes) for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        notes.append(f"{path} is {value!r} and is given as null")
+        return None
+    return value
+
+
+def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str, notes=()) -> None:
+    """Print the result (a table, or JSON with ``--json``), with ``notes`` (sentences on
+    what the answer means) as ``note`` rows or a ``notes`` list."""
+    notes = [*payload.pop("notes", ()), *(n for n in notes if n not in payload.get("notes", ()))]
     payload = {**payload, "coefficients": args.coefficients}
-    rows = [*rows, ("coefficients", args.coefficients)]
     if args.json:
-        print(json.dumps(payload, indent=2, sort_keys=False))
+        extra = []
+        payload = _strict(payload, "", extra)
+        payload["notes"] = [*notes, *extra]
+        text = json.dumps(payload, indent=2, sort_keys=False, allow_nan=False)
     else:
-        print(title)
-        print("-" * len(title))
-        print(_table(rows))
+        rows = [*rows, ("coefficients", args.coefficients), *(("note", n) for n in notes)]
+        text = "\n".join([title, "-" * len(title), _table(rows)])
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
+def _range_notes(**values) -> list:
+    """A note when sizes or token counts ({name: (kind, value)}) lie far outside the
+    range the paper's laws were fitted on."""
+    from analysis.recipes import EXTRAPOLATION_FACTOR, PAPER_SETTING
+
+    far = PAPER_SETTING.extrapolated(**values)
+    return [f"far outside the range the law was fitted on (more than {EXTRAPOLATION_FACTOR:g}x): "
+            f"{', '.join(far)}"] if far else []
 
 
 def cmd_recipe(args) -> None:
@@ -163,6 +266,7 @@ def cmd_recipe(args) -> None:
         ("FLOPs: student training", f"{_fmt(r.compute_split['student_training'])} ({shares['student_training']:.1%})"),
         ("FLOPs: teacher logits", f"{_fmt(r.compute_split['teacher_logits'])} ({shares['teacher_logits']:.1%})"),
         ("FLOPs: teacher pretraining", f"{_fmt(r.compute_split['teacher_pretraining'])} ({shares['teacher_pretraining']:.1%})"),
+        ("FLOPs used (share of budget)", f"{_fmt(r.compute_used)} ({r.budget_spent:.1%})"),
     ]
     if r.scenario.delta_logits == 0 and r.scenario.delta_pretraining == 0:
         rows.append(("note", "best case: only L_T is fixed; N_T, D_T shown are the "
@@ -180,7 +284,8 @@ def cmd_loss(args) -> None:
         rows = [("parameters N", _fmt(args.params)), ("tokens D", _fmt(args.tokens)),
                 ("loss L(N, D) (nats/token)", f"{loss:.4f}"),
                 ("floor L(N, inf) (nats/token)", f"{floor:.4f}")]
-        _emit(args, payload, rows, "Supervised scaling law (Eq. 1)")
+        _emit(args, payload, rows, "Supervised scaling law (Eq. 1)",
+              _range_notes(N=("params", args.params), D=("tokens", args.tokens)))
         return
     if args.teacher_loss is not None:
         teacher_loss = args.teacher_loss
@@ -194,7 +299,8 @@ def cmd_loss(args) -> None:
             ("teacher loss L_T (nats/token)", f"{teacher_loss:.4f}"),
             ("student loss L_S (nats/token)", f"{loss:.4f}"),
             ("supervised loss, same N_S, D_S", f"{sup:.4f}")]
-    _emit(args, payload, rows, "Distillation scaling law (Eq. 8)")
+    _emit(args, payload, rows, "Distillation scaling law (Eq. 8)",
+          _range_notes(N_S=("params", args.student), D_S=("tokens", args.tokens)))
 
 
 def cmd_teacher(args) -> None:
@@ -205,27 +311,39 @@ def cmd_teacher(args) -> None:
     sup = float(supervised_loss(args.student, args.tokens, setting.supervised))
     payload = {"student_params": args.student, "student_tokens": args.tokens,
                "teacher_loss": choice.teacher_loss, "student_loss": choice.student_loss,
-               "supervised_loss": sup}
+               "supervised_loss": sup, "at_bound": choice.at_bound}
+    notes = _range_notes(N_S=("params", args.student), D_S=("tokens", args.tokens))
+    if choice.at_bound:
+        notes.insert(0, "L_T* is on an end of the searched teacher losses (those a teacher with N_T, D_T "
+                        "in [1e6, 1e17] reaches); the optimum of the law may lie beyond it")
     rows = [*_student_rows(args),
             ("best teacher loss L_T* (nats/token)", f"{choice.teacher_loss:.4f}"),
             ("student loss at L_T* (nats/token)", f"{choice.student_loss:.4f}"),
             ("supervised loss, same N_S, D_S", f"{sup:.4f}")]
-    _emit(args, payload, rows, "Best teacher at a fixed token budget (§5.2)")
+    _emit(args, payload, rows, "Best teacher at a fixed token budget (§5.2)", notes)
 
 
 def cmd_crossover(args) -> None:
-    from analysis.recipes import crossover_compute
+    from analysis.recipes import find_crossover
 
+    if args.min_compute >= args.max_compute:
+        raise UsageError(f"--min-compute ({_fmt(args.min_compute)}) must be below --max-compute "
+                         f"({_fmt(args.max_compute)})")
     if args.students is None and not args.shared_logits:
         scenarios = list(Scenario) if args.scenario is None else [args.scenario]
     else:
         scenarios = [_shared_scenario(args)]
     setting = _setting(args)
-    out = {sc.slug: crossover_compute(args.student, sc, (args.min_compute, args.max_compute), setting=setting)
+    out = {sc.slug: find_crossover(args.student, sc, (args.min_compute, args.max_compute), setting=setting)
            for sc in scenarios}
-    rows = [(sc, "never in range" if math.isinf(c) else _fmt(c)) for sc, c in out.items()]
+    shown = {"inside": lambda c: _fmt(c.compute),
+             "at-or-below-lower-end": lambda c: f"<= {_fmt(c.compute)} (supervised already at least as "
+                                                f"good at --min-compute)",
+             "above-upper-end": lambda c: f"never in range (distillation still wins at --max-compute)"}
+    rows = [(sc, shown[c.status](c)) for sc, c in out.items()]
     payload = {"student_params": args.student, "compute_range": [args.min_compute, args.max_compute],
-               "crossover_compute": {k: (None if math.isinf(v) else v) for k, v in out.items()}}
+               "crossover_compute": {k: (None if math.isinf(c.compute) else c.compute) for k, c in out.items()},
+               "crossover_status": {k: c.status for k, c in out.items()}}
     _emit(args, payload, rows,
           f"Budget (FLOPs) from which supervised training of N_S={_fmt(args.student)} is at least as good")
 
@@ -250,13 +368,10 @@ def cmd_efficiency(args) -> None:
 
 
 def cmd_fig1(args) -> None:
-    from analysis.data import DataError, load_fig1_points
+    from analysis.data import load_fig1_points
     from analysis.paper_runs import error_summary, relative_errors
 
-    try:
-        points = load_fig1_points(corrected=not args.digitised)
-    except DataError as exc:
-        raise ValueError(str(exc)) from None
+    points = load_fig1_points(corrected=not args.digitised)  # DataError: exit status 1
     supervised, distillation = COEFFICIENT_SETS[args.coefficients]
     table = error_summary(points, relative_errors(points, distillation, supervised))
     payload = {"labels": "digitised" if args.digitised else "corrected",
@@ -276,7 +391,8 @@ def cmd_decide(args) -> None:
     r = d.recipe
     payload = {"student_params": r.student_params, "compute": r.compute,
                "teacher_exists": args.teacher_exists, "students_per_teacher": args.students_per_teacher,
-               "scenario": d.scenario.slug, "route": d.route, "gain": d.gain, "recipe": r.as_dict()}
+               "scenario": d.scenario.slug, "route": d.route, "gain": d.gain, "recipe": r.as_dict(),
+               "notes": list(r.notes)}
     rows = [("student parameters N_S", _fmt(r.student_params)),
             ("compute budget C (FLOPs)", _fmt(r.compute)),
             ("teacher exists", "yes" if args.teacher_exists else "no"),
@@ -352,11 +468,15 @@ def cmd_given_teacher(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     scen_help = ("compute scenario: best-case, teacher-inference, teacher-pretraining or "
                  "teacher-pretraining+inference (also ...-and-inference)")
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis",
+    parser = _Parser(
+        prog=PROG,
         description="Distillation scaling laws (Busbridge et al. 2025, arXiv 2502.08606): "
                     "evaluate the laws and compute-optimal recipes.",
-        epilog="Sizes accept suffixes K, M, B, T, P (e.g. 3B, 500M, 20T) or plain numbers (1e22).")
+        epilog="Sizes accept suffixes K, M, B, T, P (e.g. 3B, 500M, 20T) or plain numbers (1e22). "
+               "Student and teacher sizes and token counts of the recipes lie in the paper's box "
+               "[1e6, 1e17]. Exit status: 0 success, 1 failure (missing data), 2 bad usage or input, "
+               "70 internal error, 74 output not written, 130 interrupted, 141 broken pipe.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_students(p):
@@ -368,16 +488,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "the teacher's logits")
 
     def add_common(p):
-        p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        p.add_argument("--json", action="store_true", help="print strict JSON instead of a table")
         p.add_argument("--coefficients", choices=list(COEFFICIENT_SETS), default="paper",
-                       help="coefficient set: paper (Table 6, default) or fig1-refit (Eq. 8 "
-                            "refitted to the paper's Fig. 1 runs; supervised law from Table 6)")
+                       help="coefficient set: paper (Table 6) or fig1-refit (Eq. 8 "
+                            "refitted to the paper's Fig. 1 runs; supervised law from Table 6) "
+                            "(default: paper)")
 
     p = sub.add_parser("recipe", help="compute-optimal distillation under a FLOP budget",
                        description="Best student tokens, teacher size and teacher tokens for a student "
                                    "of --student parameters and a budget of --compute FLOPs (Eq. 10).")
-    p.add_argument("--student", type=parse_size, required=True, help="student non-embedding parameters N_S, e.g. 3B")
-    p.add_argument("--compute", type=parse_size, required=True, help="total budget in FLOPs, e.g. 1e22")
+    p.add_argument("--student", type=parse_size, required=True, help="student non-embedding parameters N_S in [1e6, 1e17], e.g. 3B")
+    p.add_argument("--compute", type=parse_size, required=True,
+                   help="total budget in FLOPs, e.g. 1e22; at least the cheapest recipe of the scenario, at most 1e40")
     p.add_argument("--scenario", type=parse_scenario, default=None,
                    help=scen_help + " (default: teacher-inference, or teacher-pretraining+inference "
                                     "with --students)")
@@ -389,38 +511,38 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate Eq. 1 (supervised) or Eq. 8 (distilled).")
     laws = p.add_subparsers(dest="law", required=True, metavar="LAW")
     ps = laws.add_parser("supervised", help="L(N, D), Eq. 1")
-    ps.add_argument("--params", type=parse_size, required=True, help="non-embedding parameters N")
-    ps.add_argument("--tokens", type=parse_size, required=True, help="training tokens D")
+    ps.add_argument("--params", type=parse_size, required=True, help="non-embedding parameters N (> 0)")
+    ps.add_argument("--tokens", type=parse_size, required=True, help="training tokens D (> 0)")
     add_common(ps)
     pd = laws.add_parser("distilled", help="L_S(N_S, D_S, L_T), Eq. 8",
                          description="Give the teacher either by its loss (--teacher-loss) or by "
                                      "its size and tokens (--teacher-params, --teacher-tokens).")
-    pd.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
-    pd.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S")
-    pd.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token)")
-    pd.add_argument("--teacher-params", type=parse_size, help="teacher parameters N_T")
-    pd.add_argument("--teacher-tokens", type=parse_size, help="teacher training tokens D_T")
+    pd.add_argument("--student", type=parse_size, required=True, help="student parameters N_S (> 0)")
+    pd.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S (> 0)")
+    pd.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token, at least 1e-30)")
+    pd.add_argument("--teacher-params", type=parse_size, help="teacher parameters N_T (> 0)")
+    pd.add_argument("--teacher-tokens", type=parse_size, help="teacher training tokens D_T (> 0)")
     add_common(pd)
     p.set_defaults(func=cmd_loss)
 
     p = sub.add_parser("teacher", help="best teacher loss for a student and token budget")
-    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
-    p.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S in [1e6, 1e17]")
+    p.add_argument("--tokens", type=parse_size, required=True, help="distillation tokens D_S in [1e6, 1e17]")
     add_common(p)
     p.set_defaults(func=cmd_teacher)
 
     p = sub.add_parser("crossover", help="budget from which supervised training is at least as good")
-    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S in [1e6, 1e17]")
     p.add_argument("--scenario", type=parse_scenario, default=None, help=scen_help + " (default: all)")
-    p.add_argument("--min-compute", type=parse_size, default=1e18, help="lower end of the search (FLOPs)")
-    p.add_argument("--max-compute", type=parse_size, default=1e27, help="upper end of the search (FLOPs)")
+    p.add_argument("--min-compute", type=parse_size, default=1e18, help="lower end of the search (FLOPs; default: 1e18)")
+    p.add_argument("--max-compute", type=parse_size, default=1e27, help="upper end of the search (FLOPs, at most 1e40; default: 1e27)")
     add_students(p)
     add_common(p)
     p.set_defaults(func=cmd_crossover)
 
     p = sub.add_parser("efficiency", help="distillation cost to reach a loss, relative to supervised")
-    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
-    p.add_argument("--target-loss", type=_loss_value, required=True, help="target loss (nats/token)")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S in [1e6, 1e17]")
+    p.add_argument("--target-loss", type=_loss_value, required=True, help="target loss (nats/token), above the student's floor L(N_S, inf) and reachable by distillation")
     p.add_argument("--scenario", type=parse_scenario, default=None,
                    help=scen_help + " (default: teacher-inference, or teacher-pretraining+inference "
                                     "with --students)")
@@ -442,8 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "to a student of --student parameters and a budget of --compute FLOPs, "
                                    "and whether compute-optimal distillation beats supervised training "
                                    "by more than 1e-3 nats/token.")
-    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
-    p.add_argument("--compute", type=parse_size, required=True, help="total budget in FLOPs, e.g. 1e22")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S in [1e6, 1e17]")
+    p.add_argument("--compute", type=parse_size, required=True,
+                   help="total budget in FLOPs, e.g. 1e22; at least the cheapest recipe of the scenario, at most 1e40")
     p.add_argument("--teacher-exists", action="store_true",
                    help="a suitable teacher exists or is served anyway (only its logits are paid)")
     p.add_argument("--students-per-teacher", type=_count, default=1,
@@ -456,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--compute FLOPs, from which distilling them from one teacher trained for "
                                    "all of them (each paying 1/n of its pretraining) beats supervised training "
                                    "of each student by more than 1e-3 nats/token.")
-    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S in [1e6, 1e17]")
     p.add_argument("--compute", type=parse_size, required=True, help="budget per student in FLOPs, e.g. 1e22")
     p.add_argument("--scenario", type=parse_scenario, default=None,
                    help="teacher-pretraining+inference (default: each student pays its logits) or "
@@ -489,22 +612,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "given-teacher" and (args.teacher_loss is None) == (args.teacher_tokens is None):
-        parser.error("given-teacher: give either --teacher-loss or --teacher-tokens")
-    if args.command == "loss" and args.law == "distilled":
-        given = args.teacher_loss is not None
-        pair = (args.teacher_params is not None, args.teacher_tokens is not None)
-        if given == any(pair) or (not given and not all(pair)):
-            parser.error("loss distilled: give either --teacher-loss or both --teacher-params "
-                         "and --teacher-tokens")
+def _fail(kind: str, message: str | None) -> int:
+    if message is not None:
+        try:
+            sys.stderr.write(message.splitlines()[0] + "\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
+    return EXIT_STATUS[kind]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
     try:
-        args.func(args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv=None) -> int:
+    """Run one command; returns the exit status (``EXIT_STATUS``), never raises for bad
+    input, a closed pipe, a full disk or Ctrl-C."""
+    from analysis.data import DataError
+
+    command = "analysis"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = args.command
+        if args.command == "given-teacher" and (args.teacher_loss is None) == (args.teacher_tokens is None):
+            raise UsageError("give either --teacher-loss or --teacher-tokens")
+        if args.command == "loss" and args.law == "distilled":
+            given = args.teacher_loss is not None
+            pair = (args.teacher_params is not None, args.teacher_tokens is not None)
+            if given == any(pair) or (not given and not all(pair)):
+                raise UsageError("give either --teacher-loss or both --teacher-params and --teacher-tokens")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            args.func(args)
+        for w in caught:
+            _fail("ok", f"{PROG}: warning: {w.message}")
+        return EXIT_STATUS["ok"]
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0) if not isinstance(exc.code, str) else _fail("usage", exc.code)
+    except UsageError as exc:
+        text = str(exc)
+        if not text.startswith(PROG):
+            text = f"{PROG} {command}: error: {text} (see '{PROG} {command} --help')"
+        return _fail("usage", text)
     except ValueError as exc:
-        parser.error(str(exc))
-    return 0
+        return _fail("usage", f"{PROG} {command}: error: {_option_message(str(exc), command)} "
+                              f"(see '{PROG} {command} --help')")
+    except DataError as exc:
+        return _fail("failure", f"{PROG} {command}: error: {exc}")
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_STATUS["broken-pipe"]
+    except OutputError as exc:
+        _silence_stdout()
+        return _fail("output", f"{PROG} {command}: error: cannot write the output: {exc}")
+    except KeyboardInterrupt:
+        return _fail("interrupted", f"{PROG} {command}: interrupted")
+    except Exception as exc:  # noqa: BLE001 (a bug: one line, not a traceback)
+        return _fail("internal", f"{PROG} {command}: internal error: {type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":  # pragma: no cover

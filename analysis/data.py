@@ -3,8 +3,10 @@
 The tables are other people's runs and are never copied into this repository.
 Each loader finds its file by, in order (see ``shared/data/README.md``):
 
-1. the directory in the environment variable ``DSL_DATA_DIR``;
-2. ``shared/data`` beside the checkout (``<repo>/../shared/data``);
+1. the directory in the environment variable ``DSL_DATA_DIR``; when it is set, it is the
+   only place looked in: a folder that does not exist, or that lacks the file, is a
+   ``DataError`` (never a silent fall back to another copy);
+2. otherwise ``shared/data`` beside the checkout (``<repo>/../shared/data``);
 3. for the Chinchilla table only: a download from its pinned upstream commit into
    the user cache (``$XDG_CACHE_HOME`` or ``~/.cache``, ``distillation-scaling-book``).
    The derived tables (Gadre et al., OLMo 2 ladder, and the paper's Fig. 1 points,
@@ -131,10 +133,17 @@ def data_path(name: str, *, download: bool = True) -> Path:
     if name not in TABLES:
         raise ValueError(f"name must be one of {sorted(TABLES)}; got {name!r}")
     table = TABLES[name]
-    candidates = []
-    if os.environ.get("DSL_DATA_DIR"):
-        candidates.append(Path(os.environ["DSL_DATA_DIR"]) / table.filename)
-    candidates.append(_repo_root().parent / "shared" / "data" / table.filename)
+    chosen = os.environ.get("DSL_DATA_DIR")
+    if chosen:
+        folder = Path(chosen)
+        if not folder.is_dir():
+            raise DataError(f"DSL_DATA_DIR={chosen!r} is not a directory; point it at the folder that "
+                            f"holds {table.filename} (see shared/data/README.md), or unset it")
+        if not (folder / table.filename).is_file():
+            raise DataError(f"DSL_DATA_DIR={chosen!r} does not hold {table.filename}; copy the file "
+                            f"there (see shared/data/README.md), or unset DSL_DATA_DIR")
+        return _verify(folder / table.filename, table)
+    candidates = [_repo_root().parent / "shared" / "data" / table.filename]
     for path in candidates:
         if path.is_file():
             return _verify(path, table)
@@ -162,6 +171,8 @@ def _read(name: str, path: Path | None) -> pd.DataFrame:
     missing = [c for c in table.required if c not in df.columns]
     if missing:
         raise DataError(f"{path}: missing required columns {missing}; found {list(df.columns)}")
+    if df.empty:
+        raise DataError(f"{path} has a header but no rows")
     for col in table.required:
         if not pd.api.types.is_numeric_dtype(df[col]):
             raise DataError(f"{path}: column {col!r} must be numeric; got dtype {df[col].dtype}")
@@ -171,6 +182,24 @@ def _read(name: str, path: Path | None) -> pd.DataFrame:
             raise DataError(f"{path}: column {col!r} must be finite and > 0; row "
                             f"{int(np.flatnonzero(bad)[0])} holds {values[bad][0]!r}")
     return df
+
+
+def _check_loss_column(df: pd.DataFrame, loss_column, path) -> None:
+    """``loss_column`` must name a loss column of the table (one whose name starts with
+    "loss") holding finite, positive numbers: ``ValueError`` for a name that is not one,
+    ``DataError`` for a loss column whose values are not losses."""
+    losses = [c for c in df.columns if str(c).startswith("loss")]
+    if not isinstance(loss_column, str) or loss_column not in losses:
+        raise ValueError(f"loss_column must be one of the loss columns {losses}; got {loss_column!r}")
+    if not pd.api.types.is_numeric_dtype(df[loss_column]):
+        raise DataError(f"{path or 'the table'}: column {loss_column!r} must be numeric; "
+                        f"got dtype {df[loss_column].dtype}")
+    vals = df[loss_column].to_numpy(float)
+    bad = ~np.isfinite(vals) | (vals <= 0)
+    if bad.any():
+        raise DataError(f"{path or 'the table'}: column {loss_column!r} must hold finite losses > 0; "
+                        f"{int(bad.sum())} of {vals.size} rows do not (row {int(np.flatnonzero(bad)[0])} "
+                        f"holds {vals[bad][0]!r})")
 
 
 def _standard(df: pd.DataFrame, N, D, loss, **extra) -> pd.DataFrame:
@@ -208,9 +237,7 @@ def load_gadre(*, dataset: str | None = None, loss_column: str = "loss_c4_val",
     ``dataset`` keeps one of "c4_original", "rpj", "rw_original".
     """
     df = _read("gadre", path)
-    if loss_column not in df.columns:
-        raise ValueError(f"loss_column must be one of the loss columns "
-                         f"{[c for c in df.columns if c.startswith('loss')]}; got {loss_column!r}")
+    _check_loss_column(df, loss_column, path)
     if dataset is not None:
         known = sorted(df["dataset"].unique())
         if dataset not in known:
@@ -227,13 +254,8 @@ def load_olmo_ladder(*, loss_column: str = "loss_c4_en",
     ``N``, ``D`` as the OLMo team counts them; ``loss`` = ``loss_column`` (C4 by default).
     """
     df = _read("olmo", path)
-    if loss_column not in df.columns:
-        raise ValueError(f"loss_column must be one of the loss columns "
-                         f"{[c for c in df.columns if c.startswith('loss')]}; got {loss_column!r}")
-    vals = df[loss_column].to_numpy(float)
-    if not np.all(np.isfinite(vals) & (vals > 0)):
-        raise DataError(f"column {loss_column!r} must be finite and > 0")
-    return _standard(df, df["N"], df["D"], vals)
+    _check_loss_column(df, loss_column, path)
+    return _standard(df, df["N"], df["D"], df[loss_column].to_numpy(float))
 
 
 # ------------------------------------------------------- the paper's own runs (Fig. 1)

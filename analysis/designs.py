@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis._checks import in_range, integer
 from analysis.flops import forward_flops_per_token
 from analysis.laws import (
     PAPER_DISTILLATION,
@@ -67,7 +68,8 @@ def supervised_design(sigma: float = 0.005, seed: int = 0,
                       coef: SupervisedCoefficients = PAPER_SUPERVISED) -> pd.DataFrame:
     """71 supervised runs (columns protocol, N, D, C, loss_true, loss) with
     log-normal noise of standard deviation ``sigma`` on the loss."""
-    rng = np.random.default_rng(seed)
+    sigma = in_range("sigma", sigma, 0.0, 1.0)
+    rng = np.random.default_rng(integer("seed", seed, 0, 2**63 - 1))
     rows = []
     fixed = _nearest([0.103, 0.143, 0.198, 0.34, 0.546, 0.975, 1.82, 2.72, 4.82, 7.75, 12.6])
     rows += [("fixed-M", n, 20.0 * n) for n in fixed]
@@ -88,7 +90,8 @@ def distillation_design(sigma: float = 0.005, seed: int = 0,
     """698 distillation runs (columns protocol, N_T, D_T, N_S, D_S, L_T_true, L_T,
     L_S_true, L_S).  The teacher's loss is a *measured* supervised loss (noisy);
     the student's true loss uses the measured teacher loss, as the paper's fit does."""
-    rng = np.random.default_rng(seed)
+    sigma = in_range("sigma", sigma, 0.0, 1.0)
+    rng = np.random.default_rng(integer("seed", seed, 0, 2**63 - 1))
     rows = []
     # 1. fixed-M teachers, IsoFLOP students (6 x 4 x 12 = 288)
     teachers = _nearest([0.546, 0.975, 1.82, 2.72, 4.82, 7.75])

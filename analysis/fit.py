@@ -51,6 +51,32 @@ Parameters are in log space where the paper puts them: ``log A, log B, log E``
 ``c0, c1, f1`` are linear.  Bounds keep the law defined: exponents and ``f1``
 stay positive, ``c0, c1`` non-negative.
 
+Diagnostics.  A converged optimiser is not a good fit.  Every ``FitResult`` carries
+``diagnostics``, a tuple of ``Diagnostic`` (a ``code`` and a sentence), and ``fit``
+(with the ``fit_*`` functions) issues each one as a ``FitWarning``:
+
+* ``"few-points"``: no more distinct design points (rows of the law's inputs) than
+  free parameters; the optimum is then not determined by the data;
+* ``"at-bound"``: a bounded parameter (an exponent, ``f1``, ``c0``, ``c1``) ended
+  within ``BOUND_TOLERANCE`` of its lower bound;
+* ``"no-floor"``: the irreducible loss ``E`` was driven below ``FLOOR_FRACTION`` of
+  the smallest observed loss (a pure power law fitted with a floor);
+* ``"ambiguous"``: another converged optimum whose objective is within
+  ``AMBIGUITY_RTOL`` of the best has coefficients that differ by more than
+  ``AMBIGUITY_DISTANCE`` (max-abs, in the optimiser's coordinates);
+* ``"inexpressible"``: runs the law cannot express whatever its coefficients, for
+  the distillation law a student better than its teacher (``L_S < L_T``; Eq. 8 gives
+  ``L_S >= L_T``), which is also what swapped columns look like.
+
+``FitResult.ok`` is True when there is none.  ``evaluate`` computes the same
+diagnostics without warning (a stored fit warned when it was made).
+
+Threads.  During a search (``fit``, ``bootstrap``, ``profile_objective``) BLAS is
+limited to one thread, because the many tiny BLAS calls of L-BFGS-B are an order of
+magnitude slower threaded.  The limit is process-wide while it lasts (BLAS has one
+thread pool); it is taken by the first of overlapping calls, in any thread, and the
+previous limits are restored when the last one returns, so no call leaves it changed.
+
 Stored fits.  ``evaluate`` rebuilds a ``FitResult`` at a given parameter vector
 without a search (a fit stored in ``data/`` by a script is loaded this way, and
 its residuals, profile and bootstrap are then exactly those of the original).
@@ -59,6 +85,8 @@ its residuals, profile and bootstrap are then exactly those of the original).
 from __future__ import annotations
 
 import functools
+import threading
+import warnings
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
@@ -67,6 +95,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
+from analysis._checks import _float_array, array_in_range, in_range, integer
 from analysis.laws import (
     PAPER_SUPERVISED,
     DistillationCoefficients,
@@ -76,6 +105,12 @@ from analysis.laws import (
 
 __all__ = [
     "Search",
+    "FitWarning",
+    "Diagnostic",
+    "BOUND_TOLERANCE",
+    "FLOOR_FRACTION",
+    "AMBIGUITY_RTOL",
+    "AMBIGUITY_DISTANCE",
     "DEFAULT_SEARCH",
     "DISTILLATION_SEARCH",
     "Law",
@@ -143,6 +178,34 @@ CHINCHILLA_GRID = MappingProxyType({
 _POSITIVE_FLOOR = 1e-6
 _CHUNK_ELEMENTS = 1_500_000  # starts x runs per vectorised block (~12 MB per array)
 
+#: A bounded parameter within this distance of its lower bound is "at-bound" (an
+#: exponent of 0.01 means no scaling over any range of sizes the book meets).
+BOUND_TOLERANCE = 1e-2
+#: An irreducible loss E below this fraction of the smallest observed loss is "no-floor".
+FLOOR_FRACTION = 0.01
+#: Converged optima within this relative objective of the best ...
+AMBIGUITY_RTOL = 0.01
+#: ... whose parameters differ by more than this (max-abs, optimiser's coordinates: 0.1 in
+#: a log coefficient is 10%) make the fit "ambiguous".
+AMBIGUITY_DISTANCE = 0.1
+
+
+class FitWarning(UserWarning):
+    """A fit converged but is plainly not trustworthy (see ``Diagnostic``)."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One reason not to trust a fit: ``code`` (``"few-points"``, ``"at-bound"``,
+    ``"no-floor"``, ``"ambiguous"`` or ``"inexpressible"``; the module docstring says
+    when each applies) and ``message``, a sentence with the numbers."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
 
 @dataclass(frozen=True)
 class Search:
@@ -162,6 +225,12 @@ class Search:
     short_iter: int = 150
     seed: int = 0
     maxiter: int = 3000
+
+    def __post_init__(self):
+        for name, lo in (("n_batched", 1), ("n_random", 0), ("n_steps", 0), ("n_polish", 1),
+                         ("n_final", 1), ("short_iter", 1), ("seed", 0), ("maxiter", 1)):
+            integer(f"Search.{name}", getattr(self, name), lo, 2**32 - 1 if name == "seed" else 10**7)
+        in_range("Search.lr", self.lr, 1e-12, 1e3)
 
 
 #: The search of the supervised laws.
@@ -192,7 +261,7 @@ def _check_positive_data(**arrays) -> dict:
     out = {}
     sizes = set()
     for name, value in arrays.items():
-        arr = np.asarray(value, dtype=float).ravel()
+        arr = _float_array(name, value, "finite numbers > 0").ravel()
         if arr.size == 0:
             raise ValueError(f"{name} must not be empty")
         bad = ~np.isfinite(arr) | (arr <= 0)
@@ -249,6 +318,15 @@ class Law:
     def screen(self, problem: "Problem", starts: np.ndarray):
         """Scaled objective at every start, or ``None`` to use the generic evaluation."""
         return None
+
+    def design_columns(self) -> tuple:
+        """The inputs (keys of ``prepare``'s dict) that make a run's design point."""
+        return ("log_n", "log_d")
+
+    def diagnose(self, problem: "Problem", theta: np.ndarray) -> list:
+        """Law-specific ``Diagnostic``s of a fit at ``theta`` (data it cannot express,
+        coefficients it makes meaningless); the generic ones are ``_diagnostics``'."""
+        return []
 
     def columns(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """Each parameter's column of a batch ``theta`` (S, p) as an (S, 1) array, the
@@ -325,6 +403,17 @@ class SupervisedLaw(Law):
 
         return y, grad
 
+    def diagnose(self, problem, theta):
+        """``no-floor``: E below ``FLOOR_FRACTION`` of the smallest observed loss."""
+        d = self.values(theta)
+        loss = np.exp(problem.target) if problem.residual == "log" else problem.target
+        if "log_E" in self.parameters and d["log_E"] < np.log(FLOOR_FRACTION * float(loss.min())):
+            return [Diagnostic("no-floor", f"the irreducible loss E = {np.exp(d['log_E']):.3g} "
+                               f"(log E = {d['log_E']:.3g}) is below {FLOOR_FRACTION:g} x the smallest "
+                               f"observed loss {float(loss.min()):.4g}: the data show no floor, and E "
+                               f"(with the coefficients tied to it) is not determined")]
+        return []
+
     def coefficients(self, theta) -> SupervisedCoefficients:
         d = self.values(theta)
         return SupervisedCoefficients(E=np.exp(d["log_E"]), A=np.exp(d["log_A"]), B=np.exp(d["log_B"]),
@@ -381,6 +470,21 @@ class DistillationLaw(Law):
             return np.stack([parts[k]() for k in self.parameters], axis=1)
 
         return y, grad
+
+    def design_columns(self) -> tuple:
+        return ("log_n", "log_d", "log_t")
+
+    def diagnose(self, problem, theta):
+        """``inexpressible``: students better than their teachers (Eq. 8 gives L_S >= L_T)."""
+        loss = np.exp(problem.target) if problem.residual == "log" else problem.target
+        teacher = np.exp(problem.inputs["log_t"])
+        below = loss < teacher
+        if below.any():
+            return [Diagnostic("inexpressible", f"{int(below.sum())} of {below.size} runs have a student "
+                               f"better than its teacher (L_S < L_T), which Eq. 8 cannot express "
+                               f"(it gives L_S >= L_T); if most do, check that the L_T and L_S "
+                               f"columns are not swapped")]
+        return []
 
     def coefficients(self, theta) -> DistillationCoefficients:
         d = self.values(theta)
@@ -495,9 +599,8 @@ class Problem:
 
 
 def _check_settings(delta, residual, n, p):
-    if not (np.isfinite(delta) and delta > 0):
-        raise ValueError(f"delta must be finite and > 0; got {delta!r}")
-    if residual not in ("log", "printed"):
+    in_range("delta", delta, 1e-12, 1e3)
+    if not isinstance(residual, str) or residual not in ("log", "printed"):
         raise ValueError(f"residual must be 'log' or 'printed'; got {residual!r}")
     if n <= p:
         raise ValueError(f"too few runs: {n} runs for {p} free parameters (need more than {p})")
@@ -516,7 +619,16 @@ def _problem(law: Law, delta, residual, data) -> Problem:
 
 def huber(r, delta: float):
     """Huber_delta(r): r**2 / 2 for |r| <= delta, delta (|r| - delta / 2) beyond."""
-    r = np.asarray(r, dtype=float)
+    r = _float_array("r", r, "finite residuals")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("r must be finite residuals")
+    delta = in_range("delta", delta, 1e-12, 1e3)
+    with np.errstate(over="ignore"):  # r * r of the branch not taken may overflow
+        return _huber(r, delta)
+
+
+def _huber(r, delta):
+    """``huber`` without checks (the objective's; its rounding fixes the stored fits)."""
     ar = np.abs(r)
     return np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
 
@@ -540,7 +652,7 @@ def _batch_objective(prob: Problem, theta: np.ndarray, weights=None, need_grad=T
             th = theta[s:s + step]
             y, grad = prob.law.predict(th, prob.inputs, need_grad)
             r = y - prob.target
-            f[s:s + step] = (huber(r, prob.delta) @ w) * scale
+            f[s:s + step] = (_huber(r, prob.delta) @ w) * scale
             if need_grad:
                 a = np.clip(r, -prob.delta, prob.delta) * (w * scale)
                 g[s:s + step] = grad(a)
@@ -570,7 +682,9 @@ class FitResult:
     ``start`` the grid point whose polish won; ``n_starts`` the grid size,
     ``n_polished`` how many reached the L-BFGS-B polish and ``n_converged`` how
     many of those converged; ``messages`` the distinct convergence messages;
-    ``optima`` the distinct converged optima (objective, theta), best first.
+    ``optima`` the distinct converged optima (objective, theta), best first;
+    ``diagnostics`` the reasons not to trust it (``Diagnostic``; see the module
+    docstring), empty when ``ok``.
     (``evaluate`` makes one without a search: no start, zero counts.)
     """
 
@@ -585,6 +699,12 @@ class FitResult:
     messages: tuple
     optima: tuple
     problem: Problem = field(repr=False)
+    diagnostics: tuple = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no diagnostic was raised."""
+        return not self.diagnostics
 
     @property
     def residuals(self) -> np.ndarray:
@@ -632,8 +752,13 @@ class BootstrapResult:
 
 def grid_starts(grid) -> tuple[tuple, np.ndarray]:
     """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise ValueError(f"grid must be a non-empty mapping of parameter name -> values; got {grid!r}")
     names = tuple(grid)
-    values = [np.asarray(grid[k], dtype=float) for k in names]
+    try:
+        values = [_float_array(f"grid[{k!r}]", grid[k], "a sequence of finite numbers") for k in names]
+    except ValueError as exc:
+        raise ValueError(f"grid: every entry must be a non-empty sequence of finite numbers ({exc})") from None
     if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
         raise ValueError("grid: every entry must be a non-empty sequence of finite numbers")
     mesh = np.stack(np.meshgrid(*values, indexing="ij"), axis=-1).reshape(-1, len(names))
@@ -699,15 +824,30 @@ def _dedupe(points, fvals, rtol=1e-6):
     return out
 
 
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"depth": 0, "limiter": None}
+
+
 def _single_blas_thread(func):
     """Run ``func`` with BLAS limited to one thread: the many tiny BLAS calls inside
-    L-BFGS-B are an order of magnitude slower with a threaded OpenBLAS. The limit is
-    lifted when ``func`` returns."""
+    L-BFGS-B are an order of magnitude slower with a threaded OpenBLAS. Overlapping
+    calls (threads) share one limit, taken by the first and lifted by the last, which
+    restores the limits found before the first (so none is left changed)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _BLAS_LOCK:
+            if _BLAS_STATE["depth"] == 0:
+                _BLAS_STATE["limiter"] = threadpool_limits(limits=1, user_api="blas")
+            _BLAS_STATE["depth"] += 1
+        try:
             return func(*args, **kwargs)
+        finally:
+            with _BLAS_LOCK:
+                _BLAS_STATE["depth"] -= 1
+                if _BLAS_STATE["depth"] == 0:
+                    _BLAS_STATE["limiter"].restore_original_limits()
+                    _BLAS_STATE["limiter"] = None
     return wrapper
 
 
@@ -769,14 +909,44 @@ def _run_grid(prob: Problem, starts: np.ndarray, search: Search):
 def _result(prob, theta, start, n_starts, n_pol, n_conv, messages, optima) -> FitResult:
     theta = np.asarray(theta, dtype=float)
     r = prob.law.predict(theta[None, :], prob.inputs, True)[0][0] - prob.target
-    paper_obj = float(huber(r, prob.delta).sum())
+    paper_obj = float(_huber(r, prob.delta).sum())
     to_paper = prob.delta * prob.n
     optima = tuple((f * to_paper, x) for f, x in optima)
     start = {} if start is None else dict(zip(prob.names, map(float, start)))
     return FitResult(
         coefficients=prob.law.coefficients(theta), theta=theta, parameter_names=prob.names,
         objective=paper_obj, start=start, n_starts=n_starts, n_polished=n_pol, n_converged=n_conv,
-        messages=messages, optima=optima, problem=prob)
+        messages=messages, optima=optima, problem=prob,
+        diagnostics=tuple(_diagnostics(prob, theta, optima)))
+
+
+def _diagnostics(prob: Problem, theta: np.ndarray, optima) -> list:
+    """The ``Diagnostic``s of a fit at ``theta`` (module docstring)."""
+    out = []
+    design = np.stack([np.broadcast_to(prob.inputs[k], prob.target.shape)
+                       for k in prob.law.design_columns()], axis=1)
+    distinct = np.unique(np.round(design, 9), axis=0).shape[0]
+    p = len(prob.names)
+    if distinct <= p:
+        out.append(Diagnostic("few-points", f"{distinct} distinct design points ({prob.n} runs) for "
+                              f"{p} free parameters: the data cannot determine the coefficients"))
+    for k, name in enumerate(prob.names):
+        lo = prob.lower[k]
+        if np.isfinite(lo) and theta[k] - lo <= BOUND_TOLERANCE:
+            out.append(Diagnostic("at-bound", f"{name} = {theta[k]:.3g} is at (within "
+                                  f"{BOUND_TOLERANCE:g} of) its lower bound {lo:g}: the optimum "
+                                  f"lies on the edge of the allowed region"))
+    out.extend(prob.law.diagnose(prob, theta))
+    if optima:
+        best = optima[0][0]
+        for f, x in optima[1:]:
+            gap = float(np.max(np.abs(np.asarray(x) - theta)))
+            if f - best <= AMBIGUITY_RTOL * abs(best) + 1e-12 and gap > AMBIGUITY_DISTANCE:
+                out.append(Diagnostic("ambiguous", f"another optimum has an objective within "
+                                      f"{AMBIGUITY_RTOL:.0%} of the best ({f:.4g} vs {best:.4g}) but "
+                                      f"parameters up to {gap:.3g} apart: the data do not pick one"))
+                break
+    return out
 
 
 def fit(law: Law, *, grid=None, delta: float | None = None, residual: str = "log",
@@ -803,7 +973,10 @@ def fit(law: Law, *, grid=None, delta: float | None = None, residual: str = "log
         raise TypeError(f"search must be a Search (analysis.fit); got {type(search).__name__}")
     starts = _check_grid(law.grid if grid is None else grid, law.parameters)
     win, start, n_pol, n_conv, messages, optima = _run_grid(prob, starts, search)
-    return _result(prob, win.x, start, starts.shape[0], n_pol, n_conv, messages, optima)
+    result = _result(prob, win.x, start, starts.shape[0], n_pol, n_conv, messages, optima)
+    for d in result.diagnostics:
+        warnings.warn(f"fit of the {law.name} law: {d}", FitWarning, stacklevel=2)
+    return result
 
 
 def fit_supervised(N, D, loss, *, grid=PAPER_SUPERVISED_GRID, delta: float = 1e-4,
@@ -879,8 +1052,12 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
     Resampling is done with multinomial weights on the runs, which equals
     duplicating rows.
     """
-    if int(n_resamples) < 2:
-        raise ValueError(f"n_resamples must be >= 2; got {n_resamples!r}")
+    if not isinstance(result, FitResult):
+        raise TypeError(f"result must be a FitResult (analysis.fit); got {type(result).__name__}")
+    n_resamples = integer("n_resamples", n_resamples, 2, 10**7)
+    seed = integer("seed", seed, 0, 2**32 - 1)
+    maxiter = integer("maxiter", maxiter, 1, 10**7)
+    level = in_range("level", level, 0.0, 1.0)
     if not (0 < level < 1):
         raise ValueError(f"level must be in the open interval (0, 1); got {level!r}")
     prob = result.problem
@@ -914,13 +1091,18 @@ def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 30
     Returns an array of the summed Huber loss (Eq. 45/50 units) per value; a flat
     profile means the data do not pin the parameter down.
     """
+    if not isinstance(result, FitResult):
+        raise TypeError(f"result must be a FitResult (analysis.fit); got {type(result).__name__}")
+    maxiter = integer("maxiter", maxiter, 1, 10**7)
+    if not isinstance(continuation, (bool, np.bool_)):
+        raise ValueError(f"continuation must be True or False; got {continuation!r}")
     prob = result.problem
     if name in prob.law.fixed:
         raise ValueError(f"name: {name!r} is held fixed in this fit; profile a free parameter")
     if name not in prob.names:
         raise ValueError(f"name must be one of {prob.names}; got {name!r}")
     k = prob.names.index(name)
-    vals = np.atleast_1d(np.asarray(values, dtype=float))
+    vals = np.atleast_1d(array_in_range("values", values, prob.lower[k], np.inf))
     for v in vals:
         if not np.isfinite(v) or v < prob.lower[k]:
             raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {v!r}")

@@ -29,6 +29,9 @@ import numpy as np
 
 from analysis._checks import positive_array
 
+#: Largest size, token count or shape parameter accepted (every product of FLOPs stays finite).
+_MAX = 1e50
+
 __all__ = [
     "DEFAULT_N_CTX",
     "DEFAULT_N_VOCAB",
@@ -72,8 +75,8 @@ DEFAULT_OMEGA = 12.0
 def sigma_coefficients(aspect_ratio: float = DEFAULT_ASPECT_RATIO,
                        omega: float = DEFAULT_OMEGA) -> tuple[float, float]:
     """(sigma_1, sigma_2) of Eq. 69: ((rho omega^2)^(-1/3), (rho / omega)^(1/3))."""
-    rho = float(positive_array("aspect_ratio", aspect_ratio))
-    om = float(positive_array("omega", omega))
+    rho = float(positive_array("aspect_ratio", aspect_ratio, upper=_MAX))
+    om = float(positive_array("omega", omega, upper=_MAX))
     return (rho * om**2) ** (-1.0 / 3.0), (rho / om) ** (1.0 / 3.0)
 
 
@@ -86,9 +89,9 @@ def forward_flops_per_token(N, n_ctx: float = DEFAULT_N_CTX, n_vocab: float = DE
     causal attention (logits and values) and the output projection onto the
     vocabulary of a model with ``d_model / n_layers = aspect_ratio``.
     """
-    N = positive_array("N", N)
-    n_ctx = positive_array("n_ctx", n_ctx)
-    n_vocab = positive_array("n_vocab", n_vocab)
+    N = positive_array("N", N, upper=_MAX)
+    n_ctx = positive_array("n_ctx", n_ctx, upper=_MAX)
+    n_vocab = positive_array("n_vocab", n_vocab, upper=_MAX)
     s1, s2 = sigma_coefficients(aspect_ratio, omega)
     cube_root = np.cbrt(N)
     return 2.0 * N * (1.0 + s1 * n_ctx / cube_root + s2 * n_vocab / cube_root**2)
@@ -96,16 +99,16 @@ def forward_flops_per_token(N, n_ctx: float = DEFAULT_N_CTX, n_vocab: float = DE
 
 def two_n_rule(N):
     """The common approximation F(N) = 2N (so training costs C = 6ND)."""
-    return 2.0 * positive_array("N", N)
+    return 2.0 * positive_array("N", N, upper=_MAX)
 
 
 def fixed_aspect_shape(N, aspect_ratio: float = DEFAULT_ASPECT_RATIO,
                        omega: float = DEFAULT_OMEGA):
     """Continuous (n_layers, d_model) of a model with N = n_layers d_model^2 omega
     and d_model / n_layers = aspect_ratio (Eq. 64)."""
-    N = positive_array("N", N)
-    rho = float(positive_array("aspect_ratio", aspect_ratio))
-    om = float(positive_array("omega", omega))
+    N = positive_array("N", N, upper=_MAX)
+    rho = float(positive_array("aspect_ratio", aspect_ratio, upper=_MAX))
+    om = float(positive_array("omega", omega, upper=_MAX))
     return np.cbrt(N / (rho**2 * om)), np.cbrt(N * rho / om)
 
 
@@ -113,9 +116,9 @@ def rounded_d_ff(d_model, rho_ffn: float = 8.0 / 3.0, multiple: int = 128):
     """Feed-forward width of the paper's models: ``rho_ffn d_model`` rounded *up*
     to a multiple of ``multiple``. With the defaults this gives every d_ff printed
     in Table 13 from its d_model (checked in tests/test_flops.py)."""
-    d_model = positive_array("d_model", d_model)
-    rho = float(positive_array("rho_ffn", rho_ffn))
-    m = float(positive_array("multiple", multiple))
+    d_model = positive_array("d_model", d_model, upper=_MAX)
+    rho = float(positive_array("rho_ffn", rho_ffn, upper=_MAX))
+    m = float(positive_array("multiple", multiple, upper=_MAX))
     # the small slack keeps exact multiples (e.g. 8/3 * 1536 = 4096) from
     # rounding up one step through floating-point error
     return np.ceil(rho * d_model / m - 1e-9) * m
@@ -128,13 +131,13 @@ def architecture_forward_flops(n_layers, d_model, n_ctx=DEFAULT_N_CTX, n_vocab=D
     ``N`` defaults to ``n_layers d_model^2 omega`` (Eq. 57); pass the exact
     non-embedding count of a concrete architecture to use it instead.
     """
-    n_layers = positive_array("n_layers", n_layers)
-    d_model = positive_array("d_model", d_model)
-    n_ctx = positive_array("n_ctx", n_ctx)
-    n_vocab = positive_array("n_vocab", n_vocab)
+    n_layers = positive_array("n_layers", n_layers, upper=_MAX)
+    d_model = positive_array("d_model", d_model, upper=_MAX)
+    n_ctx = positive_array("n_ctx", n_ctx, upper=_MAX)
+    n_vocab = positive_array("n_vocab", n_vocab, upper=_MAX)
     if N is None:
-        N = n_layers * d_model**2 * float(positive_array("omega", omega))
-    N = positive_array("N", N)
+        N = n_layers * d_model**2 * float(positive_array("omega", omega, upper=_MAX))
+    N = positive_array("N", N, upper=_MAX)
     return 2.0 * N + 2.0 * n_layers * n_ctx * d_model + 2.0 * n_vocab * d_model
 
 
@@ -142,11 +145,11 @@ def non_embedding_params(n_layers, d_model, d_ff, d_head=128, g_size=1, n_ffn=3)
     """Table 9, "Ours (Total)" without the embedding: per layer the attention
     projections, the QK-norm scales (2 d_head) and the pre-attention norm
     (d_model), the gated MLP and its pre-norm (d_model); plus the output norm."""
-    n_layers = positive_array("n_layers", n_layers)
-    d_model = positive_array("d_model", d_model)
-    d_ff = positive_array("d_ff", d_ff)
-    d_head = positive_array("d_head", d_head)
-    g_size = positive_array("g_size", g_size)
+    n_layers = positive_array("n_layers", n_layers, upper=_MAX)
+    d_model = positive_array("d_model", d_model, upper=_MAX)
+    d_ff = positive_array("d_ff", d_ff, upper=_MAX)
+    d_head = positive_array("d_head", d_head, upper=_MAX)
+    g_size = positive_array("g_size", g_size, upper=_MAX)
     n_heads = d_model / d_head
     n_kv_heads = n_heads / g_size
     attention = 2.0 * (n_heads + n_kv_heads) * d_head * d_model + 2.0 * d_head + d_model
@@ -159,13 +162,13 @@ def detailed_forward_flops(n_layers, d_model, d_ff, n_ctx=DEFAULT_N_CTX,
     """Table 11, "Ours (Total)": embedding 2 d_model; per layer attention
     (4 + 4/g) d_model^2 + 2 n_ctx d_model + 2.5 n_heads n_ctx and MLP
     2 n_ffn d_model d_ff; logits 2 n_vocab d_model."""
-    n_layers = positive_array("n_layers", n_layers)
-    d_model = positive_array("d_model", d_model)
-    d_ff = positive_array("d_ff", d_ff)
-    n_ctx = positive_array("n_ctx", n_ctx)
-    n_vocab = positive_array("n_vocab", n_vocab)
-    d_head = positive_array("d_head", d_head)
-    g_size = positive_array("g_size", g_size)
+    n_layers = positive_array("n_layers", n_layers, upper=_MAX)
+    d_model = positive_array("d_model", d_model, upper=_MAX)
+    d_ff = positive_array("d_ff", d_ff, upper=_MAX)
+    n_ctx = positive_array("n_ctx", n_ctx, upper=_MAX)
+    n_vocab = positive_array("n_vocab", n_vocab, upper=_MAX)
+    d_head = positive_array("d_head", d_head, upper=_MAX)
+    g_size = positive_array("g_size", g_size, upper=_MAX)
     n_heads = d_model / d_head
     attention = (4.0 + 4.0 / g_size) * d_model**2 + 2.0 * n_ctx * d_model + 2.5 * n_heads * n_ctx
     mlp = 2.0 * n_ffn * d_model * d_ff
@@ -354,7 +357,7 @@ PAPER_COST = CostModel()
 def supervised_flops(N, D, **flops_kwargs):
     """Training cost 3 F(N) D of a supervised run (forward plus a backward pass
     costing twice the forward, Eq. 70)."""
-    return 3.0 * forward_flops_per_token(N, **flops_kwargs) * positive_array("D", D)
+    return 3.0 * forward_flops_per_token(N, **flops_kwargs) * positive_array("D", D, upper=_MAX)
 
 
 def distillation_flops_split(N_S, D_S, N_T, D_T, scenario, **flops_kwargs):
@@ -362,10 +365,10 @@ def distillation_flops_split(N_S, D_S, N_T, D_T, scenario, **flops_kwargs):
     ``teacher_logits`` = delta_lgt F(N_T) D_S, ``teacher_pretraining`` =
     delta_pre 3 F(N_T) D_T."""
     scenario = Scenario.parse(scenario)
-    D_S = positive_array("D_S", D_S)
-    D_T = positive_array("D_T", D_T)
-    f_student = forward_flops_per_token(positive_array("N_S", N_S), **flops_kwargs)
-    f_teacher = forward_flops_per_token(positive_array("N_T", N_T), **flops_kwargs)
+    D_S = positive_array("D_S", D_S, upper=_MAX)
+    D_T = positive_array("D_T", D_T, upper=_MAX)
+    f_student = forward_flops_per_token(positive_array("N_S", N_S, upper=_MAX), **flops_kwargs)
+    f_teacher = forward_flops_per_token(positive_array("N_T", N_T, upper=_MAX), **flops_kwargs)
     return {
         "student_training": 3.0 * f_student * D_S,
         "teacher_logits": scenario.delta_logits * f_teacher * D_S,

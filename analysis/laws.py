@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from analysis._checks import positive_array
+from analysis._checks import array_in_range, broadcast, positive_array
 
 __all__ = [
     "SupervisedCoefficients",
@@ -113,9 +113,7 @@ class DistillationCoefficients(_PowerLawCoefficients):
         for name in ("A", "B", "alpha", "beta", "gamma", "f1", "d1"):
             positive_array(name, getattr(self, name))
         for name in ("c0", "c1"):
-            value = float(getattr(self, name))
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be finite and >= 0; got {value!r}")
+            array_in_range(name, getattr(self, name), 0.0, np.inf)
 
 
 #: Supervised coefficients of the paper, Table 6 (App. F.3), fitted on 73 runs.
@@ -180,10 +178,15 @@ def _log_supervised_from_logs(log_n, log_d, coef: SupervisedCoefficients):
     return np.logaddexp(np.log(coef.E), coef.gamma * inner)
 
 
+def _log_sizes(N, D, n_name="N", d_name="D"):
+    """log N and log D after the checks: positive, finite and broadcasting together."""
+    n, d = broadcast(**{n_name: positive_array(n_name, N), d_name: positive_array(d_name, D)})
+    return np.log(n), np.log(d)
+
+
 def log_supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
     """Natural log of the supervised loss, Eq. 1 (App. F.1, Eq. 44)."""
-    log_n = np.log(positive_array("N", N))
-    log_d = np.log(positive_array("D", D))
+    log_n, log_d = _log_sizes(N, D)
     return _log_supervised_from_logs(log_n, log_d, coef)
 
 
@@ -193,8 +196,7 @@ def supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
 
     The reducible part is formed in log space and added to ``E`` in linear
     space, so the result is never below ``E`` by rounding."""
-    log_n = np.log(positive_array("N", N))
-    log_d = np.log(positive_array("D", D))
+    log_n, log_d = _log_sizes(N, D)
     inner = _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
     return coef.E + np.exp(coef.gamma * inner)
 
@@ -207,8 +209,8 @@ def supervised_loss_infinite_data(N, coef: SupervisedCoefficients = PAPER_SUPERV
 
 def log_capacity_gap_factor(L_T, L_tilde_S, coef: DistillationCoefficients = PAPER_DISTILLATION):
     """log of ``(1 + (L_T / (L~_S d1)) ** (1/f1)) ** (-c1 f1)`` (App. F.2, Eq. 48)."""
-    log_ratio = (np.log(positive_array("L_T", L_T)) - np.log(positive_array("L_tilde_S", L_tilde_S))
-                 - np.log(coef.d1))
+    log_t, log_s = _log_sizes(L_T, L_tilde_S, "L_T", "L_tilde_S")
+    log_ratio = log_t - log_s - np.log(coef.d1)
     return -coef.c1 * coef.f1 * np.logaddexp(0.0, log_ratio / coef.f1)
 
 
@@ -226,9 +228,11 @@ def _log_distilled_excess(N_S, D_S, L_T, coef: DistillationCoefficients,
                           supervised: SupervisedCoefficients):
     """(L_T, log of L_S - L_T): the log of Eq. 8's second term, a sum of logs of
     its three positive factors (App. F.2, Eqs. 47-49)."""
-    log_n = np.log(positive_array("N_S", N_S))
-    log_d = np.log(positive_array("D_S", D_S))
+    log_n, log_d = _log_sizes(N_S, D_S, "N_S", "D_S")
     L_T = positive_array("L_T", L_T)
+    if np.any(L_T < 1e-30):  # L_T**-c0 overflows as L_T -> 0
+        raise ValueError(f"L_T must be at least 1e-30 nats/token; got {float(L_T[L_T < 1e-30].flat[0])!r}")
+    broadcast(N_S=log_n, L_T=L_T)
     log_t = np.log(L_T)
     log_tilde = _log_supervised_from_logs(log_n, log_d, supervised)
     log_gap = -coef.c1 * coef.f1 * np.logaddexp(0.0, (log_t - log_tilde - np.log(coef.d1)) / coef.f1)
@@ -252,4 +256,9 @@ def distilled_loss(N_S, D_S, L_T, coef: DistillationCoefficients = PAPER_DISTILL
     The excess over ``L_T`` is formed in log space and added in linear space, so
     ``L_S >= L_T`` holds exactly, as it does in the law (see the chapter)."""
     L_T, log_excess = _log_distilled_excess(N_S, D_S, L_T, coef, supervised)
-    return L_T + np.exp(log_excess)
+    with np.errstate(over="ignore"):
+        out = L_T + np.exp(log_excess)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("L_T is too small for these coefficients: L_S = L_T + L_T**-c0 (...) overflows "
+                         "a float (use log_distilled_loss)")
+    return out

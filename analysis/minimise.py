@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from analysis._checks import array_in_range, broadcast, in_range, integer
+
 __all__ = ["minimise_1d", "SMALL_BATCH"]
 
 _INVPHI = (math.sqrt(5.0) - 1.0) / 2.0
@@ -41,10 +43,27 @@ def minimise_1d(objective, P, lower, upper, *, n_coarse=24, n_starts=2, tol=1e-5
     until the bracket is narrower than ``tol``: by golden-section search (one
     evaluation per problem and iteration) for large batches, by 9-point grid
     zooming (fewer iterations) for small ones. Returns (x, f), the
-    best point found and its value, for every problem.
+    best point found and its value, for every problem. ``P``, ``n_coarse`` (>= 2) and
+    ``n_starts`` are integers, ``tol`` > 0 and ``lower <= upper`` finite, else
+    ``ValueError`` naming the argument.
     """
-    lower = np.broadcast_to(np.asarray(lower, dtype=float), (P,))
-    upper = np.broadcast_to(np.asarray(upper, dtype=float), (P,))
+    if not callable(objective):
+        raise TypeError(f"objective must be callable; got {type(objective).__name__}")
+    P = integer("P", P, 1, 10**9)
+    n_coarse = integer("n_coarse", n_coarse, 2, 10**6)
+    n_starts = integer("n_starts", n_starts, 1, 10**3)
+    tol = in_range("tol", tol, 1e-12, 1e6)
+    lower = array_in_range("lower", lower, -1e300, 1e300)
+    upper = array_in_range("upper", upper, -1e300, 1e300)
+    lower, upper = broadcast(lower=lower, upper=upper)
+    if np.any(lower > upper):
+        raise ValueError(f"lower must not exceed upper; got {lower.max()!r} > {upper.min()!r}")
+    try:
+        lower = np.broadcast_to(lower, (P,))
+        upper = np.broadcast_to(upper, (P,))
+    except ValueError:
+        raise ValueError(f"lower and upper must be scalars or hold P={P} values; got shape "
+                         f"{np.shape(lower)}") from None
     t = np.linspace(0.0, 1.0, n_coarse)
     grid = lower[:, None] + (upper - lower)[:, None] * t[None, :]
     rows = np.arange(P)

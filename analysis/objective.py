@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis._checks import in_range, positive_array
+from analysis._checks import _float_array, broadcast, in_range
 
 __all__ = [
     "PAPER_LAMBDA",
@@ -50,7 +50,7 @@ PAPER_Z_WEIGHT = 1e-4
 
 
 def _logits(name: str, z) -> np.ndarray:
-    arr = np.asarray(z, dtype=float)
+    arr = _float_array(name, z, "finite logits with a vocabulary axis of size >= 2 (last axis)")
     if arr.ndim == 0 or arr.shape[-1] < 2 or not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite logits with a vocabulary axis of size >= 2 (last axis); "
                          f"got shape {arr.shape}")
@@ -58,7 +58,18 @@ def _logits(name: str, z) -> np.ndarray:
 
 
 def _temperature(temperature) -> float:
-    return float(positive_array("temperature", temperature))
+    """Temperatures in [1e-3, 1e3]: beyond them z / tau over- or underflows for ordinary logits."""
+    return in_range("temperature", temperature, 1e-3, 1e3)
+
+
+def _log_probabilities(name: str, log_p) -> np.ndarray:
+    """Log-probabilities: a vocabulary axis of size >= 2 (last axis), no NaN, none above 0
+    (-inf, a probability of 0, is allowed)."""
+    arr = _float_array(name, log_p, "log-probabilities (<= 0, last axis the vocabulary)")
+    if arr.ndim == 0 or arr.shape[-1] < 2 or np.any(np.isnan(arr)) or np.any(arr > 1e-9):
+        raise ValueError(f"{name} must be log-probabilities (<= 0, no NaN) with a vocabulary axis of "
+                         f"size >= 2 (last axis); got shape {arr.shape}")
+    return arr
 
 
 def log_softmax(z, temperature: float = 1.0) -> np.ndarray:
@@ -97,14 +108,16 @@ def z_loss(z_student) -> np.ndarray:
 
 def entropy(log_p) -> np.ndarray:
     """H(p) = -sum_a p_a log p_a from log-probabilities (terms with p_a = 0 count as 0)."""
-    log_p = np.asarray(log_p, dtype=float)
+    log_p = _log_probabilities("log_p", log_p)
     p = np.exp(log_p)
-    return -np.where(p > 0, p * log_p, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore"):
+        return -np.where(p > 0, p * log_p, 0.0).sum(axis=-1)
 
 
 def forward_kl(log_p, log_q) -> np.ndarray:
     """KL(p || q) = sum_a p_a (log p_a - log q_a), summing where p_a > 0 (inf where q_a = 0 < p_a)."""
-    log_p, log_q = np.asarray(log_p, dtype=float), np.asarray(log_q, dtype=float)
+    log_p, log_q = broadcast(log_p=_log_probabilities("log_p", log_p),
+                             log_q=_log_probabilities("log_q", log_q))
     p = np.exp(log_p)
     with np.errstate(invalid="ignore"):
         terms = np.where(p > 0, p * (log_p - log_q), 0.0)
@@ -113,14 +126,16 @@ def forward_kl(log_p, log_q) -> np.ndarray:
 
 def reverse_kl(log_p, log_q) -> np.ndarray:
     """KL(q || p): the reverse divergence of App. G.5 (p the teacher, q the student)."""
+    log_p, log_q = _log_probabilities("log_p", log_p), _log_probabilities("log_q", log_q)
     return forward_kl(log_q, log_p)
 
 
 def distillation_loss(z_teacher, z_student, temperature: float = 1.0) -> np.ndarray:
     """Eq. 6: -tau^2 sum_a sigma_a(z_T / tau) log sigma_a(z_S / tau)."""
     tau = _temperature(temperature)
-    log_t = log_softmax(_logits("z_teacher", z_teacher), tau)
-    log_s = log_softmax(_logits("z_student", z_student), tau)
+    z_t, z_s = broadcast(z_teacher=_logits("z_teacher", z_teacher), z_student=_logits("z_student", z_student))
+    log_t = log_softmax(z_t, tau)
+    log_s = log_softmax(z_s, tau)
     return -tau**2 * (np.exp(log_t) * log_s).sum(axis=-1)
 
 
@@ -128,7 +143,8 @@ def distillation_gradient(z_teacher, z_student, temperature: float = 1.0) -> np.
     """dL_KD / dz_S = tau (sigma(z_S / tau) - sigma(z_T / tau)): the tau^2 of Eq. 6 makes the
     gradient scale like tau, not 1/tau (Hinton et al. 2015)."""
     tau = _temperature(temperature)
-    return tau * (softmax(z_student, tau) - softmax(z_teacher, tau))
+    z_t, z_s = broadcast(z_teacher=_logits("z_teacher", z_teacher), z_student=_logits("z_student", z_student))
+    return tau * (softmax(z_s, tau) - softmax(z_t, tau))
 
 
 def student_objective(z_student, z_teacher, label, *, lam: float = 1.0, temperature: float = 1.0,
@@ -145,7 +161,7 @@ def student_objective(z_student, z_teacher, label, *, lam: float = 1.0, temperat
 
 
 def _probabilities(name: str, p) -> np.ndarray:
-    arr = np.asarray(p, dtype=float)
+    arr = _float_array(name, p, "probability vectors (non-negative, summing to 1 on the last axis)")
     if (arr.ndim == 0 or arr.shape[-1] < 2 or not np.all(np.isfinite(arr)) or np.any(arr < 0)
             or not np.allclose(arr.sum(axis=-1), 1.0, atol=1e-9)):
         raise ValueError(f"{name} must be probability vectors (non-negative, summing to 1 on the last axis)")
@@ -157,7 +173,7 @@ def truncate_top_k(p, k: int) -> np.ndarray:
     broken by token index, as a stable sort does."""
     p = _probabilities("p", p)
     vocab = p.shape[-1]
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= vocab:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= vocab:
         raise ValueError(f"k must be an integer in [1, {vocab}]; got {k!r}")
     order = np.argsort(-p, axis=-1, kind="stable")
     keep = np.zeros(p.shape, dtype=bool)
@@ -177,6 +193,7 @@ def truncate_top_p(p, top_p: float) -> np.ndarray:
     sorted_p = np.take_along_axis(p, order, axis=-1)
     mass_before = np.cumsum(sorted_p, axis=-1) - sorted_p  # mass of the more probable tokens
     keep_sorted = mass_before < top_p - 1e-12
+    keep_sorted[..., 0] = True  # the most probable token is always kept (a tiny top_p)
     keep = np.zeros(p.shape, dtype=bool)
     np.put_along_axis(keep, order, keep_sorted, axis=-1)
     kept = np.where(keep, p, 0.0)

@@ -40,6 +40,16 @@ reduces it further, read from its shares of the teacher's costs (``delta_logits`
   loss, a 1-D search over the teacher's training compute;
 * both: nested 1-D searches, over N_T outside and D_T inside.
 
+Answers on an edge. A recipe says when its answer is not an interior optimum of the law:
+``DistillationRecipe.at_bounds`` names the variables (N_T, D_S, D_T, or L_T in the best
+case) that ended on an edge of the box, ``budget_spent`` is the share of the budget the
+recipe uses (below 1 when D_S sits at its upper bound), ``extrapolated`` names the
+sizes and token counts more than ``EXTRAPOLATION_FACTOR`` outside the range of the
+runs the law was fitted on (``Setting.fitted``), and ``notes`` puts all of it in
+sentences. ``TeacherChoice.at_bound`` does the same for the best teacher, and
+``find_crossover`` tells a crossover inside the range from "supervised is already
+at least as good at its lower end" and "distillation still wins at its upper end".
+
 Every 1-D search is ``analysis.minimise.minimise_1d`` (a coarse grid, then
 golden-section or grid-zoom polishing), which cannot leave the bounds; the optima
 are tested against a dense brute-force search over the box (tests/test_recipes.py)
@@ -57,7 +67,7 @@ from typing import Mapping
 
 import numpy as np
 
-from analysis._checks import array_in_range, in_range, positive_interval
+from analysis._checks import array_in_range, broadcast, in_range, integer, positive_array, positive_interval
 from analysis.flops import PAPER_COST, CostModel, CostScenario, Scenario, distillation_flops_split
 from analysis.laws import (
     PAPER_DISTILLATION,
@@ -80,6 +90,10 @@ __all__ = [
     "DistillationRecipe",
     "Efficiency",
     "Decision",
+    "Crossover",
+    "PAPER_FITTED_RANGE",
+    "EXTRAPOLATION_FACTOR",
+    "find_crossover",
     "optimal_teacher_loss",
     "supervised_compute_optimal",
     "compute_optimal_teacher",
@@ -103,6 +117,12 @@ BOUNDS = (1e6, 1e17)
 #: Default range of budgets searched by ``crossover_compute`` (the paper's plots
 #: run over 1e20-1e26; the book searches 1e18-1e27).
 DEFAULT_COMPUTE_RANGE = (1e18, 1e27)
+#: The range of the runs Table 6 was fitted on: ((parameters), (tokens)). Parameters:
+#: "143M-12.6B" (§4 of arXiv 2502.08606v2); tokens: from 20 x 143M (the smallest
+#: run, M = 20) to the 512B of the longest runs.
+PAPER_FITTED_RANGE = ((1.43e8, 1.26e10), (2.86e9, 5.12e11))
+#: A size or token count more than this factor outside the fitted range is "extrapolated".
+EXTRAPOLATION_FACTOR = 10.0
 
 
 # ------------------------------------------------------------------ the setting
@@ -123,7 +143,9 @@ def _check_coefficients(name: str, value, kind: type) -> None:
 class Setting:
     """What a recipe is solved with: the supervised law's coefficients (Eq. 1), the
     distillation law's (Eq. 8), the box ``bounds`` = (low, high) for N_T, D_S, D_T
-    (and N_S), and the cost model F(N) of Eq. 9. Checked on construction (a wrong
+    (and N_S), the cost model F(N) of Eq. 9, and ``fitted``, the range of the runs the
+    laws were fitted on, ((params low, high), (tokens low, high)), against which a recipe
+    reports extrapolation (``None``: no check; the default is the paper's). Checked on construction (a wrong
     type raises ``TypeError``, a bad box ``ValueError``, each naming the argument);
     frozen and hashable, so tables that depend only on it are cached."""
 
@@ -131,6 +153,7 @@ class Setting:
     distillation: DistillationCoefficients = PAPER_DISTILLATION
     bounds: tuple[float, float] = BOUNDS
     cost: CostModel = PAPER_COST
+    fitted: tuple | None = PAPER_FITTED_RANGE
 
     def __post_init__(self):
         _check_coefficients("supervised", self.supervised, SupervisedCoefficients)
@@ -138,6 +161,24 @@ class Setting:
         object.__setattr__(self, "bounds", positive_interval("bounds", self.bounds))
         if not isinstance(self.cost, CostModel):
             raise TypeError(f"cost must be a CostModel (analysis.flops); got {type(self.cost).__name__}")
+        if self.fitted is not None:
+            if isinstance(self.fitted, (str, bytes)) or np.shape(self.fitted) != (2, 2):
+                raise ValueError("fitted must be None or ((params low, high), (tokens low, high)); "
+                                 f"got {self.fitted!r}")
+            object.__setattr__(self, "fitted", (positive_interval("fitted[0] (parameters)", self.fitted[0]),
+                                                positive_interval("fitted[1] (tokens)", self.fitted[1])))
+
+    def extrapolated(self, **values) -> tuple:
+        """The names among ``values`` ({name: (kind, value)}, kind "params" or "tokens")
+        that lie more than ``EXTRAPOLATION_FACTOR`` outside ``fitted``."""
+        if self.fitted is None:
+            return ()
+        out = []
+        for name, (kind, value) in values.items():
+            lo, hi = self.fitted[0] if kind == "params" else self.fitted[1]
+            if value < lo / EXTRAPOLATION_FACTOR or value > hi * EXTRAPOLATION_FACTOR:
+                out.append(name)
+        return tuple(out)
 
     @property
     def lo(self) -> float:
@@ -348,10 +389,13 @@ def _check_budget(N_S: float, C: float, scenario: CostScenario, setting: Setting
 @dataclass(frozen=True)
 class TeacherChoice:
     """Result of ``optimal_teacher_loss``: the best teacher cross-entropy and the
-    student loss it gives (floats, or arrays for array input)."""
+    student loss it gives (floats, or arrays for array input); ``at_bound`` is True
+    (elementwise) where L_T* lies on an end of the searched teacher-loss range, so
+    that the true optimum may lie beyond it."""
 
     teacher_loss: float | np.ndarray
     student_loss: float | np.ndarray
+    at_bound: bool | np.ndarray = False
 
 
 def _teacher_loss_range(setting: Setting):
@@ -376,7 +420,7 @@ def optimal_teacher_loss(N_S, D_S, teacher_loss_range=None, *, setting: Setting 
         lo, hi = _teacher_loss_range(setting)
     else:
         lo, hi = positive_interval("teacher_loss_range", teacher_loss_range)
-    ns_b, ds_b = np.broadcast_arrays(ns, ds)
+    ns_b, ds_b = broadcast(N_S=ns, D_S=ds)
     shape = ns_b.shape
     ns_f, ds_f = ns_b.ravel(), ds_b.ravel()
 
@@ -386,9 +430,15 @@ def optimal_teacher_loss(N_S, D_S, teacher_loss_range=None, *, setting: Setting 
     x, f = minimise_1d(objective, ns_f.size, math.log(lo), math.log(hi), n_coarse=48, n_starts=3)
     lt = np.exp(x).reshape(shape)
     ls = f.reshape(shape)
+    edge = _on_edge(np.log(lt), math.log(lo), math.log(hi))
     if shape == ():
-        return TeacherChoice(float(lt), float(ls))
-    return TeacherChoice(lt, ls)
+        return TeacherChoice(float(lt), float(ls), bool(edge))
+    return TeacherChoice(lt, ls, edge)
+
+
+def _on_edge(x, lo, hi, tol=1e-6):
+    """Where ``x`` (log scale) is within ``tol`` of ``lo`` or ``hi``."""
+    return (np.abs(x - lo) <= tol) | (np.abs(x - hi) <= tol)
 
 
 # ---------------------------------------------------------- supervised optimum
@@ -517,10 +567,32 @@ class DistillationRecipe:
     compute_split: Mapping[str, float] = field(repr=False)
     supervised_loss: float
     supervised_tokens: float
+    at_bounds: tuple = ()
+    extrapolated: tuple = ()
 
     @property
     def compute_used(self) -> float:
         return float(sum(self.compute_split.values()))
+
+    @property
+    def budget_spent(self) -> float:
+        """Share of the budget the recipe uses (1 unless D_S sits at its upper bound)."""
+        return self.compute_used / self.compute
+
+    @property
+    def notes(self) -> tuple:
+        """Sentences saying where the answer is not an interior optimum of the fitted law."""
+        out = []
+        if self.at_bounds:
+            out.append(f"on the edge of the search box: {', '.join(self.at_bounds)}; the optimum "
+                       f"of the law may lie beyond it")
+        if self.budget_spent < 1 - 1e-6:
+            out.append(f"spends {self.budget_spent:.2%} of the budget ({self.compute_used:.4g} of "
+                       f"{self.compute:.4g} FLOPs): D_S is at its upper bound")
+        if self.extrapolated:
+            out.append(f"far outside the range the law was fitted on (more than "
+                       f"{EXTRAPOLATION_FACTOR:g}x): {', '.join(self.extrapolated)}")
+        return tuple(out)
 
     @property
     def compute_shares(self) -> dict[str, float]:
@@ -546,6 +618,10 @@ class DistillationRecipe:
             "compute_used": self.compute_used,
             "supervised_loss": self.supervised_loss,
             "supervised_tokens": self.supervised_tokens,
+            "budget_spent": self.budget_spent,
+            "at_bounds": list(self.at_bounds),
+            "extrapolated": list(self.extrapolated),
+            "notes": list(self.notes),
         }
 
 
@@ -578,7 +654,7 @@ def distillation_sweep(N_S, C, scenario, *, setting: Setting = PAPER_SETTING) ->
     scenario = Scenario.parse(scenario)
     ns = array_in_range("N_S", N_S, setting.lo, setting.hi)
     cc = array_in_range("C", C, 1.0, 1e40)
-    ns_b, cc_b = np.broadcast_arrays(ns, cc)
+    ns_b, cc_b = broadcast(N_S=ns, C=cc)
     shape = ns_b.shape
     out = _sweep(ns_b.ravel().copy(), cc_b.ravel().copy(), scenario, setting)
     return {k: np.asarray(v, dtype=float).reshape(shape) for k, v in out.items()}
@@ -599,6 +675,7 @@ def compute_optimal_distillation(N_S, C, scenario, *, setting: Setting = PAPER_S
     C = in_range("C", C, 1.0, 1e40)
     r = _sweep(np.array([N_S]), np.array([C]), scenario, setting)
     split = {k: float(r[k][0]) for k in ("student_training", "teacher_logits", "teacher_pretraining")}
+    first = {k: float(r[k][0]) for k in r}
     return DistillationRecipe(
         scenario=scenario, student_params=N_S, compute=C,
         student_loss=float(r["student_loss"][0]), student_tokens=float(r["student_tokens"][0]),
@@ -606,10 +683,54 @@ def compute_optimal_distillation(N_S, C, scenario, *, setting: Setting = PAPER_S
         teacher_loss=float(r["teacher_loss"][0]), compute_split=MappingProxyType(split),
         supervised_loss=float(r["supervised_loss"][0]),
         supervised_tokens=float(r["supervised_tokens"][0]),
+        at_bounds=_recipe_edges(first, scenario, setting),
+        extrapolated=setting.extrapolated(
+            N_S=("params", N_S), N_T=("params", first["teacher_params"]),
+            D_S=("tokens", first["student_tokens"]), D_T=("tokens", first["teacher_tokens"])),
     )
 
 
+def _recipe_edges(r: Mapping, scenario: CostScenario, setting: Setting) -> tuple:
+    """The recipe's variables on an edge of the box: "L_T" in the best case (only the
+    teacher's loss is chosen there), else N_T, D_S, D_T at ``setting.bounds``."""
+    if not any(_charges(scenario)):
+        lt_lo, lt_hi = _teacher_loss_range(setting)
+        out = ["L_T"] if _on_edge(math.log(r["teacher_loss"]), math.log(lt_lo), math.log(lt_hi), 1e-4) else []
+        if _on_edge(math.log(r["student_tokens"]), setting.log_lo, setting.log_hi, 1e-4):
+            out.append("D_S")
+        return tuple(out)
+    names = {"N_T": "teacher_params", "D_S": "student_tokens", "D_T": "teacher_tokens"}
+    return tuple(k for k, v in names.items()
+                 if _on_edge(math.log(r[v]), setting.log_lo, setting.log_hi, 1e-4))
+
+
 # ---------------------------------------------------------------- when to distil
+
+@dataclass(frozen=True)
+class Crossover:
+    """Result of ``find_crossover``: ``compute`` is the budget from which supervised
+    training is at least as good, and ``status`` says what it means:
+
+    * ``"inside"``: distillation wins below ``compute`` and supervised from it on;
+    * ``"at-or-below-lower-end"``: supervised is already at least as good at the lower
+      end of ``compute_range`` (``compute`` is that end; the crossing, if any, is below);
+    * ``"above-upper-end"``: distillation still wins at the upper end (``compute`` is
+      ``math.inf``).
+    """
+
+    compute: float
+    status: str
+    compute_range: tuple
+
+    @property
+    def note(self) -> str:
+        lo, hi = self.compute_range
+        return {"inside": f"crossover at {self.compute:.4g} FLOPs",
+                "at-or-below-lower-end": f"supervised is already at least as good at the lower end "
+                                         f"{lo:.4g} FLOPs (the crossover, if any, is below it)",
+                "above-upper-end": f"distillation still wins at the upper end {hi:.4g} FLOPs "
+                                   f"(no crossover in range)"}[self.status]
+
 
 def crossover_compute(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, points_per_decade=8,
                       tol=0.0, setting: Setting = PAPER_SETTING) -> float:
@@ -618,12 +739,25 @@ def crossover_compute(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, poi
     that L_sup(C) <= L_dist*(C) + tol at every larger C of the search grid
     (refined by bisection in log C). Returns the lower end of the range if
     supervised is never worse there, and ``math.inf`` if distillation still wins at
-    its upper end. ``compute_range`` defaults to the paper's scale; choose one
-    that fits another setting's box."""
+    its upper end (``find_crossover`` tells these apart from a crossing inside).
+    ``compute_range`` defaults to the paper's scale; choose one that fits another
+    setting's box. ``points_per_decade``: an integer in [1, 1000]; ``tol``: nats/token
+    in [0, 1]."""
+    return find_crossover(N_S, scenario, compute_range, points_per_decade=points_per_decade,
+                          tol=tol, setting=setting).compute
+
+
+def find_crossover(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, points_per_decade=8,
+                   tol=0.0, setting: Setting = PAPER_SETTING) -> Crossover:
+    """``crossover_compute`` with what its answer means (a ``Crossover``)."""
     setting = _setting(setting)
     scenario = Scenario.parse(scenario)
     N_S = in_range("N_S", N_S, setting.lo, setting.hi)
     lo, hi = positive_interval("compute_range", compute_range)
+    if hi > 1e40:
+        raise ValueError(f"compute_range must lie in (0, 1e40] FLOPs; got {compute_range!r}")
+    points_per_decade = integer("points_per_decade", points_per_decade, 1, 1000)
+    tol = in_range("tol", tol, 0.0, 1.0)
     _check_budget(N_S, lo, scenario, setting)
     n = max(2, int(round(math.log10(hi / lo) * points_per_decade)) + 1)
     grid = np.geomspace(lo, hi, n)
@@ -637,9 +771,9 @@ def crossover_compute(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, poi
     g = gap(grid)
     ok = g <= tol
     if not ok[-1]:
-        return math.inf
+        return Crossover(math.inf, "above-upper-end", (lo, hi))
     if ok.all():
-        return lo
+        return Crossover(lo, "at-or-below-lower-end", (lo, hi))
     last_bad = int(np.flatnonzero(~ok)[-1])
     a, b = math.log(grid[last_bad]), math.log(grid[last_bad + 1])
     for _ in range(3):  # grid bisection: 3 rounds of 32 points, one batch each
@@ -648,7 +782,7 @@ def crossover_compute(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, poi
         bad_idx = np.flatnonzero(~good)
         k = int(bad_idx[-1]) + 1 if bad_idx.size else 0
         a, b = (pts[k - 1] if k > 0 else a), (pts[k] if k < pts.size else b)
-    return math.exp(b)
+    return Crossover(math.exp(b), "inside", (lo, hi))
 
 
 def _supervised_tokens_for_loss(ns, target_loss, c: SupervisedCoefficients):
@@ -658,11 +792,26 @@ def _supervised_tokens_for_loss(ns, target_loss, c: SupervisedCoefficients):
 
 
 def supervised_tokens_for_loss(N_S, target_loss, *, setting: Setting = PAPER_SETTING):
-    """Tokens D with L(N_S, D) = target_loss (Eq. 1 inverted); ``target_loss``
-    must lie above the model-size floor L(N_S, inf) (Eq. 35); NaN at or below it.
-    Only ``setting.supervised`` matters here; D is not limited to the box."""
+    """Tokens D with L(N_S, D) = target_loss (Eq. 1 inverted); broadcasts over arrays.
+    ``N_S`` > 0; ``target_loss`` must lie above the model-size floor L(N_S, inf)
+    (Eq. 35), else ``ValueError`` naming it and the floor (no token count reaches it).
+    Only ``setting.supervised`` matters here; D is not limited to the box. Where the
+    target is so close to the floor that D overflows a float, ``ValueError`` too."""
     setting = _setting(setting)
-    return _supervised_tokens_for_loss(np.asarray(N_S, dtype=float), target_loss, setting.supervised)
+    ns, target = broadcast(N_S=positive_array("N_S", N_S), target_loss=positive_array("target_loss", target_loss))
+    floor = supervised_loss_infinite_data(ns, setting.supervised)
+    below = target <= floor
+    if np.any(below):
+        i = int(np.flatnonzero(below.ravel())[0])
+        raise ValueError(f"target_loss must exceed the model-size floor L(N_S, inf) = "
+                         f"{float(floor.flat[i]):.6g} of N_S={float(ns.flat[i]):.3g}; got {float(target.flat[i])!r}")
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        d = _supervised_tokens_for_loss(ns, target, setting.supervised)
+    if not np.all(np.isfinite(d)):
+        i = int(np.flatnonzero(~np.isfinite(d).ravel())[0])
+        raise ValueError(f"target_loss={float(target.flat[i])!r} is too close to the floor "
+                         f"{float(floor.flat[i]):.6g} of N_S={float(ns.flat[i]):.3g}: the tokens needed overflow")
+    return d
 
 
 @dataclass(frozen=True)
@@ -748,8 +897,11 @@ def efficiency_ratio(N_S, target_loss, scenario, *, setting: Setting = PAPER_SET
     if target <= floor:
         raise ValueError(f"target_loss must exceed the model-size floor L(N_S, inf) = {floor:.4f} "
                          f"of N_S={N_S:.3g}; got {target_loss!r}")
-    d_sup = float(_supervised_tokens_for_loss(np.asarray(N_S, dtype=float), target, setting.supervised))
+    d_sup = float(supervised_tokens_for_loss(N_S, target, setting=setting))
     c_sup = 3.0 * float(setting.cost.forward(N_S)) * d_sup
+    if not math.isfinite(c_sup):
+        raise ValueError(f"target_loss={target!r} is too close to the floor {floor:.6g} of N_S={N_S:.3g}: "
+                         f"the supervised compute to reach it overflows")
     c_dist, tok = _distillation_compute_for_loss(N_S, np.array([target]), scenario, setting)
     if not np.isfinite(c_dist[0]):
         raise ValueError(f"target_loss={target:.4f} is not reachable by distillation of N_S={N_S:.3g} "

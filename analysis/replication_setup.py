@@ -12,13 +12,14 @@ reads the same declarations the GPU runs used.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.fit import fit_supervised
+from analysis.fit import FitWarning, fit_supervised
 from analysis.laws import supervised_loss
 
 DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "replication"
@@ -286,7 +287,9 @@ class SupervisedFit:
     """Eq. 1 fitted (``analysis.fit.fit_supervised``, the paper's grid and Huber loss) to the
     seed-0 teacher-half runs with at least ``min_tokens`` tokens. ``residuals``: per run, the
     law's log-prediction minus the log loss; ``rms``: their root mean square; ``over_noise``:
-    that over the pooled seed noise; ``fit``: the FitResult."""
+    that over the pooled seed noise; ``fit``: the FitResult; ``diagnostics``: the codes of
+    its ``analysis.fit.Diagnostic``s (a first block's runs may not determine the law: the
+    chapter states them, so the fit's ``FitWarning``s are not repeated)."""
 
     min_tokens: float
     runs: int
@@ -297,6 +300,7 @@ class SupervisedFit:
     worst_run: str
     residuals: pd.DataFrame
     fit: object
+    diagnostics: tuple = ()
 
 
 def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0) -> SupervisedFit:
@@ -305,13 +309,15 @@ def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0) -> S
     if len(pts) < 7:
         raise ValueError(f"min_tokens={min_tokens:g} leaves {len(pts)} runs, fewer than the law's 6 parameters + 1")
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
-    res = fit_supervised(N, D, L)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        res = fit_supervised(N, D, L)
     r = np.log(supervised_loss(N, D, res.coefficients)) - np.log(L)
     tab = pts[["run_id", "name", "N", "tokens", "M", "val_ce"]].assign(residual=r).sort_values("residual")
     i = int(np.argmax(np.abs(r)))
     rms = float(np.sqrt(np.mean(r ** 2)))
     return SupervisedFit(min_tokens, len(pts), res.coefficients, rms, rms / noise.pooled, float(r[i]),
-                         str(pts.run_id.iloc[i]), tab, res)
+                         str(pts.run_id.iloc[i]), tab, res, tuple(d.code for d in res.diagnostics))
 
 
 def curve(run: pd.Series) -> pd.DataFrame:

@@ -123,10 +123,10 @@ def test_break_even_agrees_with_the_library():
     (("recipe", "--student", "3X", "--compute", "1e22"), "invalid size"),
     (("recipe", "--student", "3B", "--compute", "1e22", "--scenario", "lunch"), "scenario must be one of"),
     (("recipe", "--student", "3B", "--compute", "1e12"), "minimal cost"),
-    (("recipe", "--student", "1e20", "--compute", "1e22"), "N_S must be"),
+    (("recipe", "--student", "1e20", "--compute", "1e22"), "--student must be"),
     (("loss", "distilled", "--student", "1B", "--tokens", "20B"), "either --teacher-loss"),
     (("loss", "supervised", "--params", "-1", "--tokens", "1B"), "invalid size"),
-    (("efficiency", "--student", "1B", "--target-loss", "1.0"), "target_loss"),
+    (("efficiency", "--student", "1B", "--target-loss", "1.0"), "--target-loss must exceed"),
     (("nonsense",), "invalid choice"),
     (("teacher", "--student", "1B", "--tokens", "20B", "--coefficients", "table7"), "invalid choice"),
 ])

@@ -63,7 +63,7 @@ def test_env_var_directory_takes_precedence_and_checksum_is_checked(tmp_path, mo
 
 
 def test_derived_table_missing_says_local_copy_only(tmp_path, monkeypatch):
-    monkeypatch.setenv("DSL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DSL_DATA_DIR", raising=False)
     monkeypatch.setattr(data_mod, "_repo_root", lambda: tmp_path / "repo")
     with pytest.raises(DataError, match="only from a local copy"):
         load_gadre()
