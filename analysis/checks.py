@@ -81,6 +81,8 @@ def paper(quantity: str, paper_value, ours, *, printed: str | None = None, toler
             paper_value = float(printed)
         where = f"± {tol:g} (half a unit of the printed {printed})"
     else:
+        if paper_value is None:
+            raise ValueError(f"{quantity}: give the paper's value (or printed=)")
         if tolerance is None or not reason:
             raise ValueError(f"{quantity}: give printed= (the value as printed) or tolerance= with a reason")
         tol = float(tolerance)
