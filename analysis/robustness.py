@@ -16,8 +16,8 @@ small margins, so each one is declared here as a computation on a ``Setting``
 
 ``draws(kind, n, seed)`` returns the coefficient sets, ``evaluate(setting)`` every
 finding's value and verdict, ``run(kind, n, seed)`` one row per draw. The book reads the
-stored draws of ``scripts/make_robustness_data.py`` (``data/robustness/``); a test and the
-chapter recompute some of them.
+stored draws of ``scripts/make_robustness_data.py`` (``data/robustness/``, ``load_draws``);
+a test and the chapter recompute some of them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -36,7 +37,7 @@ from analysis.flops import Scenario
 from analysis.laws import (PAPER_DISTILLATION, PAPER_DISTILLATION_INTERVALS, PAPER_SUPERVISED,
                            PAPER_SUPERVISED_INTERVALS, supervised_loss, supervised_loss_infinite_data)
 
-__all__ = ["PRINTED", "Finding", "FINDINGS", "KINDS", "STUDY", "draws", "evaluate", "run", "setting_of", "summary"]
+__all__ = ["PRINTED", "Finding", "FINDINGS", "KINDS", "STUDY", "draws", "evaluate", "run", "setting_of", "summary", "load_draws", "share_holding", "DATA_DIR"]
 
 #: Table 6's coefficients as printed (App. F.3), (law, coefficient) -> text.
 PRINTED = MappingProxyType({
@@ -50,7 +51,7 @@ PRINTED = MappingProxyType({
 KINDS = ("rounding", "interval")
 
 #: The stored study (scripts/make_robustness_data.py): draws per kind and the seed of each.
-STUDY = MappingProxyType({"rounding": (200, 14), "interval": (200, 15)})
+STUDY = MappingProxyType({"rounding": (100, 14), "interval": (100, 15)})
 
 
 @dataclass(frozen=True)
@@ -273,3 +274,24 @@ def summary(table: pd.DataFrame, findings=FINDINGS) -> pd.DataFrame:
             row[f"{kind}: draws"] = int(v.size)
         rows.append(row)
     return pd.DataFrame(rows).set_index("key")
+
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "robustness"
+
+
+def load_draws(folder: Path | None = None) -> pd.DataFrame:
+    """The stored study (``data/robustness/draws_<kind>.csv``): one row per draw of ``run``,
+    every kind."""
+    return pd.concat([pd.read_csv((folder or DATA_DIR) / f"draws_{kind}.csv") for kind in KINDS],
+                     ignore_index=True)
+
+
+def share_holding(table: pd.DataFrame, key: str, kind: str) -> float:
+    """The share of the stored draws of ``kind`` in which finding ``key`` holds."""
+    finding = next((f for f in FINDINGS if f.key == key), None)
+    if finding is None:
+        raise KeyError(f"{key!r} is not a finding; findings: {', '.join(f.key for f in FINDINGS)}")
+    values = table.loc[table["kind"] == kind, key].to_numpy(float)
+    if values.size == 0:
+        raise ValueError(f"no stored draws of kind {kind!r}")
+    return float(np.mean([finding.holds(v) for v in values]))
