@@ -5,7 +5,7 @@ search recovers, the objective at that optimum, and the objective at the true (T
 coefficients that generated the runs, on the same runs.
 
 The noise levels are declared once, as analysis.stored.RECOVERY_SIGMAS; the designs are
-analysis.designs at seed analysis.stored.SEED. tests/test_fit.py checks a row.
+analysis.designs at seed analysis.stored.SEED. tests/test_recovery_noise.py checks a row.
 
 Run: PYTHONPATH=$PWD OMP_NUM_THREADS=1 python scripts/make_recovery_noise.py
 """
