@@ -71,10 +71,12 @@ def _number(x) -> float:
 
 
 def paper(quantity: str, paper_value, ours, *, printed: str | None = None, tolerance: float | None = None,
-          relative: bool = False, reason: str = "") -> Check:
+          relative: bool = False, upper: bool = False, reason: str = "") -> Check:
     """The paper's value against ours. With ``printed`` (the value as the paper prints it)
     the tolerance is half a unit of its last digit; otherwise ``tolerance`` and a
-    ``reason`` for it are required. ``relative``: the tolerance is on ours / paper - 1."""
+    ``reason`` for it are required. ``relative``: the tolerance is on ours / paper - 1.
+    ``upper``: the paper states a bound ("about 1% or less"), so ours agrees when it is at
+    most the paper's value plus the tolerance."""
     if printed is not None:
         tol = half_unit(printed)
         if paper_value is None:
@@ -88,7 +90,9 @@ def paper(quantity: str, paper_value, ours, *, printed: str | None = None, toler
         tol = float(tolerance)
         where = f"{'rel. ' if relative else '± '}{tol:g}"
     p, o = _number(paper_value), _number(ours)
-    gap = abs(o / p - 1) if relative else abs(o - p)
+    gap = (o / p - 1 if relative else o - p) if upper else (abs(o / p - 1) if relative else abs(o - p))
+    if upper:
+        where = "at most the paper's value " + where
     ok = bool(math.isfinite(gap) and gap <= tol * (1 + 1e-12))
     return Check("paper", quantity, f"{p:.6g}", o, where, ok, "agrees" if ok else "FAILS", reason)
 

@@ -46,3 +46,8 @@ def test_tables_split_by_kind_and_show_raises_on_a_failure(monkeypatch):
         K.show(rows + [K.finding("bad", 0.0, False, "never")])
     with pytest.raises(TypeError):
         K.tables([("a", 1, 2)])
+
+
+def test_an_upper_bound_agrees_with_any_smaller_value():
+    assert K.paper("e", 0.01, 0.002, tolerance=0.005, upper=True, reason="'about 1%'").ok
+    assert not K.paper("e", 0.01, 0.016, tolerance=0.005, upper=True, reason="'about 1%'").ok
