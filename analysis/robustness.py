@@ -259,7 +259,8 @@ def setting_of(row) -> R.Setting:
 
 def summary(table: pd.DataFrame, findings=FINDINGS) -> pd.DataFrame:
     """Per finding and kind of draw: the value at Table 6 as printed, the share of draws in
-    which the finding holds, and the 5th and 95th percentiles of its value."""
+    which the finding holds, and the 5th and 95th percentiles of its finite values (a
+    crossover beyond the searched range is infinite, a ratio of two such NaN)."""
     central = evaluate(R.PAPER_SETTING, findings)
     rows = []
     for f in findings:
