@@ -10,6 +10,12 @@ the prose, where ``{glue:text}`name:.2f``` formats them:
   selects them. A dataclass field declared with ``metadata=NOT_GLUED`` (a number the
   checks use but the prose does not) is left out unless ``fields`` names it.
 
+* ``claim(name, value, holds, statement)`` is the guard of a qualitative sentence: it
+  asserts ``holds`` (a boolean, or a function of ``value``) and glues ``value`` under
+  ``name``, so the number the sentence quotes and the check that keeps the sentence true
+  come from one place. A claim that stops holding raises ``ClaimError`` quoting the
+  sentence, and the build fails.
+
 Nothing is displayed in the cell: a glued value appears only where the prose uses it.
 """
 
@@ -20,7 +26,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["glue", "glue_fields", "plain", "NOT_GLUED"]
+__all__ = ["glue", "glue_fields", "claim", "ClaimError", "plain", "NOT_GLUED"]
 
 #: Field metadata of a result's scalar that ``glue_fields`` leaves out by default.
 NOT_GLUED = {"glue": False}
@@ -67,3 +73,26 @@ def glue_fields(prefix: str, result, fields: Iterable[str] | None = None) -> Non
             raise KeyError(f"{key!r} is not a field of {type(result).__name__}; "
                            f"fields: {', '.join(items)}")
         glue(f"{prefix}-{key.replace('_', '-')}", items[key])
+
+
+class ClaimError(AssertionError):
+    """A sentence of the prose that its computation no longer supports."""
+
+
+def claim(name: str | None, value, holds, statement: str):
+    """Guard the sentence ``statement`` and glue the number it quotes.
+
+    ``holds`` is a boolean or a function of ``value`` returning one; when it is false,
+    ``ClaimError`` names the sentence and the value. ``value`` is glued under ``name``
+    (``None``: nothing is glued, for a sentence that quotes no number). Returns ``value``
+    so the claim can stand where the value is computed."""
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError("statement must be the sentence the claim guards (a non-empty string)")
+    ok = holds(value) if callable(holds) else holds
+    if not isinstance(ok, (bool, np.bool_)):
+        raise TypeError(f"holds must be a boolean or return one; got {type(ok).__name__}")
+    if not ok:
+        raise ClaimError(f"the prose says {statement!r}, but {name or 'the value'} = {plain(value)!r}")
+    if name is not None:
+        glue(name, value)
+    return value

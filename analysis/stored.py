@@ -48,6 +48,9 @@ __all__ = [
     "load_profile",
     "recovery_table",
     "capacity_gap_combination",
+    "RECOVERY_SIGMAS",
+    "recovery_at_noise",
+    "load_recovery_noise",
     "distinct_optima",
     "FIG1_SEED",
     "FIG1_NEAR_EQUAL",
@@ -173,6 +176,46 @@ def recovery_table(name: str, truth, extra=None, folder: Path | None = None) -> 
         rows.append({"coefficient": k, "truth": t, "fit": est, "5%": lo, "95%": hi,
                      "rel. error": est / t - 1, "truth inside": lo <= t <= hi})
     return pd.DataFrame(rows).set_index("coefficient"), int(boot[boot.columns[1]].notna().sum())
+
+
+#: Noise levels (standard deviation of the log-loss) of the recovery study at realistic
+#: noise: 0.03% and 0.1% bracket the OLMo 2 ladder's duplicate runs, 0.5% is SIGMA.
+RECOVERY_SIGMAS = (0.0003, 0.001, 0.005)
+
+
+def _theta_of(law, coefficients) -> dict:
+    c = coefficients.as_dict()
+    return {p: float(np.log(c[p[4:]])) if p.startswith("log_") else float(c[p]) for p in law.parameters}
+
+
+def recovery_at_noise(law: str, sigma: float) -> dict:
+    """One row of the recovery study at noise ``sigma``: the synthetic runs of
+    ``analysis.designs`` (seed ``SEED``) for ``law`` ("supervised" or "distillation")
+    fitted by the paper's procedure, the coefficients found, the objective there and
+    at the true coefficients (Table 6) on the same runs."""
+    from analysis.laws import PAPER_DISTILLATION, PAPER_SUPERVISED
+
+    if law == "supervised":
+        runs = supervised_design(sigma=sigma, seed=SEED)
+        res = F.fit_supervised(runs.N, runs.D, runs.loss)
+        truth = F.evaluate(F.SUPERVISED, _theta_of(F.SUPERVISED, PAPER_SUPERVISED),
+                           N=runs.N, D=runs.D, loss=runs.loss)
+    elif law == "distillation":
+        runs = distillation_design(sigma=sigma, seed=SEED)
+        res = F.fit_distillation(runs.N_S, runs.D_S, runs.L_T, runs.L_S)
+        truth = F.evaluate(F.DISTILLATION, _theta_of(F.DISTILLATION, PAPER_DISTILLATION),
+                           N_S=runs.N_S, D_S=runs.D_S, L_T=runs.L_T, L_S=runs.L_S)
+    else:
+        raise ValueError(f"law must be 'supervised' or 'distillation'; got {law!r}")
+    row = {"law": law, "sigma": sigma, "runs": len(runs), "objective_found": res.objective,
+           "objective_truth": truth.objective, "n_optima": len(res.optima)}
+    row.update(res.coefficients.as_dict())
+    return row
+
+
+def load_recovery_noise(folder: Path | None = None) -> pd.DataFrame:
+    """``recovery_noise.csv``: one row per (law, noise level) of ``recovery_at_noise``."""
+    return pd.read_csv((folder or FITS_DIR) / "recovery_noise.csv")
 
 
 def capacity_gap_combination(c) -> float:

@@ -51,3 +51,23 @@ def test_glue_fields_rejects_unknown_fields_and_other_objects(glued):
         G.glue_fields("rd", Result(1, 0.1, "x"), fields=["nope"])
     with pytest.raises(TypeError, match="dataclass instance or a mapping"):
         G.glue_fields("rd", [1, 2])
+
+
+def test_claim_glues_the_value_when_the_sentence_holds(glued):
+    assert G.claim("x", np.float64(0.5), lambda v: v > 0, "x is positive") == 0.5
+    assert glued == [("x", 0.5, False)]
+
+
+def test_claim_raises_quoting_the_sentence_when_it_fails(glued):
+    with pytest.raises(G.ClaimError, match="x is negative"):
+        G.claim("x", 0.5, lambda v: v < 0, "x is negative")
+    assert glued == []
+
+
+def test_claim_without_a_name_glues_nothing_and_rejects_non_booleans(glued):
+    G.claim(None, 3, True, "three is three")
+    assert glued == []
+    with pytest.raises(TypeError):
+        G.claim("x", 1.0, lambda v: v, "x")
+    with pytest.raises(ValueError):
+        G.claim("x", 1.0, True, " ")

@@ -1,0 +1,167 @@
+"""Reproduction checks in three kinds, the same in every chapter.
+
+Each chapter ends with a table of checks, built from three constructors:
+
+* ``paper(quantity, paper_value, ours, printed=...)``: the paper's stated value against
+  ours. The tolerance is half a unit of the last digit the paper prints (``printed`` is
+  the value as printed, e.g. ``"0.513"``: tolerance 0.0005), or ``tolerance=`` with a
+  ``reason`` saying why another one applies (a value read off a figure, a relative
+  tolerance). Verdict "agrees".
+* ``finding(quantity, ours, holds, criterion)``: one of the book's own findings, guarded
+  so that it cannot silently change; ``criterion`` says in words what ``holds`` tests.
+  Verdict "holds".
+* ``differs(quantity, paper_statement, ours, differs, reason)``: a disagreement with the
+  paper. ``differs`` is the computation that shows the disagreement (so that the entry
+  must be revisited if it stops showing it), ``reason`` what the book finds instead.
+  Verdict "differs", never "pass".
+
+``show(checks)`` displays the three kinds as three tables and raises ``CheckError``
+listing every check whose test fails, so the build fails.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Check", "CheckError", "paper", "finding", "differs", "half_unit", "tables", "show", "KINDS"]
+
+#: The three kinds, in the order the chapters show them, with their headings.
+KINDS = {
+    "paper": "(a) The paper's stated values against ours",
+    "finding": "(b) The book's own findings, guarded",
+    "differs": "(c) Where the book differs from the paper",
+}
+
+
+class CheckError(AssertionError):
+    """A reproduction check whose test fails."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of a chapter's check table."""
+
+    kind: str
+    quantity: str
+    paper: str
+    ours: object
+    tolerance: str
+    ok: bool
+    verdict: str
+    reason: str = ""
+
+
+def half_unit(printed: str) -> float:
+    """Half a unit of the last printed digit of ``printed`` ("0.513" -> 0.0005, "3355" -> 0.5,
+    "1.2e21" -> 5e19)."""
+    try:
+        exponent = Decimal(str(printed).strip()).as_tuple().exponent
+    except Exception as exc:  # decimal.InvalidOperation
+        raise ValueError(f"printed must be a number as the paper prints it; got {printed!r}") from exc
+    return 0.5 * 10.0 ** int(exponent)
+
+
+def _number(x) -> float:
+    return float(np.asarray(x, dtype=float))
+
+
+def paper(quantity: str, paper_value, ours, *, printed: str | None = None, tolerance: float | None = None,
+          relative: bool = False, upper: bool = False, reason: str = "") -> Check:
+    """The paper's value against ours. With ``printed`` (the value as the paper prints it)
+    the tolerance is half a unit of its last digit; otherwise ``tolerance`` and a
+    ``reason`` for it are required. ``relative``: the tolerance is on ours / paper - 1.
+    ``upper``: the paper states a bound ("about 1% or less"), so ours agrees when it is at
+    most the paper's value plus the tolerance."""
+    if printed is not None:
+        tol = half_unit(printed)
+        if paper_value is None:
+            paper_value = float(printed)
+        where = f"± {tol:g} (half a unit of the printed {printed})"
+    else:
+        if paper_value is None:
+            raise ValueError(f"{quantity}: give the paper's value (or printed=)")
+        if tolerance is None or not reason:
+            raise ValueError(f"{quantity}: give printed= (the value as printed) or tolerance= with a reason")
+        tol = float(tolerance)
+        where = f"{'rel. ' if relative else '± '}{tol:g}"
+    p, o = _number(paper_value), _number(ours)
+    gap = (o / p - 1 if relative else o - p) if upper else (abs(o / p - 1) if relative else abs(o - p))
+    if upper:
+        where = "at most the paper's value " + where
+    ok = bool(math.isfinite(gap) and gap <= tol * (1 + 1e-12))
+    return Check("paper", quantity, f"{p:.6g}", o, where, ok, "agrees" if ok else "FAILS", reason)
+
+
+def finding(quantity: str, ours, holds, criterion: str) -> Check:
+    """One of the book's own findings: ``holds`` (a boolean, or a function of ``ours``)
+    must be true; ``criterion`` says what it tests."""
+    ok = holds(ours) if callable(holds) else holds
+    if not isinstance(ok, (bool, np.bool_)):
+        raise TypeError(f"{quantity}: holds must be a boolean or return one; got {type(ok).__name__}")
+    return Check("finding", quantity, "", ours, criterion, bool(ok), "holds" if ok else "FAILS")
+
+
+def differs(quantity: str, paper_statement: str, ours, differs, reason: str) -> Check:
+    """A disagreement with the paper: ``differs`` (a boolean, or a function of ``ours``) is
+    the computation showing it; ``reason`` is what the book finds and why."""
+    if not reason:
+        raise ValueError(f"{quantity}: a disagreement needs its reason")
+    ok = differs(ours) if callable(differs) else differs
+    if not isinstance(ok, (bool, np.bool_)):
+        raise TypeError(f"{quantity}: differs must be a boolean or return one; got {type(ok).__name__}")
+    return Check("differs", quantity, str(paper_statement), ours, "", bool(ok),
+                 "differs" if ok else "FAILS (no longer differs)", reason)
+
+
+def _cell(x):
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return f"{float(x):.6g}"
+    return str(x)
+
+
+def tables(checks) -> dict[str, pd.DataFrame]:
+    """The checks as one table per kind (kinds without checks are left out)."""
+    checks = list(checks)
+    bad = [c for c in checks if not isinstance(c, Check)]
+    if bad:
+        raise TypeError(f"checks must be made by paper(), finding() or differs(); got {bad[0]!r}")
+    columns = {
+        "paper": ["quantity", "paper", "ours", "tolerance", "verdict", "reason"],
+        "finding": ["quantity", "ours", "tolerance", "verdict"],
+        "differs": ["quantity", "paper", "ours", "verdict", "reason"],
+    }
+    out = {}
+    for kind in KINDS:
+        rows = [{"quantity": c.quantity, "paper": c.paper, "ours": _cell(c.ours),
+                 "tolerance": c.tolerance, "verdict": c.verdict, "reason": c.reason}
+                for c in checks if c.kind == kind]
+        if rows:
+            frame = pd.DataFrame(rows)[columns[kind]]
+            if kind == "finding":
+                frame = frame.rename(columns={"tolerance": "criterion"})
+            if kind == "paper" and not frame["reason"].str.len().any():
+                frame = frame.drop(columns="reason")
+            out[kind] = frame
+    return out
+
+
+def show(checks) -> None:
+    """Display the three kinds of check as three tables, then raise ``CheckError`` if any
+    check fails."""
+    from IPython.display import Markdown, display
+
+    checks = list(checks)
+    for kind, frame in tables(checks).items():
+        display(Markdown(f"**{KINDS[kind]}**"))
+        display(frame.style.hide(axis="index"))
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise CheckError("failing checks: " + "; ".join(f"{c.quantity} ({c.verdict}, ours = {_cell(c.ours)})"
+                                                         for c in failed))
