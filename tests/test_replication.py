@@ -290,7 +290,10 @@ def test_stored_fits_rebuild_and_match_a_fresh_recomputation(v1):
     """The chapters read data/fits/replication-v1 (scripts/make_replication_fits.py):
     refit the supervised law, replay two bootstrap resamples and one profile point."""
     table, fits = v1
-    fresh = F.fit(F.SUPERVISED, **R._fit_inputs(table, "supervised"))
+    # version 1's supervised law is not identified (issue 18's audit): the fit says so
+    with pytest.warns(F.FitWarning):
+        fresh = F.fit(F.SUPERVISED, **R._fit_inputs(table, "supervised"))
+    assert {d.code for d in fresh.diagnostics} >= {"no-floor", "ambiguous"}
     assert fresh.objective == pytest.approx(fits.supervised.objective, rel=1e-6)
     np.testing.assert_allclose(fresh.residuals, fits.supervised.residuals, atol=1e-6)
     boot = F.bootstrap(fits.distillation, n_resamples=2, seed=fits.bootstrap.seed)
@@ -304,7 +307,9 @@ def test_stored_fits_rebuild_and_match_a_fresh_recomputation(v1):
 def test_stored_early_fit_is_an_optimum_as_good_as_a_fresh_one(v1):
     table, fits = v1
     inputs = R._fit_inputs(table, "early", fits.supervised.coefficients, fits.cut, fits.early_sessions)
-    fresh = F.fit(F.DISTILLATION, **inputs)
+    with pytest.warns(F.FitWarning):  # some v1 students beat their teachers, which Eq. 8 cannot express
+        fresh = F.fit(F.DISTILLATION, **inputs)
+    assert "inexpressible" in {d.code for d in fresh.diagnostics}
     # near-equal optima with different coefficients exist (the chapter shows it): compare
     # the objective and the predictions, not the coefficients
     assert fresh.objective == pytest.approx(fits.early.objective, rel=1e-3)
