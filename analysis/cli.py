@@ -9,6 +9,12 @@ Subcommands
 ``efficiency`` distillation's compute and tokens to reach a loss, relative to supervised
 ``decide``     distil or train supervised: the scenario that applies and the recipe's answer
 ``fig1``       errors of the distillation law on the paper's own runs (Fig. 1), by student
+``break-even`` the smallest number of students from which a teacher trained for them pays
+``given-teacher`` the student size and tokens for a teacher that exists, with capped data
+
+``recipe``, ``crossover`` and ``efficiency`` take ``--students N`` (an integer or ``inf``):
+the teacher's pretraining is shared by N students (``analysis.flops.SharedTeacher``);
+``--shared-logits`` shares its logits too.
 
 Every subcommand takes ``--coefficients paper`` (Table 6, the default) or
 ``--coefficients fig1-refit`` (Eq. 8 refitted to the paper's own Fig. 1 runs; see
@@ -75,6 +81,37 @@ def _count(text: str) -> int:
     return value
 
 
+def _students(text: str):
+    """An integer >= 1 or ``inf``."""
+    if str(text).strip().lower() in ("inf", "infinity"):
+        return math.inf
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of students {text!r}: must be an integer >= 1 "
+                                         f"or inf") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid number of students {text!r}: must be an integer >= 1 or inf")
+    return value
+
+
+def _shared_scenario(args, default=Scenario.TEACHER_INFERENCE):
+    """The scenario of ``--scenario``, its teacher shared by ``--students`` students.
+    Without ``--scenario``, ``--students`` implies teacher pretraining + inference."""
+    students = getattr(args, "students", None)
+    shared_logits = getattr(args, "shared_logits", False)
+    scenario = args.scenario
+    if students is None and not shared_logits:
+        return default if scenario is None else scenario
+    if scenario is None:
+        scenario = Scenario.TEACHER_PRETRAINING_AND_INFERENCE
+    if not isinstance(scenario, Scenario) or scenario.delta_pretraining == 0:
+        raise ValueError(f"--students and --shared-logits share the teacher's pretraining; scenario "
+                         f"{scenario.slug!r} does not charge it (use teacher-pretraining or "
+                         f"teacher-pretraining+inference)")
+    return scenario.shared_by(1 if students is None else students, shared_logits=shared_logits)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -111,7 +148,7 @@ def _emit(args, payload: dict, rows: list[tuple[str, str]], title: str) -> None:
 def cmd_recipe(args) -> None:
     from analysis.recipes import compute_optimal_distillation
 
-    r = compute_optimal_distillation(args.student, args.compute, args.scenario, setting=_setting(args))
+    r = compute_optimal_distillation(args.student, args.compute, _shared_scenario(args), setting=_setting(args))
     shares = r.compute_shares
     rows = [
         ("student parameters N_S", _fmt(r.student_params)),
@@ -127,7 +164,7 @@ def cmd_recipe(args) -> None:
         ("FLOPs: teacher logits", f"{_fmt(r.compute_split['teacher_logits'])} ({shares['teacher_logits']:.1%})"),
         ("FLOPs: teacher pretraining", f"{_fmt(r.compute_split['teacher_pretraining'])} ({shares['teacher_pretraining']:.1%})"),
     ]
-    if r.scenario is Scenario.BEST_CASE:
+    if r.scenario.delta_logits == 0 and r.scenario.delta_pretraining == 0:
         rows.append(("note", "best case: only L_T is fixed; N_T, D_T shown are the "
                              "compute-optimal teacher reaching it"))
     _emit(args, r.as_dict(), rows, f"Compute-optimal distillation ({r.scenario.label})")
@@ -179,7 +216,10 @@ def cmd_teacher(args) -> None:
 def cmd_crossover(args) -> None:
     from analysis.recipes import crossover_compute
 
-    scenarios = list(Scenario) if args.scenario is None else [args.scenario]
+    if args.students is None and not args.shared_logits:
+        scenarios = list(Scenario) if args.scenario is None else [args.scenario]
+    else:
+        scenarios = [_shared_scenario(args)]
     setting = _setting(args)
     out = {sc.slug: crossover_compute(args.student, sc, (args.min_compute, args.max_compute), setting=setting)
            for sc in scenarios}
@@ -193,7 +233,7 @@ def cmd_crossover(args) -> None:
 def cmd_efficiency(args) -> None:
     from analysis.recipes import efficiency_ratio
 
-    e = efficiency_ratio(args.student, args.target_loss, args.scenario, setting=_setting(args))
+    e = efficiency_ratio(args.student, args.target_loss, _shared_scenario(args), setting=_setting(args))
     payload = {"scenario": e.scenario.slug, "student_params": e.student_params,
                "target_loss": e.target_loss, "distillation_compute": e.distillation_compute,
                "supervised_compute": e.supervised_compute, "compute_ratio": e.compute_ratio,
@@ -249,6 +289,66 @@ def cmd_decide(args) -> None:
     _emit(args, payload, rows, "Should I distil?")
 
 
+def cmd_break_even(args) -> None:
+    from analysis.recipes import break_even_students
+
+    base = Scenario.TEACHER_PRETRAINING_AND_INFERENCE if args.scenario is None else args.scenario
+    b = break_even_students(args.student, args.compute, base=base, shared_logits=args.shared_logits,
+                            max_students=args.max_students, setting=_setting(args))
+    n = None if math.isinf(b.students) else b.students
+    payload = {"student_params": b.student_params, "compute": b.compute, "base": b.base.slug,
+               "shared_logits": b.shared_logits, "margin": b.margin, "students": n,
+               "gain": None if n is None else b.gain, "gain_one_student": b.gain_one,
+               "gain_infinitely_many": b.gain_limit, "beyond_search": b.beyond_search}
+    if n is not None:
+        answer = str(n)
+    elif b.beyond_search:
+        answer = f"more than {b.max_students} (beyond the search)"
+    else:
+        answer = "none: even a free teacher's logits do not pay"
+    rows = [("student parameters N_S", _fmt(b.student_params)),
+            ("compute per student C (FLOPs)", _fmt(b.compute)),
+            ("teacher trained for the students", b.base.label + (", logits shared" if b.shared_logits else "")),
+            ("break-even number of students", answer),
+            ("gain at break-even (nats/token)", "-" if n is None else f"{b.gain:+.4f}"),
+            ("gain with 1 student (nats/token)", f"{b.gain_one:+.4f}"),
+            ("gain with infinitely many (nats/token)", f"{b.gain_limit:+.4f}"),
+            ("margin (nats/token)", f"{b.margin:g}")]
+    _emit(args, payload, rows, "Break-even number of students per teacher")
+
+
+def cmd_given_teacher(args) -> None:
+    from analysis.recipes import given_teacher_recipe
+
+    setting = _setting(args)
+    if args.teacher_loss is not None:
+        teacher_loss = args.teacher_loss
+    else:
+        teacher_loss = float(supervised_loss(args.teacher_params, args.teacher_tokens, setting.supervised))
+    r = given_teacher_recipe(args.teacher_params, teacher_loss, args.max_tokens, args.compute,
+                             max_student=args.max_student, logits_paid=not args.logits_stored,
+                             min_tokens_per_param=args.min_tokens_per_param, setting=setting)
+    payload = {k: getattr(r, k) for k in r.__dataclass_fields__}
+    payload["gain"] = r.gain
+    limits = [name for name, on in [("data cap", r.data_binds), ("size cap", r.size_binds),
+                                    ("min tokens per parameter", r.ratio_binds),
+                                    ("edge of the search box", r.on_edge)] if on]
+    rows = [("teacher parameters N_T", _fmt(r.teacher_params)),
+            ("teacher loss L_T (nats/token)", f"{r.teacher_loss:.4f}"),
+            ("data cap (tokens)", _fmt(r.max_tokens)),
+            ("compute budget C (FLOPs)", _fmt(r.compute)),
+            ("best student parameters N_S", _fmt(r.student_params)),
+            ("student tokens D_S", _fmt(r.student_tokens)),
+            ("student tokens per parameter", f"{r.tokens_per_param:.3g}"),
+            ("student loss L_S (nats/token)", f"{r.student_loss:.4f}"),
+            ("binding limits", ", ".join(limits) or "none (interior optimum)"),
+            ("same student, supervised (nats/token)", f"{r.twin_loss:.4f}"),
+            ("best supervised model N, D", f"{_fmt(r.supervised_params)}, {_fmt(r.supervised_tokens)}"),
+            ("best supervised loss (nats/token)", f"{r.supervised_loss:.4f}"),
+            ("gain of distillation over it", f"{r.gain:+.4f}")]
+    _emit(args, payload, rows, "Distilling from a teacher you already have")
+
+
 def build_parser() -> argparse.ArgumentParser:
     scen_help = ("compute scenario: best-case, teacher-inference, teacher-pretraining or "
                  "teacher-pretraining+inference (also ...-and-inference)")
@@ -258,6 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "evaluate the laws and compute-optimal recipes.",
         epilog="Sizes accept suffixes K, M, B, T, P (e.g. 3B, 500M, 20T) or plain numbers (1e22).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_students(p):
+        p.add_argument("--students", type=_students, default=None,
+                       help="share the teacher's pretraining among this many students (an integer "
+                            "or inf; the scenario must charge pretraining)")
+        p.add_argument("--shared-logits", action="store_true",
+                       help="the students distil on the same tokens and share one stored copy of "
+                            "the teacher's logits")
 
     def add_common(p):
         p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -270,7 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "of --student parameters and a budget of --compute FLOPs (Eq. 10).")
     p.add_argument("--student", type=parse_size, required=True, help="student non-embedding parameters N_S, e.g. 3B")
     p.add_argument("--compute", type=parse_size, required=True, help="total budget in FLOPs, e.g. 1e22")
-    p.add_argument("--scenario", type=parse_scenario, default=Scenario.TEACHER_INFERENCE, help=scen_help)
+    p.add_argument("--scenario", type=parse_scenario, default=None,
+                   help=scen_help + " (default: teacher-inference, or teacher-pretraining+inference "
+                                    "with --students)")
+    add_students(p)
     add_common(p)
     p.set_defaults(func=cmd_recipe)
 
@@ -303,13 +414,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", type=parse_scenario, default=None, help=scen_help + " (default: all)")
     p.add_argument("--min-compute", type=parse_size, default=1e18, help="lower end of the search (FLOPs)")
     p.add_argument("--max-compute", type=parse_size, default=1e27, help="upper end of the search (FLOPs)")
+    add_students(p)
     add_common(p)
     p.set_defaults(func=cmd_crossover)
 
     p = sub.add_parser("efficiency", help="distillation cost to reach a loss, relative to supervised")
     p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
     p.add_argument("--target-loss", type=_loss_value, required=True, help="target loss (nats/token)")
-    p.add_argument("--scenario", type=parse_scenario, default=Scenario.TEACHER_INFERENCE, help=scen_help)
+    p.add_argument("--scenario", type=parse_scenario, default=None,
+                   help=scen_help + " (default: teacher-inference, or teacher-pretraining+inference "
+                                    "with --students)")
+    add_students(p)
     add_common(p)
     p.set_defaults(func=cmd_efficiency)
 
@@ -335,12 +450,50 @@ def build_parser() -> argparse.ArgumentParser:
                    help="students the teacher will serve, if it must be trained (default 1)")
     add_common(p)
     p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser("break-even", help="smallest number of students from which a teacher trained for them pays",
+                       description="The smallest number n of students, each of --student parameters with "
+                                   "--compute FLOPs, from which distilling them from one teacher trained for "
+                                   "all of them (each paying 1/n of its pretraining) beats supervised training "
+                                   "of each student by more than 1e-3 nats/token.")
+    p.add_argument("--student", type=parse_size, required=True, help="student parameters N_S")
+    p.add_argument("--compute", type=parse_size, required=True, help="budget per student in FLOPs, e.g. 1e22")
+    p.add_argument("--scenario", type=parse_scenario, default=None,
+                   help="teacher-pretraining+inference (default: each student pays its logits) or "
+                        "teacher-pretraining (logits free)")
+    p.add_argument("--shared-logits", action="store_true",
+                   help="the students share one stored copy of the teacher's logits")
+    p.add_argument("--max-students", type=_count, default=10**9, help="largest n searched (default 1e9)")
+    add_common(p)
+    p.set_defaults(func=cmd_break_even)
+
+    p = sub.add_parser("given-teacher", help="student size and tokens for a teacher that exists, data capped",
+                       description="The student size and tokens that minimise the distilled loss (Eq. 8) "
+                                   "from an existing teacher of --teacher-params parameters and a known loss, "
+                                   "with at most --max-tokens tokens of data and --compute FLOPs (student "
+                                   "training plus the teacher's logits), compared with the best supervised "
+                                   "model under the same limits.")
+    p.add_argument("--teacher-params", type=parse_size, required=True, help="teacher parameters N_T")
+    p.add_argument("--teacher-loss", type=_loss_value, help="teacher cross-entropy L_T (nats/token)")
+    p.add_argument("--teacher-tokens", type=parse_size,
+                   help="teacher training tokens D_T (L_T from Eq. 1 if --teacher-loss is not given)")
+    p.add_argument("--max-tokens", type=parse_size, required=True, help="tokens of data the student may see")
+    p.add_argument("--compute", type=parse_size, required=True, help="budget in FLOPs, e.g. 1e22")
+    p.add_argument("--max-student", type=parse_size, default=None, help="largest student you can deploy")
+    p.add_argument("--min-tokens-per-param", type=float, default=1.0,
+                   help="fewest tokens per parameter allowed (default 1; below it the laws extrapolate)")
+    p.add_argument("--logits-stored", action="store_true",
+                   help="the teacher's logits on the data are already stored (not charged)")
+    add_common(p)
+    p.set_defaults(func=cmd_given_teacher)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "given-teacher" and (args.teacher_loss is None) == (args.teacher_tokens is None):
+        parser.error("given-teacher: give either --teacher-loss or --teacher-tokens")
     if args.command == "loss" and args.law == "distilled":
         given = args.teacher_loss is not None
         pair = (args.teacher_params is not None, args.teacher_tokens is not None)

@@ -8,6 +8,10 @@
   counts of Tables 9 and 11, small terms included;
 * ``Scenario`` and ``distillation_flops``: the four compute scenarios of Table 2
   (one declaration each) and the total cost of Eq. 9;
+* ``SharedTeacher`` (``Scenario.shared_by(n)``): a scenario whose teacher is shared by
+  ``n`` students, each paying 1/n of the teacher's pretraining (and of its logits
+  when the students read one stored copy); n = 1 is the scenario itself, n = inf
+  drops the shared costs (pretraining + inference becomes teacher inference);
 * ``CostModel``: F(N) with its architecture constants, the cost model a recipe's
   ``analysis.recipes.Setting`` carries;
 * ``rounded_d_ff`` and ``PAPER_TABLE13``: the model family of App. I / Table 13 (the
@@ -16,6 +20,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -42,6 +47,7 @@ __all__ = [
     "paper_table13",
     "Scenario",
     "CostScenario",
+    "SharedTeacher",
     "CostModel",
     "PAPER_COST",
     "supervised_flops",
@@ -200,12 +206,20 @@ class Scenario(Enum):
         """Command-line spelling, e.g. ``teacher-inference``."""
         return self.name.lower().replace("_and_", "+").replace("_", "-")
 
+    def shared_by(self, students, *, shared_logits: bool = False) -> "SharedTeacher":
+        """This scenario with its teacher shared by ``students`` students (a number
+        >= 1, or ``math.inf``): see ``SharedTeacher``."""
+        return SharedTeacher(self, students, shared_logits=shared_logits)
+
     @classmethod
     def parse(cls, value) -> "Scenario | CostScenario":
-        """Accept a ``Scenario``, its name (any case) or its slug, or any other
-        ``CostScenario`` (returned unchanged)."""
+        """Accept a ``Scenario``, its name (any case) or its slug, a shared-teacher
+        slug (``teacher-pretraining+inference/8``, ``.../8/shared-logits``, ``.../inf``),
+        or any other ``CostScenario`` (returned unchanged)."""
         if isinstance(value, cls):
             return value
+        if isinstance(value, str) and "/" in value:
+            return SharedTeacher.parse(value)
         if isinstance(value, str):
             key = value.strip().upper().replace("-", "_").replace("+", "_AND_")
             for member in cls:
@@ -219,6 +233,81 @@ class Scenario(Enum):
             return value
         allowed = ", ".join(m.slug for m in cls)
         raise ValueError(f"scenario must be one of {allowed}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class SharedTeacher:
+    """A scenario of Table 2 whose teacher serves ``students`` students of the same
+    recipe, each charged an equal share of the teacher's costs:
+
+    * pretraining: ``delta_pretraining = base.delta_pretraining / students``;
+    * logits: each student distils on its own tokens and pays its own logits
+      (``delta_logits = base.delta_logits``), unless ``shared_logits``: the students
+      distil on the same tokens and read one stored copy, ``base.delta_logits / students``.
+
+    ``students`` is a number >= 1 (non-integers are allowed so that a break-even
+    count can be bracketed) or ``math.inf``. n = 1 charges exactly what ``base``
+    charges; n = inf charges nothing that is shared, so that pretraining + inference
+    becomes teacher inference (or the best case with shared logits) and teacher
+    pretraining becomes the best case. The recipes read only the two shares, so this
+    one declaration is all they need (tests/test_recipes.py checks both limits).
+    """
+
+    base: Scenario
+    students: float = 1
+    shared_logits: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "base", Scenario.parse(self.base))
+        if not isinstance(self.base, Scenario):
+            raise ValueError(f"base must be one of the four Table 2 scenarios; got {self.base!r}")
+        n = self.students
+        if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) \
+                or math.isnan(n) or n < 1:
+            raise ValueError(f"students must be a number >= 1 (or math.inf); got {n!r}")
+        object.__setattr__(self, "students", float(n) if not isinstance(n, int) else n)
+        if not isinstance(self.shared_logits, (bool, np.bool_)):
+            raise ValueError(f"shared_logits must be True or False; got {self.shared_logits!r}")
+
+    @property
+    def delta_pretraining(self) -> float:
+        """The student's share of the teacher's pretraining, base share / n."""
+        return self.base.delta_pretraining / self.students
+
+    @property
+    def delta_logits(self) -> float:
+        """The student's share of the teacher's logits on its tokens."""
+        if self.shared_logits:
+            return self.base.delta_logits / self.students
+        return float(self.base.delta_logits)
+
+    @property
+    def slug(self) -> str:
+        """``<base slug>/<n>`` (``/shared-logits`` appended when the logits are shared)."""
+        n = "inf" if math.isinf(self.students) else f"{self.students:g}"
+        return f"{self.base.slug}/{n}" + ("/shared-logits" if self.shared_logits else "")
+
+    @property
+    def label(self) -> str:
+        n = "infinitely many" if math.isinf(self.students) else f"{self.students:g}"
+        noun = "student" if self.students == 1 else "students"
+        tail = ", logits shared" if self.shared_logits else ""
+        return f"{self.base.label}, teacher shared by {n} {noun}{tail}"
+
+    @classmethod
+    def parse(cls, text: str) -> "SharedTeacher":
+        """Read a slug written by ``slug``: ``<base slug>/<n>[/shared-logits]``."""
+        parts = [p.strip() for p in str(text).split("/")]
+        message = (f"shared-teacher scenario must read <scenario>/<students>[/shared-logits], "
+                   f"e.g. teacher-pretraining+inference/8; got {text!r}")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2].lower() != "shared-logits"):
+            raise ValueError(message)
+        try:
+            n = float(parts[1])
+        except ValueError:
+            raise ValueError(message) from None
+        n = int(n) if math.isfinite(n) and n == int(n) else n
+        return cls(Scenario.parse(parts[0]), n, shared_logits=len(parts) == 3)
 
 
 @runtime_checkable

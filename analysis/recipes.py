@@ -12,7 +12,10 @@
   when supervised training of the same student is at least as good, and what
   distillation costs relative to it (App. D.5, Figs. 33-34);
 * ``decide``: the book's reading of these recipes for one practitioner (which
-  scenario applies, distil or train supervised), also ``python -m analysis decide``.
+  scenario applies, distil or train supervised), also ``python -m analysis decide``;
+* ``break_even_students``: with a teacher trained for n students
+  (``analysis.flops.SharedTeacher``), the smallest n from which distillation beats
+  supervised training of the student.
 
 The setting. Every public recipe takes one keyword-only ``setting``, a ``Setting``:
 the supervised coefficients (Eq. 1), the distillation coefficients (Eq. 8), the box
@@ -89,6 +92,10 @@ __all__ = [
     "supervised_tokens_for_loss",
     "decide",
     "DECISION_MARGIN",
+    "BreakEven",
+    "break_even_students",
+    "GivenTeacherRecipe",
+    "given_teacher_recipe",
 ]
 
 #: Bounds on N_T, D_S and D_T used by the paper's solver (App. D.4.1): [1M, 100P].
@@ -771,35 +778,286 @@ class Decision:
 DECISION_MARGIN = 1e-3
 
 
+def _check_students(name: str, value, *, integer: bool = True):
+    """An integer >= 1 or ``math.inf`` (any number >= 1 when not ``integer``)."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value) \
+        and value >= 1 and (math.isinf(value) or not integer or float(value).is_integer())
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= 1 or math.inf; got {value!r}")
+    return value
+
+
 def decide(N_S, C, teacher_exists: bool, students_per_teacher: int = 1, *,
-           margin: float = DECISION_MARGIN, setting: Setting = PAPER_SETTING) -> Decision:
+           margin: float = DECISION_MARGIN, shared_logits: bool = False,
+           setting: Setting = PAPER_SETTING) -> Decision:
     """The book's reading of the recipes ("When to distil"): which scenario applies to
     a practitioner who wants a student of ``N_S`` parameters with ``C`` FLOPs, and
     whether to distil.
 
     * a teacher exists (or is served anyway): its logits must still be paid,
       teacher inference;
-    * no teacher, and it will teach ``students_per_teacher`` > 1 students: the logits
-      are computed once and the teacher's pretraining is shared, so the book charges
-      the student the teacher pretraining scenario;
-    * no teacher, one student: teacher pretraining + inference.
+    * no teacher, one student: teacher pretraining + inference;
+    * no teacher, and it will teach ``students_per_teacher`` = n > 1 students (an
+      integer or ``math.inf``): pretraining + inference with the teacher's
+      pretraining shared by the n students (``Scenario.shared_by``); each student
+      pays its own logits unless ``shared_logits`` (the students distil on the same
+      tokens and read one stored copy of the logits).
 
     The route is "distil" when the compute-optimal distilled student beats its
     supervised twin by more than ``margin`` nats/token, else "train supervised".
     """
     if not isinstance(teacher_exists, (bool, np.bool_)):
         raise ValueError(f"teacher_exists must be True or False; got {teacher_exists!r}")
-    if isinstance(students_per_teacher, bool) or not isinstance(students_per_teacher, numbers.Integral) \
-            or students_per_teacher < 1:
-        raise ValueError(f"students_per_teacher must be an integer >= 1; got {students_per_teacher!r}")
+    _check_students("students_per_teacher", students_per_teacher)
+    if not isinstance(shared_logits, (bool, np.bool_)):
+        raise ValueError(f"shared_logits must be True or False; got {shared_logits!r}")
     margin = in_range("margin", margin, 0.0, 1.0)
     if teacher_exists:
         scenario = Scenario.TEACHER_INFERENCE
-    elif students_per_teacher > 1:
-        scenario = Scenario.TEACHER_PRETRAINING
-    else:
+    elif students_per_teacher == 1:
         scenario = Scenario.TEACHER_PRETRAINING_AND_INFERENCE
+    else:
+        scenario = Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(
+            students_per_teacher, shared_logits=shared_logits)
     recipe = compute_optimal_distillation(N_S, C, scenario, setting=setting)
     route = "distil" if recipe.student_loss < recipe.supervised_loss - margin else "train supervised"
     return Decision(scenario=scenario, route=route, gain=recipe.supervised_loss - recipe.student_loss,
                     recipe=recipe)
+
+
+# ------------------------------------------------------- many students, one teacher
+
+@dataclass(frozen=True)
+class BreakEven:
+    """Result of ``break_even_students``: the smallest number of students ``students``
+    (an int, or ``math.inf`` when no number suffices) from which each of them,
+    distilled from a teacher trained for all of them (``base`` shared by n), beats its
+    supervised twin by more than ``margin`` nats/token at budget ``compute`` per
+    student. ``gain`` is that gain at the break-even n (NaN when there is none),
+    ``gain_one`` the gain with one student, ``gain_limit`` with infinitely many (the
+    scenario's n = inf limit); ``beyond_search`` is True when the limit wins but no
+    n up to ``max_students`` does (the answer lies past the search's edge)."""
+
+    student_params: float
+    compute: float
+    base: Scenario
+    shared_logits: bool
+    margin: float
+    students: float
+    gain: float
+    gain_one: float
+    gain_limit: float
+    max_students: int
+    beyond_search: bool
+
+    @property
+    def scenario(self) -> CostScenario:
+        """The shared-teacher scenario at the break-even n (or the n = inf limit)."""
+        return self.base.shared_by(self.students, shared_logits=self.shared_logits)
+
+
+def _gain(N_S: float, C: float, scenario: CostScenario, setting: Setting) -> float:
+    """L_sup(C) - L_dist*(C) for one student and budget; -inf where infeasible."""
+    if C < _minimal_compute(N_S, scenario, setting) * (1 - 1e-12):
+        return -math.inf
+    _, _, _, l_dist = _solve_batch(np.array([N_S]), np.array([C]), scenario, setting)
+    l_sup = supervised_loss(N_S, C / (3.0 * float(setting.cost.forward(N_S))), setting.supervised)
+    return float(l_sup - l_dist[0])
+
+
+def break_even_students(N_S, C, *, base=Scenario.TEACHER_PRETRAINING_AND_INFERENCE,
+                        shared_logits: bool = False, margin: float = DECISION_MARGIN,
+                        max_students: int = 10**9, setting: Setting = PAPER_SETTING) -> BreakEven:
+    """The smallest integer n >= 1 such that a student of ``N_S`` parameters, given a
+    budget of ``C`` FLOPs *per student* and a teacher trained for n students
+    (``base.shared_by(n)``: each pays 1/n of the pretraining and its own logits unless
+    ``shared_logits``), beats supervised training of the same student on C by more than
+    ``margin`` nats/token.
+
+    The student's loss cannot rise with n (a smaller share enlarges the feasible set),
+    so n is found by doubling from 1 and integer bisection, one compute-optimal solve
+    per step. ``math.inf`` when even the n = inf limit does not win, or when no n up
+    to ``max_students`` does (``beyond_search``). ``base`` must charge pretraining.
+    """
+    setting = _setting(setting)
+    base = Scenario.parse(base)
+    if not isinstance(base, Scenario) or base.delta_pretraining == 0:
+        raise ValueError(f"base must be a Table 2 scenario that charges the teacher's pretraining "
+                         f"(teacher-pretraining or teacher-pretraining+inference); got {base!r}")
+    if not isinstance(shared_logits, (bool, np.bool_)):
+        raise ValueError(f"shared_logits must be True or False; got {shared_logits!r}")
+    N_S = in_range("N_S", N_S, setting.lo, setting.hi)
+    C = in_range("C", C, 1.0, 1e40)
+    margin = in_range("margin", margin, 0.0, 1.0)
+    _check_students("max_students", max_students)
+    if math.isinf(max_students):
+        raise ValueError("max_students must be finite")
+    _check_budget(N_S, C, base.shared_by(math.inf, shared_logits=shared_logits), setting)
+
+    def gain(n):
+        return _gain(N_S, C, base.shared_by(n, shared_logits=shared_logits), setting)
+
+    g_one, g_limit = gain(1), gain(math.inf)
+    result = functools.partial(BreakEven, student_params=N_S, compute=C, base=base,
+                               shared_logits=bool(shared_logits), margin=margin, gain_one=g_one,
+                               gain_limit=g_limit, max_students=int(max_students))
+    if g_one > margin:
+        return result(students=1, gain=g_one, beyond_search=False)
+    if g_limit <= margin:
+        return result(students=math.inf, gain=math.nan, beyond_search=False)
+    lo, hi = 1, 2  # gain(lo) <= margin; find hi with gain(hi) > margin
+    g_hi = gain(hi)
+    while g_hi <= margin:
+        if hi >= max_students:
+            return result(students=math.inf, gain=math.nan, beyond_search=True)
+        lo, hi = hi, min(2 * hi, int(max_students))
+        g_hi = gain(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        g_mid = gain(mid)
+        if g_mid > margin:
+            hi, g_hi = mid, g_mid
+        else:
+            lo = mid
+    return result(students=hi, gain=g_hi, beyond_search=False)
+
+
+# ------------------------------------------------------------ a real, given teacher
+
+@dataclass(frozen=True)
+class GivenTeacherRecipe:
+    """Result of ``given_teacher_recipe``: the student size ``student_params`` and tokens
+    ``student_tokens`` that minimise the distilled loss ``student_loss`` from a teacher
+    that already exists (``teacher_params``, ``teacher_loss``), with at most
+    ``max_tokens`` tokens of data and ``compute`` FLOPs (student training plus, when
+    ``logits_paid``, the teacher's logits on the student's tokens), the student at most
+    ``max_student`` parameters.
+
+    ``data_binds``: the student uses every token there is; ``size_binds``: the student
+    sits at ``max_student``; ``ratio_binds``: at the fewest tokens per parameter allowed
+    (``min_tokens_per_param``); ``on_edge``: it sits at the box's lower bound (an answer on
+    the edge of the search). The baselines: ``twin_loss``, the same student trained with
+    supervision on the same data cap and budget (D = min(max_tokens, C / 3F(N_S))), and
+    ``supervised_params``, ``supervised_tokens``, ``supervised_loss``, the best
+    supervised model under the same cap, budget and size limit. ``gain`` = supervised
+    loss - student loss (> 0: distillation beats the best supervised model)."""
+
+    teacher_params: float
+    teacher_loss: float
+    max_tokens: float
+    compute: float
+    max_student: float
+    logits_paid: bool
+    student_params: float
+    student_tokens: float
+    student_loss: float
+    compute_used: float
+    data_binds: bool
+    size_binds: bool
+    ratio_binds: bool
+    on_edge: bool
+    twin_loss: float
+    supervised_params: float
+    supervised_tokens: float
+    supervised_loss: float
+
+    @property
+    def gain(self) -> float:
+        return self.supervised_loss - self.student_loss
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.student_tokens / self.student_params
+
+
+#: Fewest tokens per parameter ``given_teacher_recipe`` lets a student (or its supervised
+#: baseline) see: below one token per parameter both laws are far outside the runs they
+#: were fitted on, and their optima there are artefacts ("When to distil").
+MIN_TOKENS_PER_PARAM = 1.0
+
+
+def given_teacher_recipe(teacher_params, teacher_loss, max_tokens, C, *, max_student=None,
+                         logits_paid: bool = True, min_tokens_per_param: float = MIN_TOKENS_PER_PARAM,
+                         setting: Setting = PAPER_SETTING) -> GivenTeacherRecipe:
+    """The best student for a teacher that already exists: minimise L_S(N_S, D_S, L_T)
+    (Eq. 8) over the student size N_S in [``setting.bounds[0]``, ``max_student``], with
+    D_S = min(``max_tokens``, C / (3 F(N_S) + F(N_T))) (Eq. 9 with only the logits
+    charged; ``logits_paid=False``: logits already stored, D_S = min(max_tokens, C / 3F(N_S))).
+    The student loss falls with D_S, so it uses every token the cap and the budget allow,
+    which leaves a 1-D search over log N_S (``analysis.minimise.minimise_1d``).
+
+    ``teacher_params`` (N_T, parameters) and ``max_tokens`` in ``setting.bounds``;
+    ``teacher_loss`` (L_T, nats/token on the law's data) in the range a teacher in the
+    box can reach; ``C`` at least the cost of the smallest student on the lower-bound
+    number of tokens; ``max_student`` defaults to the box's upper bound. The teacher's
+    own training is sunk and not charged; only L_T matters (the paper, Fig. 3b). The
+    supervised baselines solve the same problem with Eq. 1 (no logits). Students (and
+    supervised models) see at least ``min_tokens_per_param`` tokens per parameter
+    (``ratio_binds``: the optimum sits on that limit), which caps their size at the
+    largest N with D(N) >= min_tokens_per_param N."""
+    setting = _setting(setting)
+    N_T = in_range("teacher_params", teacher_params, setting.lo, setting.hi)
+    L_T = in_range("teacher_loss", teacher_loss, *_teacher_loss_range(setting))
+    D_max = in_range("max_tokens", max_tokens, setting.lo, setting.hi)
+    n_max = setting.hi if max_student is None else in_range("max_student", max_student, setting.lo, setting.hi)
+    if not isinstance(logits_paid, (bool, np.bool_)):
+        raise ValueError(f"logits_paid must be True or False; got {logits_paid!r}")
+    f_t = float(setting.cost.forward(N_T)) if logits_paid else 0.0
+    need = (3.0 * float(setting.cost.forward(setting.lo)) + f_t) * setting.lo
+    m = in_range("min_tokens_per_param", min_tokens_per_param, 0.0, 1e6)
+    C = in_range("C", C, need, 1e40)
+    if D_max < m * setting.lo:
+        raise ValueError(f"max_tokens={D_max:.3g} gives even the smallest student ({setting.lo:.3g} "
+                         f"parameters) fewer than min_tokens_per_param={m:g} tokens per parameter")
+
+    def tokens(log_n, per_token_extra):
+        d = C / (3.0 * setting.cost.forward(np.exp(log_n)) + per_token_extra)
+        return np.minimum(d, D_max)
+
+    def ratio_cap(per_token_extra):
+        """Largest log N with tokens(log N) >= m N (bisection; tokens falls, m N rises)."""
+        a, b = setting.log_lo, setting.log_hi
+        if m == 0 or tokens(b, per_token_extra) >= m * math.exp(b):
+            return b
+        if tokens(a, per_token_extra) < m * math.exp(a):
+            raise ValueError(f"C={C:.3g} FLOPs gives even the smallest student fewer than "
+                             f"min_tokens_per_param={m:g} tokens per parameter")
+        for _ in range(80):
+            mid = 0.5 * (a + b)
+            a, b = (mid, b) if tokens(mid, per_token_extra) >= m * math.exp(mid) else (a, mid)
+        return a
+
+    log_lo = setting.log_lo
+    cap_d, cap_s = ratio_cap(f_t), ratio_cap(0.0)
+    log_hi, log_hi_s = min(math.log(n_max), cap_d), min(math.log(n_max), cap_s)
+
+    def distilled(x, rows):
+        d = tokens(x, f_t)
+        val = np.exp(_log_student_loss(np.exp(x), np.clip(d, setting.lo, setting.hi), L_T, setting))
+        return np.where(d >= setting.lo * (1 - 1e-12), val, np.inf)
+
+    def supervised(x, rows):
+        d = tokens(x, 0.0)
+        val = supervised_loss(np.exp(x), np.clip(d, setting.lo, setting.hi), setting.supervised)
+        return np.where(d >= setting.lo * (1 - 1e-12), val, np.inf)
+
+    def solve(objective, upper):
+        if upper - log_lo < 1e-12:
+            return np.array([log_lo]), objective(np.array([[log_lo]]), None)[0]
+        return minimise_1d(objective, 1, log_lo, upper, n_coarse=64, n_starts=3, tol=1e-6)
+
+    x, f = solve(distilled, log_hi)
+    xs, fs = solve(supervised, log_hi_s)
+    n_s, n_sup = float(np.exp(x[0])), float(np.exp(xs[0]))
+    d_s, d_sup = float(tokens(x[0], f_t)), float(tokens(xs[0], 0.0))
+    twin = float(supervised_loss(n_s, float(tokens(x[0], 0.0)), setting.supervised))
+    near = 1e-3  # in log N: within 0.1% of a bound
+    return GivenTeacherRecipe(
+        teacher_params=N_T, teacher_loss=L_T, max_tokens=D_max, compute=C, max_student=n_max,
+        logits_paid=bool(logits_paid), student_params=n_s, student_tokens=d_s, student_loss=float(f[0]),
+        compute_used=(3.0 * float(setting.cost.forward(n_s)) + f_t) * d_s,
+        data_binds=bool(d_s >= D_max * (1 - 1e-9)),
+        size_binds=bool(max_student is not None and x[0] >= math.log(n_max) - near),
+        ratio_binds=bool(cap_d < math.log(n_max) and x[0] >= cap_d - near),
+        on_edge=bool(x[0] <= log_lo + near or (max_student is None and x[0] >= setting.log_hi - near)),
+        twin_loss=twin, supervised_params=n_sup, supervised_tokens=d_sup, supervised_loss=float(fs[0]))

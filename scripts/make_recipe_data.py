@@ -6,13 +6,18 @@
 * efficiency.csv  compute and token ratios (Figs. 33-34) per student and scenario on
                   a grid of target losses above the floor L(N_S, inf), plus the App. D.5
                   points (500M, 2.4) and (10B, 2.2)
+* students_break_even.csv, students_crossover.csv, students_sweep.csv
+                  many students per teacher (analysis.many_students): the break-even
+                  number of students per size and budget, the crossover compute per size
+                  and number of students, and the gain over a grid of budgets
 
 Deterministic (no randomness). tests/test_recipe_data.py recomputes a few rows.
-Run: PYTHONPATH=$PWD python scripts/make_recipe_data.py   (a few minutes on 2 cores)
+Run: PYTHONPATH=$PWD python scripts/make_recipe_data.py [--only NAME ...]   (a few minutes on 2 cores)
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
@@ -20,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.flops import Scenario, forward_flops_per_token
+from analysis import many_students
 from analysis.laws import supervised_loss_infinite_data
 from analysis.recipes import (
     crossover_compute,
@@ -79,9 +85,22 @@ def make_efficiency() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+TABLES = {
+    "sweep": make_sweep, "crossover": make_crossover, "efficiency": make_efficiency,
+    "students_break_even": many_students.break_even_table,
+    "students_crossover": many_students.crossover_table,
+    "students_sweep": lambda: many_students.gain_sweep(budgets=BUDGETS),
+}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=list(TABLES), help="make only these tables")
+    args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, make in [("sweep", make_sweep), ("crossover", make_crossover), ("efficiency", make_efficiency)]:
+    for name, make in TABLES.items():
+        if args.only and name not in args.only:
+            continue
         t0 = time.perf_counter()
         df = make()
         df.to_csv(OUT / f"{name}.csv", index=False, float_format="%.10g")

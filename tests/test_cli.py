@@ -85,7 +85,40 @@ def test_decide_agrees_with_the_library():
     assert table.returncode == 0 and "Teacher pretraining" in table.stdout and "route" in table.stdout
 
 
+def test_recipe_with_many_students_agrees_with_the_library():
+    from analysis.flops import Scenario
+    from analysis.recipes import compute_optimal_distillation
+
+    out = run("recipe", "--student", "1B", "--compute", "1e21", "--students", "100", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    ref = compute_optimal_distillation(1e9, 1e21, Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(100))
+    assert data["scenario"] == "teacher-pretraining+inference/100"
+    assert data["student_loss"] == pytest.approx(ref.student_loss)
+    same = run("recipe", "--student", "1B", "--compute", "1e21", "--scenario", "teacher-pretraining+inference/100",
+               "--json")
+    assert json.loads(same.stdout)["student_loss"] == data["student_loss"]
+    limit = json.loads(run("recipe", "--student", "1B", "--compute", "1e21", "--students", "inf", "--json").stdout)
+    exists = json.loads(run("recipe", "--student", "1B", "--compute", "1e21", "--json").stdout)
+    assert limit["student_loss"] == exists["student_loss"]  # n = inf is teacher inference
+
+
+def test_break_even_agrees_with_the_library():
+    from analysis.recipes import break_even_students
+
+    out = run("break-even", "--student", "1B", "--compute", "1e21", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["students"] == break_even_students(1e9, 1e21).students
+    never = run("break-even", "--student", "1B", "--compute", "1e24")
+    assert never.returncode == 0 and "none" in never.stdout
+    edge = run("break-even", "--student", "10B", "--compute", "1e23", "--max-students", "64")
+    assert edge.returncode == 0 and "beyond the search" in edge.stdout
+
+
 @pytest.mark.parametrize("args,needle", [
+    (("recipe", "--student", "1B", "--compute", "1e21", "--students", "0"), "invalid number of students"),
+    (("recipe", "--student", "1B", "--compute", "1e21", "--students", "3", "--scenario", "teacher-inference"),
+     "does not charge it"),
     (("decide", "--student", "1B", "--compute", "1e21", "--students-per-teacher", "0"), "invalid count"),
     (("recipe", "--student", "3X", "--compute", "1e22"), "invalid size"),
     (("recipe", "--student", "3B", "--compute", "1e22", "--scenario", "lunch"), "scenario must be one of"),
@@ -138,3 +171,38 @@ def test_help():
     assert out.returncode == 0 and "recipe" in out.stdout and "3B" in out.stdout
     out = run("recipe", "--help")
     assert out.returncode == 0 and "--scenario" in out.stdout
+
+
+def test_given_teacher_agrees_with_the_library():
+    from analysis.laws import supervised_loss
+    from analysis.recipes import given_teacher_recipe
+
+    out = run("given-teacher", "--teacher-params", "7.75B", "--teacher-tokens", "155B", "--max-tokens", "20B",
+              "--compute", "1e22", "--max-student", "1B", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    ref = given_teacher_recipe(7.75e9, float(supervised_loss(7.75e9, 155e9)), 2e10, 1e22, max_student=1e9)
+    assert data["student_loss"] == pytest.approx(ref.student_loss) and data["size_binds"] is True
+    table = run("given-teacher", "--teacher-params", "7.75B", "--teacher-loss", "2.0", "--max-tokens", "20B",
+                "--compute", "1e22")
+    assert table.returncode == 0 and "binding limits" in table.stdout
+    both = run("given-teacher", "--teacher-params", "7.75B", "--max-tokens", "20B", "--compute", "1e22")
+    assert both.returncode == 2 and "either --teacher-loss or --teacher-tokens" in both.stderr
+
+
+def test_crossover_and_efficiency_take_students():
+    import math
+
+    from analysis.flops import Scenario
+    from analysis.recipes import crossover_compute, efficiency_ratio
+
+    out = run("crossover", "--student", "1B", "--students", "16", "--min-compute", "1e19", "--max-compute", "1e24",
+              "--json")
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)["crossover_compute"]["teacher-pretraining+inference/16"]
+    shared = Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(16)
+    assert got == pytest.approx(crossover_compute(1e9, shared, (1e19, 1e24)))
+    eff = json.loads(run("efficiency", "--student", "10B", "--target-loss", "2.2", "--students", "inf",
+                         "--json").stdout)
+    ref = efficiency_ratio(1e10, 2.2, Scenario.TEACHER_INFERENCE)
+    assert eff["compute_ratio"] == pytest.approx(ref.compute_ratio) and not math.isnan(eff["compute_ratio"])

@@ -3,6 +3,8 @@ against the paper's Table 13, the four scenarios and the cost of Eq. 9."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,7 +13,9 @@ from hypothesis import strategies as st
 from analysis.flops import (
     DEFAULT_N_VOCAB,
     PAPER_TABLE13,
+    CostScenario,
     Scenario,
+    SharedTeacher,
     architecture_forward_flops,
     detailed_forward_flops,
     distillation_flops,
@@ -268,3 +272,51 @@ def test_paper_table13_is_immutable_and_typed():
     assert isinstance(PAPER_TABLE13, tuple)
     row = PAPER_TABLE13[0]
     assert row.name == "103M" and row.n_layers == 8 and row.d_ff == 2816
+
+
+# --- a teacher shared by n students (issue 17) ---------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 7.5, math.inf])
+def test_shared_teacher_shares(n):
+    pi = Scenario.TEACHER_PRETRAINING_AND_INFERENCE
+    s = pi.shared_by(n)
+    assert (s.delta_logits, s.delta_pretraining) == (1, 1 / n)
+    t = pi.shared_by(n, shared_logits=True)
+    assert (t.delta_logits, t.delta_pretraining) == (1 / n, 1 / n)
+    assert Scenario.parse(s.slug) == s and Scenario.parse(t.slug) == t
+    assert isinstance(s, CostScenario) and Scenario.parse(s) is s
+    parts = distillation_flops_split(1e9, 2e10, 3e9, 6e10, s)
+    full = distillation_flops_split(1e9, 2e10, 3e9, 6e10, pi)
+    assert parts["teacher_pretraining"] == pytest.approx(full["teacher_pretraining"] / n, rel=1e-14)
+    assert parts["teacher_logits"] == full["teacher_logits"]
+
+
+def test_shared_teacher_slugs_and_labels():
+    s = Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(8)
+    assert s.slug == "teacher-pretraining+inference/8"
+    assert s.label == "Teacher pretraining + inference, teacher shared by 8 students"
+    assert Scenario.parse("teacher-pretraining/inf/shared-logits") == SharedTeacher(
+        Scenario.TEACHER_PRETRAINING, math.inf, shared_logits=True)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("teacher-pretraining+inference/0", "students must be a number >= 1"),
+    ("teacher-pretraining+inference/x", "shared-teacher scenario must read"),
+    ("teacher-pretraining+inference/2/lunch", "shared-teacher scenario must read"),
+    ("lunch/2", "scenario must be one of"),
+])
+def test_shared_teacher_bad_slugs(bad, match):
+    with pytest.raises(ValueError, match=match):
+        Scenario.parse(bad)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"students": 0.5}, "students must be a number >= 1"),
+    ({"students": math.nan}, "students must be a number >= 1"),
+    ({"students": True}, "students must be a number >= 1"),
+    ({"students": 2, "shared_logits": 1}, "shared_logits must be True or False"),
+])
+def test_shared_teacher_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        SharedTeacher(Scenario.TEACHER_PRETRAINING_AND_INFERENCE, **kw)

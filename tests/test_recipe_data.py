@@ -34,3 +34,24 @@ def test_efficiency_row_recomputes():
     e = efficiency_ratio(1e10, 2.2, "teacher-inference")
     assert e.compute_ratio == pytest.approx(r.compute_ratio, rel=1e-3)
     assert e.token_ratio == pytest.approx(r.token_ratio, rel=1e-3)
+
+
+def test_many_students_tables_recompute():
+    import math
+
+    from analysis.many_students import shared
+    from analysis.recipes import DECISION_MARGIN, break_even_students
+
+    be = pd.read_csv(DATA / "students_break_even.csv")
+    assert len(be) == 8 * 7
+    for r in be.iloc[[9, 20, 43]].itertuples():
+        b = break_even_students(r.student_params, r.compute)
+        assert (b.students == r.students) or (math.isinf(b.students) and math.isinf(r.students))
+    cross = pd.read_csv(DATA / "students_crossover.csv")
+    r = cross[(cross.students == 64) & np.isclose(cross.student_params, 3e9)].iloc[0]
+    fresh = crossover_compute(3e9, shared(64), tol=DECISION_MARGIN)
+    assert fresh == pytest.approx(r.crossover_compute, rel=1e-6)
+    sweep = pd.read_csv(DATA / "students_sweep.csv")
+    s = sweep[(sweep.students == 16) & np.isclose(sweep.student_params, 1e9)].iloc[40]
+    out = distillation_sweep(1e9, s.compute, shared(16))
+    assert (out["supervised_loss"] - out["student_loss"]).item() == pytest.approx(s.gain, abs=1e-8)

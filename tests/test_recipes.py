@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis.flops import Scenario, forward_flops_per_token
+from analysis.flops import Scenario, SharedTeacher, distillation_flops, forward_flops_per_token
 from analysis.laws import (
     PAPER_DISTILLATION,
     PAPER_SUPERVISED,
@@ -19,6 +19,8 @@ from analysis.laws import (
 )
 from analysis.recipes import (
     BOUNDS,
+    DECISION_MARGIN,
+    break_even_students,
     PAPER_SETTING,
     Setting,
     compute_optimal_distillation,
@@ -409,7 +411,7 @@ def test_setting_is_hashable_and_equal_copies_share_a_cache():
 # ------------------------------------------------------- scenarios and cost models
 
 @dataclasses.dataclass(frozen=True)
-class SharedTeacher:
+class OutsideShared:
     """A scenario declared outside analysis.flops: the teacher's logits are paid, its
     pretraining shared by ``students`` students (the recipes read only these fields)."""
 
@@ -427,7 +429,7 @@ class SharedTeacher:
     label = "Teacher shared by several students"
 
 
-@pytest.mark.parametrize("scenario", [SharedTeacher(4), Scenario.TEACHER_PRETRAINING_AND_INFERENCE])
+@pytest.mark.parametrize("scenario", [OutsideShared(4), Scenario.TEACHER_PRETRAINING_AND_INFERENCE])
 def test_a_declared_scenario_matches_brute_force(scenario):
     for n_s, c in [(1e9, 1e21), (1e10, 1e24)]:
         r = compute_optimal_distillation(n_s, c, scenario)
@@ -483,13 +485,15 @@ def test_another_cost_model_matches_brute_force():
 
 @pytest.mark.parametrize("exists, per_teacher, scenario", [
     (True, 1, Scenario.TEACHER_INFERENCE), (True, 5, Scenario.TEACHER_INFERENCE),
-    (False, 1, Scenario.TEACHER_PRETRAINING_AND_INFERENCE), (False, 3, Scenario.TEACHER_PRETRAINING),
+    (False, 1, Scenario.TEACHER_PRETRAINING_AND_INFERENCE),
+    (False, 3, SharedTeacher(Scenario.TEACHER_PRETRAINING_AND_INFERENCE, 3)),
+    (False, math.inf, SharedTeacher(Scenario.TEACHER_PRETRAINING_AND_INFERENCE, math.inf)),
 ])
 def test_decide_picks_the_scenario_and_the_route_from_the_recipe(exists, per_teacher, scenario):
     for n_s, c in [(1e9, 1e21), (1e10, 1e24)]:
         d = decide(n_s, c, exists, per_teacher)
         r = compute_optimal_distillation(n_s, c, scenario)
-        assert d.scenario is scenario and d.recipe == r
+        assert d.scenario == scenario and d.recipe == r
         assert d.gain == pytest.approx(r.supervised_loss - r.student_loss)
         assert d.route == ("distil" if d.gain > 1e-3 else "train supervised")
 
@@ -505,8 +509,172 @@ def test_decide_examples_of_the_chapter():
     ((1e9, 1e21, "yes"), "teacher_exists must be True or False"),
     ((1e9, 1e21, False, 0), "students_per_teacher must be an integer >= 1"),
     ((1e9, 1e21, False, 2.5), "students_per_teacher must be an integer >= 1"),
+    ((1e9, 1e21, False, math.nan), "students_per_teacher must be an integer >= 1"),
     ((1e9, 1e10, True), "minimal cost"),
 ])
 def test_decide_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         decide(*args)
+
+
+# ------------------------------------------------- many students per teacher (issue 17)
+
+P_I = Scenario.TEACHER_PRETRAINING_AND_INFERENCE
+#: (shared scenario, the Table 2 scenario it must equal exactly)
+LIMITS = [
+    (P_I.shared_by(1), P_I),
+    (Scenario.TEACHER_PRETRAINING.shared_by(1), Scenario.TEACHER_PRETRAINING),
+    (P_I.shared_by(1, shared_logits=True), P_I),
+    (P_I.shared_by(math.inf), Scenario.TEACHER_INFERENCE),
+    (Scenario.TEACHER_PRETRAINING.shared_by(math.inf), Scenario.BEST_CASE),
+    (P_I.shared_by(math.inf, shared_logits=True), Scenario.BEST_CASE),
+]
+
+
+def _fields(recipe):
+    d = recipe.as_dict()
+    d.pop("scenario")
+    return d
+
+
+@pytest.mark.parametrize("shared, today", LIMITS, ids=lambda s: s.slug)
+def test_one_and_infinitely_many_students_reproduce_todays_scenarios_exactly(shared, today):
+    assert (shared.delta_logits, shared.delta_pretraining) == (today.delta_logits, today.delta_pretraining)
+    args = (1e9, 2e10, 3e9, 6e10)
+    assert distillation_flops(*args, shared) == distillation_flops(*args, today)
+    for n_s, c in [(3e8, 1e20), (1e9, 1e22), (1e10, 1e25)]:
+        assert _fields(compute_optimal_distillation(n_s, c, shared)) == \
+            _fields(compute_optimal_distillation(n_s, c, today))
+    assert crossover_compute(1e9, shared, (1e19, 1e24)) == crossover_compute(1e9, today, (1e19, 1e24))
+    e_s, e_t = efficiency_ratio(1e9, 2.4, shared), efficiency_ratio(1e9, 2.4, today)
+    assert (e_s.compute_ratio, e_s.token_ratio) == (e_t.compute_ratio, e_t.token_ratio)
+    assert minimal_compute(1e9, shared) == minimal_compute(1e9, today)
+
+
+@pytest.mark.parametrize("scenario", [P_I.shared_by(4), P_I.shared_by(50, shared_logits=True),
+                                      Scenario.TEACHER_PRETRAINING.shared_by(7)], ids=lambda s: s.slug)
+def test_a_shared_teacher_matches_dense_brute_force(scenario):
+    for n_s, c in [(1e8, 1e19), (1e9, 1e22), (1e10, 1e25)]:
+        r = compute_optimal_distillation(n_s, c, scenario)
+        ref, _, _ = brute_force(n_s, c, scenario, n=300)
+        assert abs(r.student_loss - ref) <= 1e-4, (scenario.slug, n_s, c, r.student_loss, ref)
+        # the student pays 1/n of the pretraining
+        pre = 3 * float(forward_flops_per_token(r.teacher_params)) * r.teacher_tokens
+        assert r.compute_split["teacher_pretraining"] == pytest.approx(pre / scenario.students)
+
+
+def test_more_students_never_make_the_student_worse():
+    for n_s, c in [(1e9, 1e21), (1e10, 1e23)]:
+        losses = [compute_optimal_distillation(n_s, c, P_I.shared_by(n)).student_loss
+                  for n in [1, 2, 8, 64, 1024, math.inf]]
+        assert all(b <= a + 1e-6 for a, b in zip(losses, losses[1:])), losses
+
+
+def _gain(n_s, c, n):
+    r = compute_optimal_distillation(n_s, c, P_I.shared_by(n))
+    return r.supervised_loss - r.student_loss
+
+
+@pytest.mark.parametrize("n_s, c", [(1e9, 1e20), (1e9, 1e21), (1e10, 1e22), (5e10, 1e24)])
+def test_break_even_is_the_smallest_winning_number_of_students(n_s, c):
+    b = break_even_students(n_s, c)
+    assert 1 < b.students < math.inf and not b.beyond_search
+    assert b.gain == pytest.approx(_gain(n_s, c, b.students)) and b.gain > DECISION_MARGIN
+    assert _gain(n_s, c, b.students - 1) <= DECISION_MARGIN
+    assert b.gain_one == pytest.approx(_gain(n_s, c, 1)) and b.gain_limit == pytest.approx(_gain(n_s, c, math.inf))
+    assert b.scenario == P_I.shared_by(b.students)
+
+
+def test_break_even_one_and_none():
+    one = break_even_students(5e10, 1e20)  # the single student already wins
+    assert one.students == 1 and one.gain == one.gain_one > DECISION_MARGIN
+    never = break_even_students(1e9, 1e24)  # even an existing teacher does not pay
+    assert math.isinf(never.students) and math.isnan(never.gain) and never.gain_limit <= DECISION_MARGIN
+    assert not never.beyond_search
+    edge = break_even_students(1e10, 1e23, max_students=64)  # needs ~2.7e3 students
+    assert math.isinf(edge.students) and edge.beyond_search
+
+
+def test_break_even_with_shared_logits_needs_no_more_students():
+    per_student = break_even_students(1e10, 1e22)
+    shared = break_even_students(1e10, 1e22, shared_logits=True)
+    assert shared.students <= per_student.students
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"base": Scenario.TEACHER_INFERENCE}, "base must be a Table 2 scenario that charges"),
+    ({"base": "lunch"}, "scenario must be one of"),
+    ({"margin": -1}, "margin must be"),
+    ({"max_students": 0}, "max_students must be an integer >= 1"),
+    ({"max_students": math.inf}, "max_students must be finite"),
+    ({"shared_logits": "yes"}, "shared_logits must be True or False"),
+])
+def test_break_even_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        break_even_students(1e9, 1e21, **kw)
+
+
+# ------------------------------------------------------------ a real, given teacher
+
+from analysis.recipes import given_teacher_recipe  # noqa: E402
+
+L_7B = float(supervised_loss(7.75e9, 155e9))  # a 7.75B teacher trained at 20 tokens per parameter
+
+
+def _given_brute(n_t, l_t, d_max, c, n_max=1e17, m=1.0, logits=True):
+    n = np.geomspace(1e6, n_max, 200001)
+    f_t = float(forward_flops_per_token(n_t)) if logits else 0.0
+    d = np.minimum(c / (3 * forward_flops_per_token(n) + f_t), d_max)
+    ok = (d >= m * n) & (d >= 1e6)
+    dist = np.where(ok, distilled_loss(n, np.clip(d, 1e6, 1e17), l_t), np.inf)
+    d0 = np.minimum(c / (3 * forward_flops_per_token(n)), d_max)
+    ok0 = (d0 >= m * n) & (d0 >= 1e6)
+    sup = np.where(ok0, supervised_loss(n, np.clip(d0, 1e6, 1e17)), np.inf)
+    return dist.min(), n[dist.argmin()], sup.min()
+
+
+@pytest.mark.parametrize("d_max, c, n_max, m, logits", [
+    (5e10, 1e21, None, 1.0, True), (5e11, 1e22, None, 1.0, True), (2e10, 1e22, 1e9, 1.0, True),
+    (1e12, 1e23, None, 20.0, True), (1e11, 1e21, None, 0.0, False), (3e9, 1e19, None, 1.0, True),
+])
+def test_given_teacher_matches_a_dense_search(d_max, c, n_max, m, logits):
+    r = given_teacher_recipe(7.75e9, L_7B, d_max, c, max_student=n_max, min_tokens_per_param=m,
+                             logits_paid=logits)
+    ref, n_ref, sup_ref = _given_brute(7.75e9, L_7B, d_max, c, n_max or 1e17, m, logits)
+    assert abs(r.student_loss - ref) <= 1e-5 and abs(r.supervised_loss - sup_ref) <= 1e-5
+    assert r.student_params == pytest.approx(n_ref, rel=0.02) or r.ratio_binds or r.size_binds
+    assert r.student_tokens <= d_max * (1 + 1e-12) and r.compute_used <= c * (1 + 1e-9)
+    assert r.tokens_per_param >= m * (1 - 1e-6)
+    assert r.gain == pytest.approx(r.supervised_loss - r.student_loss)
+    assert r.twin_loss >= r.supervised_loss - 1e-12  # the best supervised model is at least as good as the twin
+
+
+def test_given_teacher_flags_the_binding_limits():
+    capped = given_teacher_recipe(7.75e9, L_7B, 2e10, 1e22, max_student=1e9)
+    assert capped.data_binds and capped.size_binds and not capped.on_edge
+    assert capped.student_params == pytest.approx(1e9) and capped.student_tokens == pytest.approx(2e10)
+    ratio = given_teacher_recipe(7.75e9, L_7B, 5e10, 1e21)  # the law asks for < 1 token per parameter
+    assert ratio.ratio_binds and ratio.tokens_per_param == pytest.approx(1.0, rel=1e-3)
+    free = given_teacher_recipe(7.75e9, L_7B, 5e11, 1e22)
+    assert not (free.data_binds or free.size_binds or free.ratio_binds or free.on_edge)
+    # a weak teacher relative to the budget: the best supervised model wins
+    assert free.gain < 0
+    stored = given_teacher_recipe(7.75e9, L_7B, 5e11, 1e22, logits_paid=False)
+    assert stored.student_loss < free.student_loss  # free logits leave more compute for the student
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"teacher_params": 0}, "teacher_params must be"),
+    ({"teacher_loss": 0.5}, "teacher_loss must be"),
+    ({"max_tokens": 1e18}, "max_tokens must be"),
+    ({"C": 1e10}, "C must be"),
+    ({"max_student": 1e3}, "max_student must be"),
+    ({"logits_paid": "no"}, "logits_paid must be True or False"),
+    ({"min_tokens_per_param": -1}, "min_tokens_per_param must be"),
+    ({"max_tokens": 2e6, "min_tokens_per_param": 10}, "fewer than min_tokens_per_param"),
+])
+def test_given_teacher_bad_input(kw, match):
+    args = {"teacher_params": 7.75e9, "teacher_loss": L_7B, "max_tokens": 1e11, "C": 1e21, **kw}
+    with pytest.raises(ValueError, match=match):
+        given_teacher_recipe(args.pop("teacher_params"), args.pop("teacher_loss"), args.pop("max_tokens"),
+                             args.pop("C"), **args)

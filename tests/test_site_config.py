@@ -152,3 +152,14 @@ def test_citation_cff_matches_the_bibtex_of_the_paper():
                                           ("LICENSE-text", "CC BY 4.0")])
 def test_licence_files(name, needle):
     assert needle in (ROOT / name).read_text()
+
+
+def test_cli_reference_is_generated_from_the_parser():
+    page = (ROOT / "book" / "cli_reference.md").read_text()
+    assert "```{argparse}" in page and ":module: analysis.cli" in page and ":func: build_parser" in page
+    config = load("_config.yml")
+    assert "sphinxarg.ext" in config["sphinx"]["extra_extensions"]
+    assert "sphinx-argparse" in pins(ROOT / "requirements.txt")
+    toc = (ROOT / "_toc.yml").read_text()
+    for page_name in ("book/cli_reference", "book/recipe_sheet", "book/problem_sets", "book/answer_keys"):
+        assert f"file: {page_name}\n" in toc, page_name
