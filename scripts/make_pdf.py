@@ -8,9 +8,11 @@ exactly as on the website and nothing comes from the internet; opens it in the s
 (``$DSL_CHROMIUM``, default the Debian package's ``/usr/bin/chromium``, driven by Playwright,
 never a Playwright browser download) with the print stylesheet; waits until every image has
 loaded and MathJax has typeset every formula; refuses to print (exit 1, naming them) if an image
-is broken, a formula is untypeset or MathJax reports a TeX error; then prints A4 pages with
-page numbers. What it saw is written beside the PDF (``book.json``: images, formulas, pages of
-the HTML) for ``tests/pdf``, which checks the PDF itself.
+is broken, a formula is untypeset, MathJax reports a TeX error or something is wider than the
+page (display equations and tables wider than the text column are first scaled to fit it);
+then prints a tagged PDF of A4 pages with page numbers and an outline of the headings. What it
+saw is written beside the PDF (``book.json``: images, formulas and sections of the HTML) for
+``tests/pdf``, which checks the PDF itself.
 """
 
 from __future__ import annotations
