@@ -2,6 +2,7 @@
 #   make book          build the website into _build/html (warnings are errors, -W -n)
 #   make test          unit tests and every chapter executed under nbval
 #   make browser-test  drive the built site in headless Chromium (tests/browser)
+#   make pdf           the whole book as one PDF, _build/pdf/book.pdf, checked by tests/pdf
 #   make linkcheck     check external URLs (needs the internet; not part of CI)
 #   make stats         count pages, figures, exercises and citations of the built site
 #
@@ -28,7 +29,7 @@ ENV_READY = check-venv
 TEST_READY = check-venv
 endif
 
-.PHONY: book test browser-test linkcheck stats venv check-venv clean
+.PHONY: book test browser-test pdf linkcheck stats venv check-venv clean
 
 venv: $(ENV_READY)
 
@@ -55,11 +56,19 @@ $(SITE): $(SITE_SOURCES)
 	$(MAKE) book VENV=$(VENV)
 
 test: $(TEST_READY)
-	$(RUN)/python -m pytest tests book --nbval-lax -n 2 --dist loadfile --ignore=tests/browser
+	$(RUN)/python -m pytest tests book --nbval-lax -n 2 --dist loadfile --ignore=tests/browser \
+		--ignore=tests/pdf
 
 # DSL_REQUIRE_BROWSER=1 turns every skip (no site, no Chromium, no Playwright) into a failure.
 browser-test: $(ENV_READY) $(SITE)
 	DSL_REQUIRE_BROWSER=1 $(RUN)/python -m pytest tests/browser -q
+
+# The single-page build reuses the executed chapters of the site's build (same doctrees, same
+# configuration: nothing is executed again); Chromium prints it, then tests/pdf checks the PDF.
+pdf: $(ENV_READY) $(SITE)
+	$(RUN)/jupyter-book build . --builder singlehtml --warningiserror --nitpick --keep-going
+	$(RUN)/python scripts/make_pdf.py --site _build/singlehtml --out _build/pdf/book.pdf
+	DSL_REQUIRE_PDF=1 $(RUN)/python -m pytest tests/pdf -q
 
 linkcheck: $(ENV_READY)
 	$(RUN)/jupyter-book build . --builder linkcheck
