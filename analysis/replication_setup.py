@@ -6,11 +6,15 @@ Reads the run table and the files beside it in ``data/replication/`` (``runs.csv
 folder's README) and returns small frozen result objects whose fields the chapter "A small-scale
 replication: set-up" glues and asserts. Nothing here trains; it imports the torch-free parts of
 ``experiments`` (the family, the plan's protocols and the learning-rate rule) so that the book
-reads the same declarations the GPU runs used.
+reads the same declarations the GPU runs used. The supervised law's fits (a grid of starts
+each, ten seconds together) are stored in ``data/fits/replication/setup_supervised.csv`` by
+``scripts/make_replication_setup_fits.py`` and read back at exactly the stored coefficients;
+a run table that no longer matches them is an error that names the script.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass
@@ -19,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.fit import FitWarning, fit_supervised
+from analysis.fit import SUPERVISED, FitWarning, evaluate, fit_supervised
 from analysis.laws import supervised_loss
 
 DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "replication"
@@ -28,6 +32,11 @@ DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "replication"
 V1_FLOPS_PER_GPU_S = 2.8e13
 #: A run "enters a fit" with at least this many optimiser steps (experiments.train.MIN_STEPS).
 MIN_STEPS = 1000
+#: The stored fits of the supervised law (scripts/make_replication_setup_fits.py).
+FITS = Path(__file__).resolve().parents[1] / "data" / "fits" / "replication" / "setup_supervised.csv"
+#: The token cuts the chapter fits at: all runs; those past block a's drop (50M, a cut chosen
+#: after seeing the curves, as the chapter says); and the exercise's other cuts (30M, 100M).
+FIT_CUTS = (0.0, 30e6, 50e6, 100e6)
 
 
 def _csv(directory: Path, name: str) -> pd.DataFrame:
@@ -303,21 +312,88 @@ class SupervisedFit:
     diagnostics: tuple = ()
 
 
-def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0) -> SupervisedFit:
+def _fit_points(s: SetupRuns, min_tokens: float) -> pd.DataFrame:
     pts = s.supervised[(s.supervised.split == "teacher") & (s.supervised.seed == 0)
                        & (s.supervised.tokens >= min_tokens)]
     if len(pts) < 7:
         raise ValueError(f"min_tokens={min_tokens:g} leaves {len(pts)} runs, fewer than the law's 6 parameters + 1")
+    return pts
+
+
+def _runs_digest(pts: pd.DataFrame) -> str:
+    """SHA-256 of the runs a fit rests on (id, N, tokens, loss), so a stored fit is never
+    read back onto other runs."""
+    text = "\n".join(f"{r.run_id},{int(r.N)},{int(r.tokens)},{float(r.val_ce)!r}"
+                      for r in pts.sort_values("run_id").itertuples())
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fresh_supervised_fit(s: SetupRuns, min_tokens: float = 0.0):
+    """Eq. 1 fitted now (``fit_supervised``: the paper's grid, Huber loss) to the seed-0
+    teacher-half runs with at least ``min_tokens`` tokens; returns the ``FitResult``."""
+    pts = _fit_points(s, min_tokens)
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        res = fit_supervised(N, D, L)
+        return fit_supervised(N, D, L)
+
+
+def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS) -> pd.DataFrame:
+    """Fit at each cut of ``cuts`` and write the optima (parameters in ``SUPERVISED``'s
+    order), their objective, diagnostics and the digest of their runs to ``path``."""
+    rows = []
+    for cut in cuts:
+        res = fresh_supervised_fit(s, cut)
+        rows.append({"min_tokens": float(cut), "runs": res.problem.n, **res.parameters(),
+                     "objective": res.objective, "n_starts": res.n_starts,
+                     "diagnostics": ";".join(d.code for d in res.diagnostics),
+                     "runs_sha256": _runs_digest(_fit_points(s, cut))})
+    table = pd.DataFrame(rows)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.17g")
+    return table
+
+
+def _stored_fit(s: SetupRuns, min_tokens: float, path: Path):
+    """The stored fit at ``min_tokens`` as a ``FitResult`` at exactly its coefficients, and
+    its diagnostic codes."""
+    script = "scripts/make_replication_setup_fits.py"
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} is missing: run {script}")
+    table = pd.read_csv(path, keep_default_na=False)
+    row = table[np.isclose(table.min_tokens.astype(float), min_tokens, rtol=0, atol=0.5)]
+    if len(row) != 1:
+        raise ValueError(f"min_tokens={min_tokens:g} is not a stored cut ({', '.join(f'{c:g}' for c in table.min_tokens)}); "
+                         f"add it to FIT_CUTS and run {script}")
+    row = row.iloc[0]
+    pts = _fit_points(s, min_tokens)
+    if row.runs_sha256 != _runs_digest(pts):
+        raise ValueError(f"the stored fit at min_tokens={min_tokens:g} ({path}) was made from other runs "
+                         f"than the run table holds now: run {script}")
+    N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
+    res = evaluate(SUPERVISED, {k: float(row[k]) for k in SUPERVISED.parameters}, N=N, D=D, loss=L)
+    codes = tuple(c for c in str(row.diagnostics).split(";") if c)
+    return res, codes
+
+
+def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *,
+                   stored: str | Path | None = FITS) -> SupervisedFit:
+    """The supervised law on the seed-0 teacher-half runs with at least ``min_tokens``
+    tokens: the fit stored in ``stored`` (default ``FITS``) or, with ``stored=None``, a fit
+    made now."""
+    pts = _fit_points(s, min_tokens)
+    N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
+    if stored is None:
+        res = fresh_supervised_fit(s, min_tokens)
+        codes = tuple(d.code for d in res.diagnostics)
+    else:
+        res, codes = _stored_fit(s, min_tokens, Path(stored))
     r = np.log(supervised_loss(N, D, res.coefficients)) - np.log(L)
     tab = pts[["run_id", "name", "N", "tokens", "M", "val_ce"]].assign(residual=r).sort_values("residual")
     i = int(np.argmax(np.abs(r)))
     rms = float(np.sqrt(np.mean(r ** 2)))
     return SupervisedFit(min_tokens, len(pts), res.coefficients, rms, rms / noise.pooled, float(r[i]),
-                         str(pts.run_id.iloc[i]), tab, res, tuple(d.code for d in res.diagnostics))
+                         str(pts.run_id.iloc[i]), tab, res, codes)
 
 
 def curve(run: pd.Series) -> pd.DataFrame:

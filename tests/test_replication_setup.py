@@ -1,6 +1,7 @@
 """analysis.replication_setup on a small synthetic run table with known answers, and on the
 committed version-2 data."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -49,12 +50,38 @@ def test_seed_noise_and_half_gate(synthetic):
     assert gate.verdict == "does not hold" and gate.largest_gap == pytest.approx(0.05, rel=1e-6)
 
 
-def test_supervised_fit_recovers_an_exact_law(synthetic):
+def test_supervised_fit_recovers_an_exact_law(synthetic, tmp_path):
     s = S.load(synthetic)
-    f = S.supervised_fit(s, S.seed_noise(s))
+    f = S.supervised_fit(s, S.seed_noise(s), stored=None)
     assert f.runs == 2 * len(NAMES) and f.rms < 1e-3
     with pytest.raises(ValueError, match="fewer than"):
-        S.supervised_fit(s, S.seed_noise(s), min_tokens=1e12)
+        S.supervised_fit(s, S.seed_noise(s), min_tokens=1e12, stored=None)
+    # stored and read back: the same coefficients and residuals
+    S.store_supervised_fits(s, tmp_path / "fits.csv", cuts=(0.0,))
+    back = S.supervised_fit(s, S.seed_noise(s), stored=tmp_path / "fits.csv")
+    assert back.rms == pytest.approx(f.rms, rel=1e-9, abs=1e-12) and back.coefficients.E == pytest.approx(f.coefficients.E)
+    with pytest.raises(ValueError, match="not a stored cut"):
+        S.supervised_fit(s, S.seed_noise(s), min_tokens=1.0, stored=tmp_path / "fits.csv")
+
+
+def test_stored_fit_refuses_other_runs(synthetic, tmp_path):
+    s = S.load(synthetic)
+    S.store_supervised_fits(s, tmp_path / "fits.csv", cuts=(0.0,))
+    sup = s.supervised.copy()
+    sup.loc[sup.index[0], "val_ce"] += 0.01
+    other = dataclasses.replace(s, supervised=sup)
+    with pytest.raises(ValueError, match="make_replication_setup_fits"):
+        S.supervised_fit(other, S.seed_noise(s), stored=tmp_path / "fits.csv")
+
+
+def test_committed_supervised_fits_match_a_fresh_fit():
+    """data/fits/replication/setup_supervised.csv (scripts/make_replication_setup_fits.py)
+    against a fit made now at the first cut."""
+    s = S.load()
+    stored = S.supervised_fit(s, S.seed_noise(s))
+    fresh = S.fresh_supervised_fit(s, S.FIT_CUTS[0])
+    assert stored.fit.objective == pytest.approx(fresh.objective, rel=1e-6)
+    np.testing.assert_allclose(stored.fit.theta, fresh.theta, rtol=1e-5)
 
 
 def test_sweep_rate_counts_wall_time_from_first_start_to_last_end(synthetic):
