@@ -176,6 +176,11 @@ def test_conclusions_under_the_paper_match_the_book():
     got = P.evaluate_conclusions(PAPER_DISTILLATION)
     assert not got.loc["table3-large-small", "holds"]
     assert got.drop(index="table3-large-small")["holds"].all()
+    # the chapter reads the stored evaluation: it must be today's
+    conclusions = stored.load_fig1("conclusions")
+    old = conclusions[conclusions["coefficients"] == "paper"].set_index("key")
+    np.testing.assert_allclose(got["value"], old.loc[got.index, "value"], rtol=1e-6)
+    assert (got["holds"] == old.loc[got.index, "holds"]).all()
 
 
 def test_best_teachers_regret_is_zero_when_the_law_is_the_data(points):
