@@ -324,6 +324,26 @@ def test_teacher_choice_on_the_edge_of_its_range():
     assert edge.at_bound and edge.teacher_loss == pytest.approx(2.5, rel=1e-4)
     arr = recipes.optimal_teacher_loss(np.array([1e9, 2e9]), 2e10, teacher_loss_range=(2.5, 3.0))
     assert arr.at_bound.tolist() == [True, True]
+    assert edge.notes and "end of the searched teacher losses" in edge.notes[0]
+
+
+def test_teacher_choice_and_efficiency_say_when_they_extrapolate():
+    inner = recipes.optimal_teacher_loss(1e9, 2e10)
+    assert inner.extrapolated == () and inner.notes == ()
+    far = recipes.optimal_teacher_loss(np.array([1e9, 1e7]), 2e10)
+    assert far.extrapolated == ("N_S",) and "N_S" in far.notes[-1]
+    assert recipes.optimal_teacher_loss(1e7, 2e10, setting=recipes.Setting(fitted=None)).extrapolated == ()
+    e = recipes.efficiency_ratio(1e7, 4.0, "teacher-inference")
+    assert "D_S" in e.at_bounds and {"N_S", "D"} <= set(e.extrapolated) and len(e.notes) == 2
+    rc, out, _ = _main("teacher", "--student", "10M", "--tokens", "20B", "--json")
+    data = _strict_json(out)
+    assert rc == 0 and data["extrapolated"] == ["N_S"] and data["notes"] == list(
+        recipes.optimal_teacher_loss(1e7, 2e10).notes)
+    rc, out, _ = _main("efficiency", "--student", "10M", "--target-loss", "4", "--json")
+    data = _strict_json(out)
+    assert rc == 0 and data["at_bounds"] == list(e.at_bounds) and data["notes"] == list(e.notes)
+    rc, out, _ = _main("efficiency", "--student", "10M", "--target-loss", "4")
+    assert out.count("\nnote ") == 2
 
 
 def test_find_crossover_status():
