@@ -981,8 +981,11 @@ DECISION_MARGIN = 1e-3
 
 def _check_students(name: str, value, *, integer: bool = True):
     """An integer >= 1 or ``math.inf`` (any number >= 1 when not ``integer``)."""
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value) \
-        and value >= 1 and (math.isinf(value) or not integer or float(value).is_integer())
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value) \
+            and value >= 1 and (math.isinf(value) or not integer or float(value).is_integer())
+    except OverflowError:  # an integer beyond a float (10**400)
+        ok = False
     if not ok:
         raise ValueError(f"{name} must be an integer >= 1 or math.inf; got {value!r}")
     return value
