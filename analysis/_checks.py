@@ -115,3 +115,58 @@ def positive_interval(name: str, value) -> tuple[float, float]:
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
         raise ValueError(message)
     return low, high
+
+
+def frame(name: str, value, columns=()):
+    """``value`` after checking it is a non-empty pandas DataFrame with ``columns``
+    (``TypeError`` for another type, ``ValueError`` naming the missing columns)."""
+    import pandas as pd
+
+    wanted = f" with the columns {', '.join(columns)}" if columns else ""
+    if not isinstance(value, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame{wanted}; got {type(value).__name__}")
+    missing = [c for c in columns if c not in value.columns]
+    if missing:
+        raise ValueError(f"{name} must have the columns {', '.join(columns)}; missing {', '.join(missing)}")
+    if value.empty:
+        raise ValueError(f"{name} must have at least one row")
+    return value
+
+
+def instance(name: str, value, kind: type, where: str = ""):
+    """``value`` after checking it is a ``kind`` (``TypeError`` naming ``name`` otherwise)."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__}{where}; got {type(value).__name__}")
+    return value
+
+
+def choice(name: str, value, options) -> str:
+    """``value`` after checking it is one of the strings ``options``."""
+    options = list(options)
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {_show(value)}")
+    return value
+
+
+def existing_path(name: str, value, *, folder: bool = False):
+    """``value`` as a ``Path`` after checking it names an existing file (``folder``: a
+    directory); ``TypeError`` when it is not a string or path, ``ValueError`` when the
+    file or folder is missing."""
+    from os import PathLike
+    from pathlib import Path
+
+    if not isinstance(value, (str, PathLike)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {_show(value)}")
+    path = Path(value)
+    if str(value) == "" or not (path.is_dir() if folder else path.is_file()):
+        raise ValueError(f"{name} must name an existing {'folder' if folder else 'file'}; got {_show(str(value))}")
+    return path
+
+
+def values_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
+    """``value`` (a sequence or 1-D array of numbers) as a non-empty 1-D float array after
+    checking every entry is finite and lo <= entry <= hi."""
+    if np.ndim(value) != 1 if not isinstance(value, (str, bytes)) else True:
+        raise ValueError(f"{name} must be a non-empty sequence of numbers in [{lo:g}, {hi:g}]; "
+                         f"got {_show(value)}")
+    return array_in_range(name, value, lo, hi)

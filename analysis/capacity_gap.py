@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis._checks import positive_array
+from analysis._checks import in_range, instance, integer, positive_array
 
 __all__ = [
     "KernelErrors",
@@ -60,9 +60,14 @@ __all__ = [
 # ----------------------------------------------------------------- kernel regression
 
 def _coefficients(alpha) -> np.ndarray:
-    arr = np.asarray(alpha, dtype=float)
-    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers; got shape {arr.shape}")
+    try:
+        arr = np.asarray(alpha, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers; got {alpha!r}"[:300]) from None
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.all(arr == 0) \
+            or isinstance(alpha, (str, bytes)) or np.max(np.abs(arr)) > 1e150:
+        raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers (not all 0, |alpha| <= 1e150); "
+                         f"got shape {arr.shape}")
     return arr
 
 
@@ -88,7 +93,7 @@ def kernel_teacher(alpha, m: int, teacher_norm: float) -> np.ndarray:
     projection of f* onto the first ``m`` basis functions, shrunk onto the norm ball."""
     a = _coefficients(alpha)
     m = int(_span("m", m, a.size))
-    T = float(positive_array("teacher_norm", teacher_norm))
+    T = in_range("teacher_norm", teacher_norm, 1e-150, 1e150)
     g = np.zeros_like(a)
     g[:m] = a[:m] * _shrink(np.linalg.norm(a[:m]), T)
     return g
@@ -100,7 +105,7 @@ def kernel_student(alpha, m: int, n: int, teacher_norm: float, student_norm: flo
     radius ``D = student_norm``."""
     a = _coefficients(alpha)
     n = int(_span("n", n, a.size))
-    D = float(positive_array("student_norm", student_norm))
+    D = in_range("student_norm", student_norm, 1e-150, 1e150)
     g = kernel_teacher(a, m, teacher_norm)
     h = np.zeros_like(a)
     h[:n] = g[:n] * _shrink(np.linalg.norm(g[:n]), D)
@@ -128,8 +133,8 @@ def kernel_errors(alpha, m, n: int, teacher_norm: float, student_norm: float) ->
     a = _coefficients(alpha)
     m = _span("m", m, a.size)
     n = int(_span("n", n, a.size))
-    T = float(positive_array("teacher_norm", teacher_norm))
-    D = float(positive_array("student_norm", student_norm))
+    T = in_range("teacher_norm", teacher_norm, 1e-150, 1e150)
+    D = in_range("student_norm", student_norm, 1e-150, 1e150)
     S = np.concatenate([[0.0], np.cumsum(a**2)])  # S[j] = sum_{i<=j} alpha_i^2
     total = S[-1]
     C = _shrink(np.sqrt(S[m]), T)
@@ -234,6 +239,8 @@ class TrainedMLP:
 
 def mlp_parameter_count(input_dim: int, width: int, output_dim: int) -> int:
     """Weights and biases of a two-hidden-layer MLP of equal widths."""
+    input_dim, width, output_dim = (integer(k, v, 1) for k, v in
+                                    (("input_dim", input_dim), ("width", width), ("output_dim", output_dim)))
     return input_dim * width + width + width * width + width + width * output_dim + output_dim
 
 
@@ -241,6 +248,9 @@ def init_mlp(input_dim: int, width: int, output_dim: int, rng: np.random.Generat
     """He-initialised weights (float32) and zero biases of a two-hidden-layer ReLU MLP."""
     if not isinstance(width, (int, np.integer)) or width < 1:
         raise ValueError(f"width must be a positive integer; got {width!r}")
+    input_dim, width, output_dim = (integer(k, v, 1, 1 << 16) for k, v in
+                                    (("input_dim", input_dim), ("width", width), ("output_dim", output_dim)))
+    instance("rng", rng, np.random.Generator, " (numpy.random.default_rng)")
     params = {}
     for i, (fan_in, fan_out) in enumerate([(input_dim, width), (width, width), (width, output_dim)]):
         params[f"W{i}"] = (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from analysis._checks import in_range
 
 __all__ = ["Check", "CheckError", "paper", "finding", "differs", "half_unit", "tables", "show", "KINDS"]
 
@@ -59,15 +60,27 @@ class Check:
 def half_unit(printed: str) -> float:
     """Half a unit of the last printed digit of ``printed`` ("0.513" -> 0.0005, "3355" -> 0.5,
     "1.2e21" -> 5e19)."""
+    if not isinstance(printed, str):
+        raise TypeError(f"printed must be a string (the number as the paper prints it); got {printed!r}"[:200])
     try:
-        exponent = Decimal(str(printed).strip()).as_tuple().exponent
+        d = Decimal(printed.strip())
     except Exception as exc:  # decimal.InvalidOperation
         raise ValueError(f"printed must be a number as the paper prints it; got {printed!r}") from exc
-    return 0.5 * 10.0 ** int(exponent)
+    if not d.is_finite() or not -300 <= d.as_tuple().exponent <= 300:
+        raise ValueError(f"printed must be a finite number as the paper prints it; got {printed!r}")
+    return 0.5 * 10.0 ** int(d.as_tuple().exponent)
 
 
-def _number(x) -> float:
-    return float(np.asarray(x, dtype=float))
+def _number(name: str, x) -> float:
+    return in_range(name, x, -math.inf, math.inf)
+
+
+def _text(name: str, value, *, empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a {'' if empty else 'non-empty '}string; got {value!r}"[:200])
+    if not (empty or value.strip()):
+        raise ValueError(f"{name} must be a non-empty string")
+    return value
 
 
 def paper(quantity: str, paper_value, ours, *, printed: str | None = None, tolerance: float | None = None,
@@ -77,6 +90,7 @@ def paper(quantity: str, paper_value, ours, *, printed: str | None = None, toler
     ``reason`` for it are required. ``relative``: the tolerance is on ours / paper - 1.
     ``upper``: the paper states a bound ("about 1% or less"), so ours agrees when it is at
     most the paper's value plus the tolerance."""
+    _text("quantity", quantity), _text("reason", reason, empty=True)
     if printed is not None:
         tol = half_unit(printed)
         if paper_value is None:
@@ -84,12 +98,12 @@ def paper(quantity: str, paper_value, ours, *, printed: str | None = None, toler
         where = f"± {tol:g} (half a unit of the printed {printed})"
     else:
         if paper_value is None:
-            raise ValueError(f"{quantity}: give the paper's value (or printed=)")
+            raise ValueError(f"{quantity}: give the paper_value (or printed=)")
         if tolerance is None or not reason:
             raise ValueError(f"{quantity}: give printed= (the value as printed) or tolerance= with a reason")
-        tol = float(tolerance)
+        tol = in_range("tolerance", tolerance, 0.0, math.inf)
         where = f"{'rel. ' if relative else '± '}{tol:g}"
-    p, o = _number(paper_value), _number(ours)
+    p, o = _number("paper_value", paper_value), _number("ours", ours)
     gap = (o / p - 1 if relative else o - p) if upper else (abs(o / p - 1) if relative else abs(o - p))
     if upper:
         where = "at most the paper's value " + where
@@ -99,7 +113,9 @@ def paper(quantity: str, paper_value, ours, *, printed: str | None = None, toler
 
 def finding(quantity: str, ours, holds, criterion: str) -> Check:
     """One of the book's own findings: ``holds`` (a boolean, or a function of ``ours``)
-    must be true; ``criterion`` says what it tests."""
+    must be true; ``criterion`` says what it tests. ``ours`` is shown as it is (any value,
+    ``inf`` for a quantity beyond a searched range)."""
+    _text("quantity", quantity), _text("criterion", criterion)
     ok = holds(ours) if callable(holds) else holds
     if not isinstance(ok, (bool, np.bool_)):
         raise TypeError(f"{quantity}: holds must be a boolean or return one; got {type(ok).__name__}")
@@ -108,7 +124,9 @@ def finding(quantity: str, ours, holds, criterion: str) -> Check:
 
 def differs(quantity: str, paper_statement: str, ours, differs, reason: str) -> Check:
     """A disagreement with the paper: ``differs`` (a boolean, or a function of ``ours``) is
-    the computation showing it; ``reason`` is what the book finds and why."""
+    the computation showing it; ``reason`` is what the book finds and why. ``ours`` is
+    shown as it is (any value)."""
+    _text("quantity", quantity), _text("paper_statement", paper_statement), _text("reason", reason)
     if not reason:
         raise ValueError(f"{quantity}: a disagreement needs its reason")
     ok = differs(ours) if callable(differs) else differs
@@ -128,6 +146,8 @@ def _cell(x):
 
 def tables(checks) -> dict[str, pd.DataFrame]:
     """The checks as one table per kind (kinds without checks are left out)."""
+    if isinstance(checks, (str, bytes, Check)) or not hasattr(checks, "__iter__"):
+        raise TypeError(f"checks must be a sequence of checks (paper(), finding(), differs()); got {checks!r}"[:200])
     checks = list(checks)
     bad = [c for c in checks if not isinstance(c, Check)]
     if bad:

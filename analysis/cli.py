@@ -311,16 +311,13 @@ def cmd_teacher(args) -> None:
     sup = float(supervised_loss(args.student, args.tokens, setting.supervised))
     payload = {"student_params": args.student, "student_tokens": args.tokens,
                "teacher_loss": choice.teacher_loss, "student_loss": choice.student_loss,
-               "supervised_loss": sup, "at_bound": choice.at_bound}
-    notes = _range_notes(N_S=("params", args.student), D_S=("tokens", args.tokens))
-    if choice.at_bound:
-        notes.insert(0, "L_T* is on an end of the searched teacher losses (those a teacher with N_T, D_T "
-                        "in [1e6, 1e17] reaches); the optimum of the law may lie beyond it")
+               "supervised_loss": sup, "at_bound": choice.at_bound,
+               "extrapolated": list(choice.extrapolated), "notes": list(choice.notes)}
     rows = [*_student_rows(args),
             ("best teacher loss L_T* (nats/token)", f"{choice.teacher_loss:.4f}"),
             ("student loss at L_T* (nats/token)", f"{choice.student_loss:.4f}"),
             ("supervised loss, same N_S, D_S", f"{sup:.4f}")]
-    _emit(args, payload, rows, "Best teacher at a fixed token budget (§5.2)", notes)
+    _emit(args, payload, rows, "Best teacher at a fixed token budget (§5.2)")
 
 
 def cmd_crossover(args) -> None:
@@ -356,7 +353,8 @@ def cmd_efficiency(args) -> None:
                "target_loss": e.target_loss, "distillation_compute": e.distillation_compute,
                "supervised_compute": e.supervised_compute, "compute_ratio": e.compute_ratio,
                "distillation_tokens": e.distillation_tokens, "supervised_tokens": e.supervised_tokens,
-               "token_ratio": e.token_ratio}
+               "token_ratio": e.token_ratio, "at_bounds": list(e.at_bounds),
+               "extrapolated": list(e.extrapolated), "notes": list(e.notes)}
     rows = [("student parameters N_S", _fmt(e.student_params)), ("target loss (nats/token)", f"{e.target_loss:.4f}"),
             ("distillation compute (FLOPs)", _fmt(e.distillation_compute)),
             ("supervised compute (FLOPs)", _fmt(e.supervised_compute)),

@@ -28,7 +28,8 @@ import numpy as np
 
 from analysis.flops import Scenario
 from analysis.laws import distilled_loss, supervised_loss
-from analysis.recipes import PAPER_SETTING, Setting, distillation_sweep, minimal_compute
+from analysis._checks import in_range
+from analysis.recipes import PAPER_SETTING, Setting, _setting, distillation_sweep, minimal_compute
 
 __all__ = ["STUDENTS", "BUDGETS", "STUDENT_COUNTS", "TEACHER_LOSS_RANGE", "SLIDERS",
            "law_coefficients", "scenarios", "recipe_grid", "eq8_curve", "explorer_layout",
@@ -49,6 +50,7 @@ SLIDERS = {"log_n": (8.0, 11.0, 0.05, 9.0), "log_d": (9.0, 13.0, 0.05, 10.3)}
 
 def law_coefficients(setting: Setting = PAPER_SETTING) -> dict:
     """The coefficients of Eqs. 1 and 8 that the page's JavaScript evaluates."""
+    setting = _setting(setting)
     return {"supervised": setting.supervised.as_dict(),
             "distillation": setting.distillation.as_dict()}
 
@@ -91,6 +93,9 @@ def recipe_grid(setting: Setting = PAPER_SETTING) -> list[dict]:
 def eq8_curve(N_S: float, D_S: float, setting: Setting = PAPER_SETTING) -> dict:
     """The curve the page draws for one (N_S, D_S): teacher losses, student losses (Eq. 8)
     and the supervised loss (Eq. 1), computed by ``analysis.laws``."""
+    setting = _setting(setting)
+    N_S = in_range("N_S", N_S, setting.lo, setting.hi)
+    D_S = in_range("D_S", D_S, setting.lo, setting.hi)
     lo, hi, n = TEACHER_LOSS_RANGE
     l_t = np.linspace(lo, hi, n)
     return {"teacher_loss": l_t,

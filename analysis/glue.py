@@ -22,6 +22,8 @@ Nothing is displayed in the cell: a glued value appears only where the prose use
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -42,10 +44,21 @@ def plain(value):
 
 
 def glue(name: str, value) -> None:
-    """Glue ``value`` under ``name`` for the prose, without displaying it."""
+    """Glue ``value`` under ``name`` for the prose, without displaying it. A number that
+    is NaN or infinite is refused (``ValueError``): the prose would print "nan"."""
     from myst_nb import glue as _glue
 
-    _glue(name, plain(value), display=False)
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError(f"name must be a non-empty string; got {name!r}"[:200])
+    value = plain(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer beyond a float
+            finite = True
+        if not finite:
+            raise ValueError(f"value must be finite to be glued as {name!r}; got {value!r}")
+    _glue(name, value, display=False)
 
 
 def _items(result) -> tuple[dict, set]:
@@ -64,6 +77,8 @@ def glue_fields(prefix: str, result, fields: Iterable[str] | None = None) -> Non
     hyphens). ``fields`` names the ones to glue (default: every scalar field, that is
     numbers, strings and booleans, not declared ``NOT_GLUED``); an unknown name raises
     ``KeyError``."""
+    if not isinstance(prefix, str) or not prefix.strip():
+        raise TypeError(f"prefix must be a non-empty string; got {prefix!r}"[:200])
     items, hidden = _items(result)
     if fields is None:
         fields = [k for k, v in items.items()

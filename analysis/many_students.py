@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.flops import Scenario
+from analysis._checks import in_range, values_in_range
 from analysis.recipes import (
     DECISION_MARGIN,
     DEFAULT_COMPUTE_RANGE,
@@ -35,6 +36,8 @@ from analysis.recipes import (
     Setting,
     break_even_students,
     crossover_compute,
+    _check_students,
+    _setting,
     distillation_sweep,
 )
 
@@ -60,7 +63,17 @@ BREAK_EVEN_BUDGETS = tuple(10.0 ** k for k in range(20, 27))
 
 def shared(n, *, shared_logits: bool = False):
     """Teacher pretraining + inference with the teacher shared by ``n`` students."""
+    _check_students("n", n)
     return Scenario.TEACHER_PRETRAINING_AND_INFERENCE.shared_by(n, shared_logits=shared_logits)
+
+
+def _counts(counts) -> list:
+    """``counts`` after checking it is a non-empty sequence of integers >= 1 or ``math.inf``."""
+    if isinstance(counts, (str, bytes)) or np.ndim(counts) != 1 or len(counts) == 0:
+        raise ValueError(f"counts must be a non-empty sequence of integers >= 1 or math.inf; got {counts!r}"[:300])
+    for n in counts:
+        _check_students("counts", n)
+    return list(counts)
 
 
 def break_even_table(students=PAPER_STUDENTS, budgets=BREAK_EVEN_BUDGETS, *, margin=DECISION_MARGIN,
@@ -69,6 +82,9 @@ def break_even_table(students=PAPER_STUDENTS, budgets=BREAK_EVEN_BUDGETS, *, mar
     (``inf`` where none), the gains with one, the break-even number and infinitely many
     students, whether the answer lies beyond the search, and the student's tokens per
     parameter D_S / N_S at the break-even n (or with infinitely many students)."""
+    setting = _setting(setting)
+    students = values_in_range("students", students, setting.lo, setting.hi)
+    budgets = values_in_range("budgets", budgets, 1.0, 1e40)
     rows = []
     for n_s in students:
         for c in budgets:
@@ -87,6 +103,10 @@ def crossover_table(students=PAPER_STUDENTS, counts=STUDENT_COUNTS, compute_rang
     never beats supervised training by more than ``margin`` nats/token (the margin of
     ``decide`` and ``break_even_students``; its lower end: distillation never wins by
     that much; ``inf``: it still does at the upper end)."""
+    setting = _setting(setting)
+    students = values_in_range("students", students, setting.lo, setting.hi)
+    counts = _counts(counts)
+    margin = in_range("margin", margin, 0.0, 1.0)
     return pd.DataFrame([{"student_params": n_s, "students": n,
                           "crossover_compute": crossover_compute(n_s, shared(n), compute_range, tol=margin,
                                                                  setting=setting)}
@@ -97,7 +117,10 @@ def gain_sweep(students=PAPER_STUDENTS, counts=STUDENT_COUNTS, budgets=np.logspa
                setting: Setting = PAPER_SETTING) -> pd.DataFrame:
     """Supervised minus compute-optimal distilled loss (nats/token, > 0: distillation
     wins) and the student's tokens per parameter, per (size, n, budget)."""
-    ns, cc = np.meshgrid(np.asarray(students, float), np.asarray(budgets, float), indexing="ij")
+    setting = _setting(setting)
+    ns, cc = np.meshgrid(values_in_range("students", students, setting.lo, setting.hi),
+                         values_in_range("budgets", budgets, 1.0, 1e40), indexing="ij")
+    counts = _counts(counts)
     frames = []
     for n in counts:
         out = distillation_sweep(ns, cc, shared(n), setting=setting)

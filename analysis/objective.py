@@ -153,7 +153,7 @@ def student_objective(z_student, z_teacher, label, *, lam: float = 1.0, temperat
     (1 - lam) ntp + lam kd + z_weight z. The paper's scaling-law runs use lam = 1, tau = 1
     and z_weight = 1e-4 (§4.1, App. I)."""
     lam = in_range("lam", lam, 0.0, 1.0)
-    z_weight = in_range("z_weight", z_weight, 0.0, np.inf)
+    z_weight = in_range("z_weight", z_weight, 0.0, 1e6)
     ntp = next_token_loss(z_student, label)
     kd = distillation_loss(z_teacher, z_student, temperature)
     z = z_loss(z_student)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from analysis._checks import positive_array
+from analysis._checks import array_in_range, choice, frame, in_range, positive_interval, values_in_range
 from analysis.flops import forward_flops_per_token
 from analysis.laws import PAPER_DISTILLATION, PAPER_SUPERVISED, distilled_loss, supervised_loss
 
@@ -66,18 +66,36 @@ ISOFLOP_STUDENTS = ("198M", "546M", "975M", "1.82B")
 ISOFLOP_BUDGETS = (3e19, 1e20, 3e20, 1e21)
 
 
-def _size(name_or_n) -> float:
+#: The ranges the figures' arguments are checked against: sizes in the recipes' box
+#: (parameters), token counts, budgets (FLOPs) and tokens per parameter.
+SIZES, TOKENS, BUDGETS, PER_PARAM = (1e6, 1e17), (1.0, 1e20), (1.0, 1e40), (1e-3, 1e6)
+
+
+def _size(name_or_n, arg: str = "N") -> float:
     if isinstance(name_or_n, str):
         if name_or_n not in TABLE13_N:
-            raise ValueError(f"model name must be one of {', '.join(TABLE13_N)}; got {name_or_n!r}")
+            raise ValueError(f"{arg} must hold model names among {', '.join(TABLE13_N)} or sizes; "
+                             f"got {name_or_n!r}")
         return TABLE13_N[name_or_n]
-    return float(positive_array("N", name_or_n))
+    return in_range(arg, name_or_n, *SIZES)
+
+
+def _sizes(arg: str, values) -> list:
+    """``values``: a non-empty sequence of Table 13 names or sizes in ``SIZES``."""
+    if isinstance(values, (str, bytes)) or np.ndim(values) != 1 or len(values) == 0:
+        raise ValueError(f"{arg} must be a non-empty sequence of model names ({', '.join(TABLE13_N)}) "
+                         f"or sizes; got {values!r}"[:300])
+    return [(v, _size(v, arg)) for v in values]
+
+
+def _grid(arg: str, value, default, lo_hi):
+    return default if value is None else values_in_range(arg, value, *lo_hi)
 
 
 def fixed_m_teacher_loss(N_T, M_T: float = 20.0, *, supervised=PAPER_SUPERVISED):
     """L_T = L(N_T, M_T N_T): the loss of a teacher trained at M_T tokens per parameter."""
-    N_T = positive_array("N_T", N_T)
-    return supervised_loss(N_T, float(positive_array("M_T", M_T)) * N_T, supervised)
+    N_T = array_in_range("N_T", N_T, *SIZES)
+    return supervised_loss(N_T, in_range("M_T", M_T, *PER_PARAM) * N_T, supervised)
 
 
 @dataclass(frozen=True)
@@ -128,9 +146,10 @@ def fixed_m_teachers(students=("143M", "198M"), student_m=(20, 40, 80, 160, 320)
                      distillation=PAPER_DISTILLATION) -> Profiles:
     """Fig. 4: L_S of students at D_S = M_S N_S against the size of a teacher trained at
     ``teacher_m`` tokens per parameter (default axis 300M-14B, as in the figure)."""
-    grid = np.geomspace(3e8, 1.4e10, 121) if teacher_params is None else positive_array(
-        "teacher_params", teacher_params)
-    curves = {f"{s}, M_S={m:g}": {"N_S": _size(s), "M_S": float(m)} for s in students for m in student_m}
+    grid = _grid("teacher_params", teacher_params, np.geomspace(3e8, 1.4e10, 121), SIZES)
+    teacher_m = in_range("teacher_m", teacher_m, *PER_PARAM)
+    curves = {f"{s}, M_S={m:g}": {"N_S": n, "M_S": float(m)} for s, n in _sizes("students", students)
+              for m in values_in_range("student_m", student_m, *PER_PARAM)}
 
     def loss_of(n_t, N_S, M_S):
         return distilled_loss(N_S, M_S * N_S, fixed_m_teacher_loss(n_t, teacher_m, supervised=supervised),
@@ -153,9 +172,10 @@ def student_isoflops(teachers=("975M", "7.75B"), budgets=ISOFLOP_BUDGETS, studen
                      distillation=PAPER_DISTILLATION) -> Profiles:
     """Figs. 2 and 39a: for each fixed-M teacher and student budget C_S, L_S against N_S
     with D_S = C_S / (3 F(N_S)); ``minima.x_star`` is N_S*(C_S)."""
-    grid = np.geomspace(5e7, 2e10, 161) if student_params is None else positive_array(
-        "student_params", student_params)
-    curves = {f"{t}, C_S={c:.0e}": {"N_T": _size(t), "C_S": float(c)} for t in teachers for c in budgets}
+    grid = _grid("student_params", student_params, np.geomspace(5e7, 2e10, 161), SIZES)
+    teacher_m = in_range("teacher_m", teacher_m, *PER_PARAM)
+    curves = {f"{t}, C_S={c:.0e}": {"N_T": n, "C_S": float(c)} for t, n in _sizes("teachers", teachers)
+              for c in values_in_range("budgets", budgets, *BUDGETS)}
 
     def loss_of(n_s, N_T, C_S):
         d_s = C_S / (3.0 * forward_flops_per_token(n_s))
@@ -173,9 +193,10 @@ def teacher_isoflops(students=("1.82B",), budgets=ISOFLOP_BUDGETS, teacher_param
                      distillation=PAPER_DISTILLATION) -> Profiles:
     """Figs. 3a and 39b: for each fixed-M student and teacher budget C_T, L_S against N_T
     with D_T = C_T / (3 F(N_T)); ``minima.x_star`` is N_T*(C_T)."""
-    grid = np.geomspace(5e7, 2e10, 161) if teacher_params is None else positive_array(
-        "teacher_params", teacher_params)
-    curves = {f"{s}, C_T={c:.0e}": {"N_S": _size(s), "C_T": float(c)} for s in students for c in budgets}
+    grid = _grid("teacher_params", teacher_params, np.geomspace(5e7, 2e10, 161), SIZES)
+    student_m = in_range("student_m", student_m, *PER_PARAM)
+    curves = {f"{s}, C_T={c:.0e}": {"N_S": n, "C_T": float(c)} for s, n in _sizes("students", students)
+              for c in values_in_range("budgets", budgets, *BUDGETS)}
 
     def teacher_loss(n_t, C_T):
         return supervised_loss(n_t, C_T / (3.0 * forward_flops_per_token(n_t)), supervised)
@@ -194,13 +215,15 @@ def fixed_m_teacher_contours(teachers=FIXED_M_TEACHERS, student_params=None, stu
                              distillation=PAPER_DISTILLATION) -> dict[str, dict[str, np.ndarray]]:
     """Fig. 6: for each fixed-M teacher, L_S - L~_S on a grid of student size (default
     100M-10B) and tokens (1B-10T); negative where distillation beats supervised training."""
-    n_s = np.geomspace(1e8, 1e10, 61) if student_params is None else positive_array("student_params", student_params)
-    d_s = np.geomspace(1e9, 1e13, 81) if student_tokens is None else positive_array("student_tokens", student_tokens)
+    n_s = _grid("student_params", student_params, np.geomspace(1e8, 1e10, 61), SIZES)
+    d_s = _grid("student_tokens", student_tokens, np.geomspace(1e9, 1e13, 81), TOKENS)
+    teacher_m = in_range("teacher_m", teacher_m, *PER_PARAM)
+    teachers = _sizes("teachers", teachers)
     NS, DS = np.meshgrid(n_s, d_s, indexing="ij")
     sup = supervised_loss(NS, DS, supervised)
     out = {}
-    for t in teachers:
-        lt = float(fixed_m_teacher_loss(_size(t), teacher_m, supervised=supervised))
+    for t, n_t in teachers:
+        lt = float(fixed_m_teacher_loss(n_t, teacher_m, supervised=supervised))
         out[t] = {"N_S": NS, "D_S": DS, "teacher_loss": lt,
                   "delta": distilled_loss(NS, DS, lt, distillation, supervised) - sup}
     return out
@@ -213,11 +236,11 @@ def fixed_compute_teacher_grid(student_params: float, compute: float, teacher_pa
     L_S over teacher size N_T (default 1B-1T) and teacher loss L_T (default E..2.5 nats).
     Cells where a teacher of that size cannot reach that loss with ``teacher_token_bound``
     tokens are NaN; ``best_teacher_loss`` is the best reachable L_T for each N_T."""
-    n_s = float(positive_array("student_params", student_params))
-    c = float(positive_array("compute", compute))
-    n_t = np.geomspace(1e9, 1e12, 91) if teacher_params is None else positive_array("teacher_params", teacher_params)
-    l_t = (np.linspace(supervised.E + 0.02, 2.5, 400) if teacher_losses is None
-           else positive_array("teacher_losses", teacher_losses))
+    n_s = in_range("student_params", student_params, *SIZES)
+    c = in_range("compute", compute, *BUDGETS)
+    n_t = _grid("teacher_params", teacher_params, np.geomspace(1e9, 1e12, 91), SIZES)
+    l_t = _grid("teacher_losses", teacher_losses, np.linspace(supervised.E + 0.02, 2.5, 400), (1e-3, 100.0))
+    teacher_token_bound = in_range("teacher_token_bound", teacher_token_bound, *TOKENS)
     NT, LT = np.meshgrid(n_t, l_t, indexing="ij")
     d_s = c / (3.0 * forward_flops_per_token(n_s) + forward_flops_per_token(NT))
     reachable = supervised_loss(NT, teacher_token_bound, supervised) <= LT
@@ -232,7 +255,10 @@ _PARTS = ("student_training", "teacher_logits", "teacher_pretraining")
 def allocation_shares(sweep: pd.DataFrame, scenario: str, compute_range=(1e20, 1e26)) -> pd.DataFrame:
     """Figs. 23 and 26: the shares of Eq. 9's three terms at the optimum, per student and
     budget, from a compute-optimal sweep (``data/recipes/sweep.csv``)."""
-    lo, hi = compute_range
+    frame("sweep", sweep, ("scenario", "compute", "student_params", "teacher_params", "teacher_tokens",
+                           "teacher_loss", *_PARTS))
+    scenario = choice("scenario", scenario, sweep.scenario.unique())
+    lo, hi = positive_interval("compute_range", compute_range)
     rows = sweep[(sweep.scenario == scenario) & (sweep.compute >= lo * 0.999) & (sweep.compute <= hi * 1.001)]
     if rows.empty:
         raise ValueError(f"no rows for scenario {scenario!r} in {compute_range}")
@@ -245,6 +271,8 @@ def allocation_shares(sweep: pd.DataFrame, scenario: str, compute_range=(1e20, 1
 def allocation_jumps(shares: pd.DataFrame, min_decades: float = 0.25) -> pd.DataFrame:
     """Per student, the largest step of log10 N_T* between neighbouring budgets, and whether
     it exceeds ``min_decades`` (a jump between two optima, not a drift)."""
+    frame("shares", shares, ("student_params", "compute", "teacher_params", "teacher_loss", "teacher_logits"))
+    min_decades = in_range("min_decades", min_decades, 0.0, 100.0)
     rows = []
     for n_s, g in shares.groupby("student_params"):
         g = g.sort_values("compute")
@@ -265,9 +293,10 @@ def teacher_inference_profile(student_params: float, compute: float, teacher_par
     """The teacher-inference objective against teacher size: teachers trained on
     ``teacher_tokens`` (the bound their optimum sits on), D_S = C / (3 F(N_S) + F(N_T))
     (Eq. 27). Its flatness explains the jumps of ``allocation_jumps``."""
-    n_s = float(positive_array("student_params", student_params))
-    c = float(positive_array("compute", compute))
-    n_t = np.geomspace(1e8, 1e11, 4001) if teacher_params is None else positive_array("teacher_params", teacher_params)
+    n_s = in_range("student_params", student_params, *SIZES)
+    c = in_range("compute", compute, *BUDGETS)
+    n_t = _grid("teacher_params", teacher_params, np.geomspace(1e8, 1e11, 4001), SIZES)
+    teacher_tokens = in_range("teacher_tokens", teacher_tokens, *TOKENS)
     l_t = supervised_loss(n_t, teacher_tokens, supervised)
     d_s = c / (3.0 * forward_flops_per_token(n_s) + forward_flops_per_token(n_t))
     return pd.DataFrame({"teacher_params": n_t, "teacher_loss": l_t, "student_tokens": d_s,

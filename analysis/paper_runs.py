@@ -34,12 +34,14 @@ import numpy as np
 import pandas as pd
 
 from analysis import fit as F
+from analysis._checks import _float_array, choice, frame, instance, integer, positive_array
 from analysis import recipes as R
 from analysis.flops import Scenario
 from analysis.laws import (
     PAPER_DISTILLATION,
     PAPER_SUPERVISED,
     DistillationCoefficients,
+    SupervisedCoefficients,
     distilled_loss,
     supervised_loss,
     supervised_loss_infinite_data,
@@ -81,13 +83,11 @@ FIT_SEARCH = replace(F.DISTILLATION_SEARCH, n_batched=8192, n_random=2048, n_pol
 EXTRAPOLATION_THRESHOLD = 2.3
 
 
-def _columns(points: pd.DataFrame):
-    missing = [c for c in ("N_S", "D_S", "L_T", "L_S") if c not in points.columns]
-    if missing:
-        raise ValueError(f"points must have the columns N_S, D_S, L_T, L_S "
-                         f"(analysis.data.load_fig1_points); missing {missing}")
-    return (points["N_S"].to_numpy(float), points["D_S"].to_numpy(float),
-            points["L_T"].to_numpy(float), points["L_S"].to_numpy(float))
+def _columns(points: pd.DataFrame, extra=()):
+    """The runs' N_S, D_S, L_T, L_S after checking ``points`` is a frame of runs
+    (``analysis.data.load_fig1_points``) with those columns (and ``extra``), finite and positive."""
+    frame("points", points, ("N_S", "D_S", "L_T", "L_S", *extra))
+    return tuple(positive_array(f"points[{c!r}]", points[c].to_numpy(float)) for c in ("N_S", "D_S", "L_T", "L_S"))
 
 
 # ------------------------------------------------------------------------ data checks
@@ -115,6 +115,7 @@ def dominance_pairs(points: pd.DataFrame) -> pd.DataFrame:
 def repeats(points: pd.DataFrame) -> pd.DataFrame:
     """Groups of runs with identical (N_S, D_S, L_T): their count and the spread of L_S
     (nats), the closest thing to a replicate the table holds."""
+    _columns(points)
     g = points.groupby(["N_S", "D_S", "L_T"])["L_S"]
     out = g.agg(runs="count", spread=lambda x: float(x.max() - x.min()))
     return out[out["runs"] > 1].reset_index()
@@ -124,6 +125,7 @@ def budget_ratios(points: pd.DataFrame) -> pd.DataFrame:
     """Per student size: its distillation budgets and D_S / N_total (Table 13's total
     parameter count), the tokens per parameter in the convention the digitised budgets
     follow most closely."""
+    _columns(points, ("size_label", "N_S_total"))
     rows = []
     for label, grp in points.groupby("size_label", sort=False):
         n_total = float(grp["N_S_total"].iloc[0])
@@ -148,6 +150,7 @@ def quanta(points: pd.DataFrame) -> pd.DataFrame:
     """Per digitised column: its step (the largest power of ten every value is a multiple
     of), the number of distinct values, and the largest relative half-step (the worst
     rounding a value can carry)."""
+    _columns(points)
     rows = []
     for col in ("D_S", "L_T", "L_S"):
         v = points[col].to_numpy(float)
@@ -174,13 +177,22 @@ def relative_errors(points: pd.DataFrame, distillation: DistillationCoefficients
                     supervised=PAPER_SUPERVISED) -> np.ndarray:
     """Predicted over observed student loss, minus one, for every run."""
     n, d, t, s = _columns(points)
+    instance("distillation", distillation, DistillationCoefficients, " (analysis.laws)")
+    instance("supervised", supervised, SupervisedCoefficients, " (analysis.laws)")
     return np.asarray(distilled_loss(n, d, t, distillation, supervised), dtype=float) / s - 1
 
 
 def error_summary(points: pd.DataFrame, errors, by: str | None = "size_label") -> pd.DataFrame:
     """Runs, mean error, mean and largest |error|, RMS and the share of runs within 1%,
     per value of column ``by`` (sorted by student size) and over all runs."""
-    e = pd.Series(np.asarray(errors, dtype=float), index=points.index)
+    _columns(points)
+    if by is not None:
+        choice("by", by, points.columns)
+    errors = _float_array("errors", errors, "one finite number per run")
+    if errors.shape != (len(points),) or not np.all(np.isfinite(errors)):
+        raise ValueError(f"errors must hold one finite number per run of points ({len(points)}); "
+                         f"got shape {errors.shape}")
+    e = pd.Series(errors, index=points.index)
 
     def stats(x):
         return pd.Series({"runs": int(x.size), "mean": x.mean(), "mean |error|": x.abs().mean(),
@@ -218,7 +230,7 @@ def evaluate_points(points: pd.DataFrame, coefficients: DistillationCoefficients
     problem of ``fit_points``: Table 6's supervised law, delta = 1e-4, log residuals), for
     stored refits, whose bootstrap and profiles then start from exactly the stored point."""
     n, d, t, s = _columns(points)
-    c = coefficients.as_dict()
+    c = instance("coefficients", coefficients, DistillationCoefficients, " (analysis.laws)").as_dict()
     theta = {f"log_{k}" if k in _LOG_COEFFICIENTS else k: float(np.log(c[k])) if k in _LOG_COEFFICIENTS else c[k]
              for k in COEFFICIENT_NAMES}
     return F.evaluate(F.DISTILLATION, theta, N_S=n, D_S=d, L_T=t, L_S=s, supervised=PAPER_SUPERVISED)
@@ -291,6 +303,9 @@ def best_teachers(points: pd.DataFrame, distillation: DistillationCoefficients =
     with the lowest student loss in the data, the one of the same teachers the law picks
     and what that pick costs in the data (``regret``, nats), and the law's unrestricted
     best teacher loss L_T* (``analysis.recipes.optimal_teacher_loss``)."""
+    _columns(points)
+    instance("distillation", distillation, DistillationCoefficients, " (analysis.laws)")
+    min_teachers = integer("min_teachers", min_teachers, 2)
     rows = []
     for (n_s, d_s), grp in points.groupby(["N_S", "D_S"]):
         if grp["L_T"].nunique() < min_teachers:
@@ -502,6 +517,7 @@ CONCLUSIONS: tuple[Conclusion, ...] = (
 def evaluate_conclusions(distillation: DistillationCoefficients) -> pd.DataFrame:
     """Every conclusion's quantity under ``distillation`` (the supervised law and box stay
     the paper's) and whether the conclusion holds for it."""
+    instance("distillation", distillation, DistillationCoefficients, " (analysis.laws)")
     rows = []
     for c in CONCLUSIONS:
         value = float(c.compute(distillation))

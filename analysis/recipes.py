@@ -46,8 +46,9 @@ case) that ended on an edge of the box, ``budget_spent`` is the share of the bud
 recipe uses (below 1 when D_S sits at its upper bound), ``extrapolated`` names the
 sizes and token counts more than ``EXTRAPOLATION_FACTOR`` outside the range of the
 runs the law was fitted on (``Setting.fitted``), and ``notes`` puts all of it in
-sentences. ``TeacherChoice.at_bound`` does the same for the best teacher, and
-``find_crossover`` tells a crossover inside the range from "supervised is already
+sentences. ``TeacherChoice`` (``at_bound``, ``extrapolated``, ``notes``) does the same
+for the best teacher, ``Efficiency`` (``at_bounds``, ``extrapolated``, ``notes``) for the
+recipe behind ``efficiency_ratio``, and ``find_crossover`` tells a crossover inside the range from "supervised is already
 at least as good at its lower end" and "distillation still wins at its upper end".
 
 Every 1-D search is ``analysis.minimise.minimise_1d`` (a coarse grid, then
@@ -169,14 +170,16 @@ class Setting:
                                                 positive_interval("fitted[1] (tokens)", self.fitted[1])))
 
     def extrapolated(self, **values) -> tuple:
-        """The names among ``values`` ({name: (kind, value)}, kind "params" or "tokens")
-        that lie more than ``EXTRAPOLATION_FACTOR`` outside ``fitted``."""
+        """The names among ``values`` ({name: (kind, value)}, kind "params" or "tokens";
+        a value may be an array) that lie (anywhere) more than ``EXTRAPOLATION_FACTOR``
+        outside ``fitted``."""
         if self.fitted is None:
             return ()
         out = []
         for name, (kind, value) in values.items():
             lo, hi = self.fitted[0] if kind == "params" else self.fitted[1]
-            if value < lo / EXTRAPOLATION_FACTOR or value > hi * EXTRAPOLATION_FACTOR:
+            v = np.asarray(value, dtype=float)
+            if np.any(v < lo / EXTRAPOLATION_FACTOR) or np.any(v > hi * EXTRAPOLATION_FACTOR):
                 out.append(name)
         return tuple(out)
 
@@ -391,11 +394,26 @@ class TeacherChoice:
     """Result of ``optimal_teacher_loss``: the best teacher cross-entropy and the
     student loss it gives (floats, or arrays for array input); ``at_bound`` is True
     (elementwise) where L_T* lies on an end of the searched teacher-loss range, so
-    that the true optimum may lie beyond it."""
+    that the true optimum may lie beyond it; ``extrapolated`` names N_S and D_S where
+    they (any element) lie more than ``EXTRAPOLATION_FACTOR`` outside the range the law
+    was fitted on (``Setting.fitted``); ``notes`` says both in sentences."""
 
     teacher_loss: float | np.ndarray
     student_loss: float | np.ndarray
     at_bound: bool | np.ndarray = False
+    extrapolated: tuple = ()
+
+    @property
+    def notes(self) -> tuple:
+        """Sentences saying where the answer is not an interior optimum of the fitted law."""
+        out = []
+        if np.any(self.at_bound):
+            out.append("L_T* is on an end of the searched teacher losses; the optimum of the law "
+                       "may lie beyond it")
+        if self.extrapolated:
+            out.append(f"far outside the range the law was fitted on (more than "
+                       f"{EXTRAPOLATION_FACTOR:g}x): {', '.join(self.extrapolated)}")
+        return tuple(out)
 
 
 def _teacher_loss_range(setting: Setting):
@@ -431,9 +449,10 @@ def optimal_teacher_loss(N_S, D_S, teacher_loss_range=None, *, setting: Setting 
     lt = np.exp(x).reshape(shape)
     ls = f.reshape(shape)
     edge = _on_edge(np.log(lt), math.log(lo), math.log(hi))
+    far = setting.extrapolated(N_S=("params", ns_b), D_S=("tokens", ds_b))
     if shape == ():
-        return TeacherChoice(float(lt), float(ls), bool(edge))
-    return TeacherChoice(lt, ls, edge)
+        return TeacherChoice(float(lt), float(ls), bool(edge), far)
+    return TeacherChoice(lt, ls, edge, far)
 
 
 def _on_edge(x, lo, hi, tol=1e-6):
@@ -818,7 +837,14 @@ def supervised_tokens_for_loss(N_S, target_loss, *, setting: Setting = PAPER_SET
 class Efficiency:
     """Distillation's cost to reach ``target_loss`` relative to supervised
     training of the same student (App. D.5). Tokens follow Eq. 34:
-    D_S + delta_pre D_T for distillation, D for supervised."""
+    D_S + delta_pre D_T for distillation, D for supervised.
+
+    ``at_bounds`` names the variables of the distillation recipe at
+    ``distillation_compute`` that sit on an edge of the search box (as in
+    ``DistillationRecipe.at_bounds``; "C" when the target is met already at the
+    smallest feasible budget); ``extrapolated`` names the sizes and token counts (N_S,
+    N_T, D_S, D_T, and D for the supervised run) more than ``EXTRAPOLATION_FACTOR``
+    outside ``Setting.fitted``; ``notes`` says both in sentences."""
 
     scenario: CostScenario
     student_params: float
@@ -827,6 +853,20 @@ class Efficiency:
     supervised_compute: float
     distillation_tokens: float
     supervised_tokens: float
+    at_bounds: tuple = ()
+    extrapolated: tuple = ()
+
+    @property
+    def notes(self) -> tuple:
+        """Sentences saying where the answer is not an interior optimum of the fitted law."""
+        out = []
+        if self.at_bounds:
+            out.append(f"the distillation recipe is on the edge of the search box: {', '.join(self.at_bounds)}; "
+                       f"the optimum of the law may lie beyond it")
+        if self.extrapolated:
+            out.append(f"far outside the range the law was fitted on (more than "
+                       f"{EXTRAPOLATION_FACTOR:g}x): {', '.join(self.extrapolated)}")
+        return tuple(out)
 
     @property
     def compute_ratio(self) -> float:
@@ -906,9 +946,18 @@ def efficiency_ratio(N_S, target_loss, scenario, *, setting: Setting = PAPER_SET
     if not np.isfinite(c_dist[0]):
         raise ValueError(f"target_loss={target:.4f} is not reachable by distillation of N_S={N_S:.3g} "
                          f"with N_T, D_S, D_T in [{setting.lo:.3g}, {setting.hi:.3g}] ({scenario.slug})")
+    c = float(c_dist[0])
+    r = {k: float(v[0]) for k, v in _sweep(np.array([N_S]), np.array([c]), scenario, setting).items()}
+    edges = _recipe_edges(r, scenario, setting)
+    if c <= _minimal_compute(N_S, scenario, setting) * (1 + 1e-9):
+        edges = ("C", *edges)
+    far = setting.extrapolated(N_S=("params", N_S), N_T=("params", r["teacher_params"]),
+                               D_S=("tokens", r["student_tokens"]), D_T=("tokens", r["teacher_tokens"]),
+                               D=("tokens", d_sup))
     return Efficiency(scenario=scenario, student_params=N_S, target_loss=target,
-                      distillation_compute=float(c_dist[0]), supervised_compute=c_sup,
-                      distillation_tokens=float(tok[0]), supervised_tokens=d_sup)
+                      distillation_compute=c, supervised_compute=c_sup,
+                      distillation_tokens=float(tok[0]), supervised_tokens=d_sup,
+                      at_bounds=edges, extrapolated=far)
 
 
 # ------------------------------------------------------------------ the decision
@@ -932,8 +981,11 @@ DECISION_MARGIN = 1e-3
 
 def _check_students(name: str, value, *, integer: bool = True):
     """An integer >= 1 or ``math.inf`` (any number >= 1 when not ``integer``)."""
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value) \
-        and value >= 1 and (math.isinf(value) or not integer or float(value).is_integer())
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value) \
+            and value >= 1 and (math.isinf(value) or not integer or float(value).is_integer())
+    except OverflowError:  # an integer beyond a float (10**400)
+        ok = False
     if not ok:
         raise ValueError(f"{name} must be an integer >= 1 or math.inf; got {value!r}")
     return value

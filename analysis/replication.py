@@ -43,6 +43,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis._checks import existing_path, in_range, instance, integer
 from analysis.glue import NOT_GLUED
 
 __all__ = [
@@ -80,10 +81,30 @@ VERDICTS = ("holds", "does not hold", "cannot tell")
 _RERUN = re.compile(r"-r\d+(?=--|$)")
 
 
+def _table(table):
+    return instance("table", table, RunTable, " (analysis.replication.load_runs)")
+
+
+def _fits(fits):
+    return instance("fits", fits, ReplicationFits, " (analysis.replication.load_fits)")
+
+
+def _noise(noise):
+    return instance("noise", noise, SeedNoise, " (analysis.replication.seed_noise)")
+
+
+def _sequence(name: str, value):
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a sequence of strings; got {value!r}")
+    return value
+
+
 def configuration_id(run_id: str) -> str:
     """The run id with every rerun suffix (``-r1``, ``-r2``: a retraining with the same
     configuration and seed, in a later session) removed: a retrained teacher, and a
     student of it, count as the configuration they repeat."""
+    if not isinstance(run_id, str) or not run_id:
+        raise TypeError(f"run_id must be a run id (a non-empty string); got {run_id!r}")
     return _RERUN.sub("", run_id)
 
 
@@ -206,7 +227,9 @@ class RunTable:
 def load_runs(directory: str | Path = DEFAULT_DIRECTORY) -> RunTable:
     """The run table in ``directory`` (``runs.csv``; ``not_run.csv`` if present), checked
     for the columns this module reads, with tags, reruns, configurations and sessions."""
-    directory = Path(directory)
+    directory = existing_path("directory", directory, folder=True)
+    if not (directory / "runs.csv").is_file():
+        raise ValueError(f"directory must be a folder holding runs.csv; {directory} has none")
     runs = _read_csv(directory / "runs.csv", "run table")
     missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
     if missing:
@@ -226,7 +249,12 @@ def load_runs(directory: str | Path = DEFAULT_DIRECTORY) -> RunTable:
 def load_graph_check(path: str | Path) -> pd.DataFrame:
     """The results of a CUDA-graph check (``experiments.graph_check``'s JSON) as a frame:
     one row per model, with ``abs_diff`` (eager vs graph validation loss) and ``speedup``."""
-    return pd.DataFrame(json.loads(Path(path).read_text())["results"])
+    path = existing_path("path", path)
+    try:
+        return pd.DataFrame(json.loads(path.read_text())["results"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"path must name a graph-check JSON file with a 'results' list; "
+                         f"{path} is not one ({type(exc).__name__})") from None
 
 
 # ---------------------------------------------------------------- what was run
@@ -257,6 +285,9 @@ class RunSummary:
 def run_summary(table: RunTable, protocols: Sequence[str] = ("pilot", "p1", "p2", "p3", "p4", "p5-seeds")
                 ) -> RunSummary:
     """What was run and what was not, by session and by protocol."""
+    _table(table)
+    if isinstance(protocols, str) or not all(isinstance(p, str) for p in _sequence("protocols", protocols)):
+        raise TypeError(f"protocols must be a sequence of protocol tags (strings); got {protocols!r}")
     runs, dist = table.runs, table.distilled
     made = dist.explode("tags").groupby("tags").size()
     not_run = table.not_run
@@ -312,6 +343,11 @@ def seed_noise(table: RunTable, *, objectives: Sequence[str] = ("supervised", "d
     Supervised configurations are (data half, depth, tokens), restricted to ``halves``;
     distilled ones (teacher configuration, depth, tokens).
     """
+    _table(table)
+    min_seeds = integer("min_seeds", min_seeds, 2)
+    for name, value in (("objectives", objectives), ("halves", halves)):
+        if not all(isinstance(v, str) for v in _sequence(name, value)):
+            raise TypeError(f"{name} must be a sequence of strings; got {value!r}")
     frames = []
     if "supervised" in objectives:
         sup = table.runs[(table.runs.objective == "supervised") & ~table.runs.rerun
@@ -328,7 +364,8 @@ def seed_noise(table: RunTable, *, objectives: Sequence[str] = ("supervised", "d
     spread = spread[spread["count"] >= min_seeds].set_index(
         ["objective", "data half or teacher", "n_layers", "tokens"]).sort_index()
     if spread.empty:
-        raise ValueError(f"no configuration was trained with {min_seeds} or more seeds")
+        raise ValueError(f"min_seeds={min_seeds} is too many: no configuration was trained with "
+                         f"{min_seeds} or more seeds")
     spread["relative std"] = spread["std"] / spread["mean"]
     by = spread["relative std"].groupby(level="objective").median()
     return SeedNoise(rel=float(spread["relative std"].median()), n=len(spread),
@@ -414,7 +451,7 @@ def fit_folder(table: RunTable) -> Path:
     """Where the fits of a run table are stored: ``data/fits/replication-<version>`` for a
     table in ``data/replication/<version>`` (``replication-v1``), ``data/fits/replication``
     for one directly in ``data/replication``."""
-    if table.directory is None:
+    if _table(table).directory is None:
         raise ValueError("the run table has no directory: pass folder= explicitly")
     name = Path(table.directory).name
     return FITS_ROOT / ("replication" if name == "replication" else f"replication-{name}")
@@ -501,6 +538,7 @@ def load_fits(table: RunTable, folder: str | Path | None = None) -> ReplicationF
     ``scripts/make_replication_fits.py``."""
     from analysis import fit as F
 
+    _table(table)
     folder = fit_folder(table) if folder is None else Path(folder)
     stored = _read_csv(folder / "fits.csv", "stored replication fits").set_index("name")
     cut = float(stored.loc["weak", "cut"])
@@ -584,6 +622,9 @@ def fit_summary(table: RunTable, fits: ReplicationFits, noise: SeedNoise, *, lon
     """Residuals, identification and stability of the distillation fit."""
     from analysis.laws import PAPER_DISTILLATION, distilled_loss, supervised_loss
 
+    _table(table), _fits(fits), _noise(noise)
+    long_tokens = in_range("long_tokens", long_tokens, 1.0, 1e17)
+    well_ratio = in_range("well_ratio", well_ratio, 1.0, 1e6)
     dist = table.distilled
     N_S, D_S = dist.N.to_numpy(float), dist.tokens.to_numpy(float)
     L_T, L_S = dist.teacher_loss.to_numpy(float), dist.val_ce.to_numpy(float)
@@ -665,6 +706,8 @@ _PROFILE_LABELS = {"c0": "$c_0$", "c1": "$c_1$", "f1": "$f_1$", "log_d1": "$d_1$
 def identifiability(table: RunTable, fits: ReplicationFits, *, flat: float = 1.10) -> Identifiability:
     """The teachers' spread in size and loss, and the profiles of the capacity-gap
     coefficients (a fourfold move costing less than 10% of the objective: not determined)."""
+    _table(table), _fits(fits)
+    flat = in_range("flat", flat, 1.0, 1e6)
     teachers = table.teachers
     first = teachers[teachers.index.map(configuration_id) == teachers.index]
     per_student = table.distilled.groupby(["N", "tokens"]).teacher_run_id.nunique()
@@ -884,6 +927,8 @@ class CapacityGap:
 
 
 def capacity_gap(table: RunTable, noise: SeedNoise, *, min_teachers: int = 3) -> CapacityGap:
+    _table(table), _noise(noise)
+    min_teachers = integer("min_teachers", min_teachers, 2)
     rows = []
     for (n, d), g in table.distilled_seed0.groupby(["N", "tokens"]):
         g = g.sort_values("teacher_loss")
@@ -897,6 +942,8 @@ def capacity_gap(table: RunTable, noise: SeedNoise, *, min_teachers: int = 3) ->
                          best_L_T=best.teacher_loss, twin=best.twin_loss,
                          best_over_twin=best.teacher_loss / best.twin_loss,
                          interior=interior, resolved=bool(interior and depth > 2 * noise.rel), depth=depth))
+    if not rows:
+        raise ValueError(f"min_teachers={min_teachers} is too many: no (student, budget) has that many teachers")
     gap = pd.DataFrame(rows)
     n_interior, n_resolved = int(gap.interior.sum()), int(gap.resolved.sum())
     u = gap[gap.resolved]
@@ -954,6 +1001,8 @@ class SmallBudgetAdvantage:
 
 
 def small_budget_advantage(table: RunTable, *, min_tokens: int = 3) -> SmallBudgetAdvantage:
+    _table(table)
+    min_tokens = integer("min_tokens", min_tokens, 2)
     dist = table.distilled
     series, crossings = [], []
     for (t_id, n), g in table.distilled_seed0.groupby(["teacher_cfg", "N"]):
@@ -968,6 +1017,8 @@ def small_budget_advantage(table: RunTable, *, min_tokens: int = 3) -> SmallBudg
             y0, y1 = g.gain.iloc[i], g.gain.iloc[i + 1]
             crossings.append(dict(teacher=t_id, L_T=g.teacher_loss.iloc[0], N_S=n,
                                   D_cross=float(np.exp(x0 - y0 * (x1 - x0) / (y1 - y0)))))
+    if not series:
+        raise ValueError(f"min_tokens={min_tokens} is too many: no (teacher, student) has that many budgets")
     series, crossings = pd.DataFrame(series), pd.DataFrame(crossings)
     decreasing = float((series.rho < 0).mean())
     crossed = len(crossings) > 0
@@ -1023,6 +1074,7 @@ class StudentBeatsTeacher:
 def student_beats_teacher(table: RunTable, fits: ReplicationFits, noise: SeedNoise) -> StudentBeatsTeacher:
     from analysis.laws import PAPER_DISTILLATION, distilled_loss
 
+    _table(table), _fits(fits), _noise(noise)
     dist = table.distilled
     N_S, D_S, L_T = dist.N.to_numpy(float), dist.tokens.to_numpy(float), dist.teacher_loss.to_numpy(float)
     sup = fits.supervised.coefficients
@@ -1067,9 +1119,13 @@ class Calibration:
 
 
 def calibration(table: RunTable, *, min_teachers: int = 3) -> Calibration:
+    _table(table)
+    min_teachers = integer("min_teachers", min_teachers, 2)
     dist, teachers = table.distilled, table.teachers
     kl_rho = np.array([_spearman(g.teacher_loss, g.kl_to_teacher)
                        for _, g in table.distilled_seed0.groupby(["N", "tokens"]) if len(g) >= min_teachers])
+    if kl_rho.size == 0:
+        raise ValueError(f"min_teachers={min_teachers} is too many: no (student, budget) has that many teachers")
     ece_t = dist.groupby("teacher_loss").ece_vs_teacher.median().sort_index()
     holds = teachers.ece_T.max() < 0.05 and dist.ece.max() < 0.05 and (kl_rho < 0).mean() >= 0.8
     return Calibration(
@@ -1220,6 +1276,7 @@ def corpus_summary(manifest: Mapping) -> CorpusSummary:
 
 def load_manifest(table: RunTable) -> dict:
     """The corpus manifest next to the run table."""
+    _table(table)
     return json.loads((Path(table.directory) / "corpus_manifest.json").read_text())
 
 
@@ -1313,6 +1370,7 @@ class Sweep:
 
 
 def sweep_summary(table: RunTable) -> Sweep:
+    _table(table)
     runs, ladder = table.runs, table.ladder
     return Sweep(
         n_runs=len(runs), n_supervised=int((runs.objective == "supervised").sum()),
@@ -1348,6 +1406,7 @@ class SupervisedFit:
 def supervised_fit(table: RunTable, fits: ReplicationFits, noise: SeedNoise) -> SupervisedFit:
     from analysis.laws import PAPER_SUPERVISED
 
+    _table(table), _fits(fits), _noise(noise)
     s = table.first_supervised
     N, D, L = s.N.to_numpy(float), s.tokens.to_numpy(float), s.val_ce.to_numpy(float)
     ours, paper = fits.supervised.coefficients, PAPER_SUPERVISED

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import recipes as R
+from analysis._checks import choice, frame, integer
 from analysis.checks import half_unit
 from analysis.flops import Scenario
 from analysis.laws import (PAPER_DISTILLATION, PAPER_DISTILLATION_INTERVALS, PAPER_SUPERVISED,
@@ -214,11 +215,9 @@ def _box(kind: str, key) -> tuple[float, float]:
 def draws(kind: str, n: int, seed: int) -> list[R.Setting]:
     """``n`` settings with coefficients drawn uniformly and independently in the ``kind`` box
     ("rounding" or "interval"), from ``numpy.random.default_rng(seed)``."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}")
-    rng = np.random.default_rng(seed)
+    choice("kind", kind, KINDS)
+    n = integer("n", n, 1, 10**6)
+    rng = np.random.default_rng(integer("seed", seed, 0))
     keys = list(PRINTED)
     lo, hi = np.array([[_box(kind, k)[i] for k in keys] for i in (0, 1)])
     u = rng.uniform(size=(int(n), len(keys)))
@@ -252,6 +251,12 @@ def run(kind: str, n: int, seed: int, findings=FINDINGS) -> pd.DataFrame:
 
 def setting_of(row) -> R.Setting:
     """The ``Setting`` of one stored draw (a row of ``run``)."""
+    names = [f"sup_{k}" for k in PAPER_SUPERVISED.as_dict()] + [f"dist_{k}" for k in PAPER_DISTILLATION.as_dict()]
+    if not isinstance(row, (pd.Series, dict)):
+        raise TypeError(f"row must be a row of the stored draws (a pandas Series); got {type(row).__name__}")
+    missing = [k for k in names if k not in row]
+    if missing:
+        raise ValueError(f"row must hold the coefficients {', '.join(names)}; missing {', '.join(missing)}")
     sup = replace(PAPER_SUPERVISED, **{k: float(row[f"sup_{k}"]) for k in PAPER_SUPERVISED.as_dict()})
     dist = replace(PAPER_DISTILLATION, **{k: float(row[f"dist_{k}"]) for k in PAPER_DISTILLATION.as_dict()})
     return R.Setting(supervised=sup, distillation=dist)
@@ -289,9 +294,12 @@ def load_draws(folder: Path | None = None) -> pd.DataFrame:
 
 def share_holding(table: pd.DataFrame, key: str, kind: str) -> float:
     """The share of the stored draws of ``kind`` in which finding ``key`` holds."""
-    finding = next((f for f in FINDINGS if f.key == key), None)
-    if finding is None:
-        raise KeyError(f"{key!r} is not a finding; findings: {', '.join(f.key for f in FINDINGS)}")
+    frame("table", table, ("kind",))
+    choice("key", key, [f.key for f in FINDINGS])
+    finding = next(f for f in FINDINGS if f.key == key)
+    if key not in table.columns:
+        raise ValueError(f"table must have a column for the finding {key!r} (analysis.robustness.load_draws)")
+    choice("kind", kind, KINDS)
     values = table.loc[table["kind"] == kind, key].to_numpy(float)
     if values.size == 0:
         raise ValueError(f"no stored draws of kind {kind!r}")

@@ -26,11 +26,13 @@ sample.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from analysis import fit as F
+from analysis._checks import existing_path, frame, positive_array
 from analysis.designs import distillation_design, supervised_design
 from analysis.laws import DistillationCoefficients, SupervisedCoefficients
 
@@ -121,8 +123,24 @@ def fit_specs() -> dict:
     return specs
 
 
+def _folder(folder) -> Path:
+    """``folder`` (default ``FITS_DIR``) after checking it names an existing folder."""
+    return FITS_DIR if folder is None else existing_path("folder", folder, folder=True)
+
+
+def _stored(arg: str, name, prefix: str, folder) -> str:
+    """``name`` after checking it is one of the names stored as ``<prefix>_<name>.csv``
+    in ``folder`` (``TypeError`` for a non-string, ``ValueError`` listing the stored ones)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{arg} must be a string naming a stored table; got {name!r}"[:300])
+    names = sorted(p.name[len(prefix) + 1:-4] for p in _folder(folder).glob(f"{prefix}_*.csv"))
+    if name not in names:
+        raise ValueError(f"{arg} must be one of the stored {prefix} tables ({', '.join(names)}); got {name!r}"[:600])
+    return name
+
+
 def _read(name: str, folder: Path | None, script: str = "scripts/make_fits.py") -> pd.DataFrame:
-    path = Path(folder or FITS_DIR) / name
+    path = _folder(folder) / name
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; run {script}")
     return pd.read_csv(path)
@@ -135,9 +153,11 @@ def load_fits(folder: Path | None = None) -> pd.DataFrame:
 
 def stored_coefficients(name: str, fits: pd.DataFrame | None = None):
     """The stored fit ``name`` as a coefficients object of ``analysis.laws``."""
-    fits = load_fits() if fits is None else fits
+    fits = load_fits() if fits is None else frame("fits", fits, ("kind",))
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string naming a stored fit; got {name!r}"[:300])
     if name not in fits.index:
-        raise KeyError(f"no stored fit {name!r}; stored: {', '.join(fits.index)}")
+        raise ValueError(f"name must be a stored fit; no stored fit {name!r}; stored: {', '.join(fits.index)}")
     r = fits.loc[name]
     if r["kind"] == "distillation":
         return DistillationCoefficients(**{k: float(r[k]) for k in _DISTILLATION_COLUMNS})
@@ -146,17 +166,17 @@ def stored_coefficients(name: str, fits: pd.DataFrame | None = None):
 
 def load_bootstrap(name: str, folder: Path | None = None) -> pd.DataFrame:
     """``bootstrap_<name>.csv``: one row per resample (NaN: failed), one column per coefficient."""
-    return _read(f"bootstrap_{name}.csv", folder)
+    return _read(f"bootstrap_{_stored('name', name, 'bootstrap', folder)}.csv", folder)
 
 
 def load_optima(name: str, folder: Path | None = None) -> pd.DataFrame:
     """``optima_<name>.csv``: the distinct converged optima of a fit, best first."""
-    return _read(f"optima_{name}.csv", folder)
+    return _read(f"optima_{_stored('name', name, 'optima', folder)}.csv", folder)
 
 
 def load_profile(param: str, folder: Path | None = None) -> pd.DataFrame:
     """``profile_<param>.csv``: columns ``param`` and ``objective`` (summed Huber loss)."""
-    return _read(f"profile_{param}.csv", folder)
+    return _read(f"profile_{_stored('param', param, 'profile', folder)}.csv", folder)
 
 
 def recovery_table(name: str, truth, extra=None, folder: Path | None = None) -> tuple[pd.DataFrame, int]:
@@ -215,13 +235,31 @@ def recovery_at_noise(law: str, sigma: float) -> dict:
 
 def load_recovery_noise(folder: Path | None = None) -> pd.DataFrame:
     """``recovery_noise.csv``: one row per (law, noise level) of ``recovery_at_noise``."""
-    return pd.read_csv((folder or FITS_DIR) / "recovery_noise.csv")
+    return _read("recovery_noise.csv", folder)
 
 
 def capacity_gap_combination(c) -> float:
     """K = c1 f1 d1^(-1/f1): the combination of the capacity-gap coefficients that runs
     below the break determine (``c`` a mapping or a frame with columns c1, f1, d1)."""
-    return c["c1"] * c["f1"] * c["d1"] ** (-1 / c["f1"])
+    if isinstance(c, pd.DataFrame):
+        frame("c", c, ("c1", "f1", "d1"))
+        parts = [positive_array(f"c[{k!r}]", c[k].to_numpy(float)) for k in ("c1", "f1", "d1")]
+    elif isinstance(c, Mapping) or (hasattr(c, "c1") and hasattr(c, "f1") and hasattr(c, "d1")):
+        get = c.__getitem__ if isinstance(c, Mapping) else lambda k: getattr(c, k)
+        try:
+            parts = [positive_array(f"c[{k!r}]", get(k)) for k in ("c1", "f1", "d1")]
+        except KeyError as exc:
+            raise ValueError(f"c must hold c1, f1 and d1; missing {exc}") from None
+    else:
+        raise TypeError(f"c must be a mapping or a frame with c1, f1, d1; got {type(c).__name__}")
+    c1, f1, d1 = parts
+    with np.errstate(over="ignore", under="ignore"):
+        k = c1 * f1 * np.exp(-np.log(d1) / f1)
+    if not np.all(np.isfinite(k)):
+        raise ValueError("c gives a K = c1 f1 d1^(-1/f1) that overflows a float")
+    if isinstance(c, pd.DataFrame):
+        return pd.Series(k, index=c.index)
+    return float(k) if np.ndim(k) == 0 else k
 
 
 def distinct_optima(name: str = "dist_synth", folder: Path | None = None) -> pd.DataFrame:
@@ -267,7 +305,7 @@ def fig1_fit_specs() -> dict:
 
 def load_fig1(table: str, folder: Path | None = None) -> pd.DataFrame:
     """``fig1_<table>.csv`` for ``table`` in ``FIG1_TABLES``; ``fits`` is indexed by fit name."""
-    if table not in FIG1_TABLES:
+    if not isinstance(table, str) or table not in FIG1_TABLES:
         raise ValueError(f"table must be one of {', '.join(FIG1_TABLES)}; got {table!r}")
     frame = _read(f"fig1_{table}.csv", folder, _FIG1_SCRIPT)
     return frame.set_index("name") if table == "fits" else frame
@@ -277,7 +315,7 @@ def load_fig1_provenance(folder: Path | None = None) -> dict:
     """``fig1_provenance.json``: script, data checksum, grid, search, seeds, versions."""
     import json
 
-    path = Path(folder or FITS_DIR) / "fig1_provenance.json"
+    path = _folder(folder) / "fig1_provenance.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; run {_FIG1_SCRIPT}")
     return json.loads(path.read_text())
@@ -285,9 +323,12 @@ def load_fig1_provenance(folder: Path | None = None) -> dict:
 
 def fig1_coefficients(name: str, fits: pd.DataFrame | None = None) -> DistillationCoefficients:
     """The stored Fig. 1 refit ``name`` as distillation coefficients."""
-    fits = load_fig1("fits") if fits is None else fits
+    fits = load_fig1("fits") if fits is None else frame("fits", fits, _DISTILLATION_COLUMNS)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string naming a stored Fig. 1 refit; got {name!r}"[:300])
     if name not in fits.index:
-        raise KeyError(f"no stored Fig. 1 refit {name!r}; stored: {', '.join(fits.index)}")
+        raise ValueError(f"name must be a stored Fig. 1 refit; no stored Fig. 1 refit {name!r}; "
+                         f"stored: {', '.join(fits.index)}")
     return DistillationCoefficients(**{k: float(fits.loc[name, k]) for k in _DISTILLATION_COLUMNS})
 
 

@@ -326,7 +326,7 @@ def test_stored_fits_and_bootstrap_match_fresh_recomputation():
     for i in range(3):
         np.testing.assert_allclose(boot.samples[i], stored_boot.loc[i, list(boot.names)].to_numpy(float),
                                    rtol=1e-3)
-    with pytest.raises(KeyError, match="no stored fit"):
+    with pytest.raises(ValueError, match="no stored fit"):
         stored.stored_coefficients("no_such_fit")
 
 

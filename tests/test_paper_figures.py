@@ -85,12 +85,12 @@ def test_allocation_shares_and_jumps():
     assert (jumps.teacher_loss_after > jumps.teacher_loss_before).all()
     pre = allocation_jumps(allocation_shares(SWEEP, "teacher-pretraining"))
     assert not pre.jump.any()
-    with pytest.raises(ValueError, match="no rows"):
+    with pytest.raises(ValueError, match="scenario must be one of"):
         allocation_shares(SWEEP, "no-such-scenario")
 
 
 def test_bad_model_name():
-    with pytest.raises(ValueError, match="model name must be one of"):
+    with pytest.raises(ValueError, match="students must hold model names among"):
         fixed_m_teachers(students=("150M",))
 
 

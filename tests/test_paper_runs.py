@@ -195,6 +195,6 @@ def test_best_teachers_regret_is_zero_when_the_law_is_the_data(points):
 def test_stored_fig1_readers_name_what_is_wrong():
     with pytest.raises(ValueError, match="table must be one of"):
         stored.load_fig1("refits")
-    with pytest.raises(KeyError, match="no stored Fig. 1 refit"):
+    with pytest.raises(ValueError, match="no stored Fig. 1 refit"):
         stored.fig1_coefficients("fig1_refit_nowhere")
     assert set(stored.fig1_fit_specs()) == set(stored.load_fig1("fits").index)

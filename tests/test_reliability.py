@@ -29,7 +29,7 @@ from analysis import data as data_mod
 from analysis import fit as F
 from analysis.data import DataError
 from analysis.laws import PAPER_DISTILLATION, PAPER_SUPERVISED, distilled_loss, supervised_loss
-from tests._hostile import CALLS, HOSTILE
+from tests._hostile import CALLS, EXTRA_DOCUMENTED_NAN, FREE_SLOTS, HOSTILE, HOSTILE_PATHS, extra_calls
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = F.Search(n_batched=64, n_random=0, n_steps=20, n_polish=4, n_final=4, short_iter=50, maxiter=500)
@@ -324,6 +324,26 @@ def test_teacher_choice_on_the_edge_of_its_range():
     assert edge.at_bound and edge.teacher_loss == pytest.approx(2.5, rel=1e-4)
     arr = recipes.optimal_teacher_loss(np.array([1e9, 2e9]), 2e10, teacher_loss_range=(2.5, 3.0))
     assert arr.at_bound.tolist() == [True, True]
+    assert edge.notes and "end of the searched teacher losses" in edge.notes[0]
+
+
+def test_teacher_choice_and_efficiency_say_when_they_extrapolate():
+    inner = recipes.optimal_teacher_loss(1e9, 2e10)
+    assert inner.extrapolated == () and inner.notes == ()
+    far = recipes.optimal_teacher_loss(np.array([1e9, 1e7]), 2e10)
+    assert far.extrapolated == ("N_S",) and "N_S" in far.notes[-1]
+    assert recipes.optimal_teacher_loss(1e7, 2e10, setting=recipes.Setting(fitted=None)).extrapolated == ()
+    e = recipes.efficiency_ratio(1e7, 4.0, "teacher-inference")
+    assert "D_S" in e.at_bounds and {"N_S", "D"} <= set(e.extrapolated) and len(e.notes) == 2
+    rc, out, _ = _main("teacher", "--student", "10M", "--tokens", "20B", "--json")
+    data = _strict_json(out)
+    assert rc == 0 and data["extrapolated"] == ["N_S"] and data["notes"] == list(
+        recipes.optimal_teacher_loss(1e7, 2e10).notes)
+    rc, out, _ = _main("efficiency", "--student", "10M", "--target-loss", "4", "--json")
+    data = _strict_json(out)
+    assert rc == 0 and data["at_bounds"] == list(e.at_bounds) and data["notes"] == list(e.notes)
+    rc, out, _ = _main("efficiency", "--student", "10M", "--target-loss", "4")
+    assert out.count("\nnote ") == 2
 
 
 def test_find_crossover_status():
@@ -415,6 +435,139 @@ def test_public_functions_reject_hostile_values_by_name(slot, value):
     if name in DOCUMENTED_NAN:
         return
     assert _finite(out), (name, pname, value, out)
+
+
+def _call_slots(func, args, kw):
+    import inspect
+    params = list(inspect.signature(func).parameters)
+    return [(i, params[i]) for i in range(len(args))] + [(k, k) for k in kw]
+
+
+@pytest.mark.parametrize("name", list(extra_calls()))
+def test_analysis_modules_reject_hostile_values_by_name(name):
+    """Every argument of the book's analysis modules' public functions (replication,
+    paper_runs, stored, capacity_gap, paper_figures, many_students, explorer, robustness,
+    checks, glue, objective.student_objective, recipes.given_teacher_recipe and
+    break_even_students), each given every hostile value and bad paths and names: a
+    finite answer or a ValueError/TypeError naming the argument, never another exception
+    or a warning."""
+    func, args, kw = extra_calls()[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", F.FitWarning)
+        assert _finite(func(*args, **kw)) or name in EXTRA_DOCUMENTED_NAN, name
+    failures = []
+    for where, pname in _call_slots(func, args, kw):
+        for value in HOSTILE + HOSTILE_PATHS:
+            a, k = list(args), dict(kw)
+            if isinstance(where, int):
+                a[where] = value
+            else:
+                k[where] = value
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    warnings.simplefilter("ignore", F.FitWarning)
+                    out = func(*a, **k)
+            except (ValueError, TypeError) as exc:
+                if pname not in str(exc):
+                    failures.append((pname, value, f"unnamed: {exc}"))
+                continue
+            except Exception as exc:  # noqa: BLE001
+                failures.append((pname, value, f"{type(exc).__name__}: {exc}"))
+                continue
+            if not (_finite(out) or (name, pname) in FREE_SLOTS or name in EXTRA_DOCUMENTED_NAN):
+                failures.append((pname, value, "non-finite answer"))
+    assert not failures, (name, failures[:5])
+
+
+def _call(call, over):
+    """The example call ``call`` of ``extra_calls`` with the arguments ``over`` replaced (by name)."""
+    import inspect
+    func, args, kw = extra_calls()[call]
+    bound = inspect.signature(func).bind(*args, **kw)
+    bound.arguments.update(over)
+    return lambda: func(*bound.args, **bound.kwargs)
+
+
+# One test per class of defect the sweep found (issue 15, follow-up); the comment gives
+# what each call did before.
+@pytest.mark.parametrize("name,over,error,match", [
+    # a wrong type of object: AttributeError deep inside ('float' object has no attribute 'columns')
+    ("paper_runs.dominance_pairs", {"points": float("nan")}, TypeError, "points must be a pandas DataFrame"),
+    ("replication.run_summary", {"table": float("nan")}, TypeError, "table must be a RunTable"),
+    ("capacity_gap.init_mlp", {"rng": 0}, TypeError, "rng must be a Generator"),
+    ("explorer.law_coefficients", {"setting": None}, TypeError, "setting must be a Setting"),
+])
+def test_wrong_objects_are_type_errors_naming_the_argument(name, over, error, match):
+    with pytest.raises(error, match=match):
+        _call(name, over)()
+
+
+@pytest.mark.parametrize("name,over,match", [
+    # a number where a sequence belongs: TypeError "'float' object is not iterable"
+    ("many_students.break_even_table", {"students": 1e9}, "students must be a non-empty sequence"),
+    ("many_students.gain_sweep", {"counts": float("nan")}, "counts must be a non-empty sequence"),
+    ("paper_figures.fixed_m_teachers", {"students": "143M"}, "students must be a non-empty sequence"),
+    # checked under another name: "D must be numeric ..." for teacher_tokens, "N_S must be" for students
+    ("paper_figures.teacher_inference_profile", {"teacher_tokens": "1e17"}, "teacher_tokens must be"),
+    ("many_students.crossover_table", {"students": ("1B",)}, "students must be"),
+    ("explorer.eq8_curve", {"D_S": np.ones((2, 3))}, "D_S must be"),
+    ("paper_figures.allocation_shares", {"compute_range": "1e20"}, "compute_range must be a \\(low, high\\)"),
+    ("checks.half_unit", {"printed": "nan"}, "printed must be a finite number"),
+])
+def test_arguments_checked_under_their_own_name(name, over, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _call(name, over)()
+
+
+@pytest.mark.parametrize("name,over,match", [
+    # a name turned into a file name: FileNotFoundError for optima_/nonexistent/x.csv, OSError for 10**400
+    ("stored.distinct_optima", {"name": "../fits/x"}, "name must be one of the stored optima tables"),
+    ("stored.load_bootstrap", {"name": 10**400}, "name must be a string"),
+    # an unknown name: KeyError
+    ("stored.stored_coefficients", {"name": "no_such_fit"}, "name must be a stored fit"),
+    ("robustness.share_holding", {"key": "no-such-finding"}, "key must be one of"),
+    # a missing file or folder: FileNotFoundError naming no argument; a number: TypeError from pathlib
+    ("replication.load_runs", {"directory": "/nonexistent/folder"}, "directory must name an existing folder"),
+    ("replication.load_runs", {"directory": float("nan")}, "directory must be a path"),
+    ("replication.load_graph_check", {"path": "/nonexistent/x.json"}, "path must name an existing file"),
+    ("stored.load_fig1_provenance", {"folder": "/nonexistent/folder"}, "folder must name an existing folder"),
+])
+def test_bad_names_and_paths_name_the_argument(name, over, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _call(name, over)()
+
+
+@pytest.mark.parametrize("name,over,match", [
+    # OverflowError: int too large to convert to float / cannot convert float infinity to integer
+    ("many_students.shared", {"n": 10**400}, "n must be an integer >= 1"),
+    ("robustness.draws", {"n": float("inf")}, "n must be an integer"),
+    ("checks.paper", {"ours": 10**400}, "ours must be finite"),
+    # a count so large nothing is left: AttributeError ('DataFrame' object has no attribute 'interior')
+    ("replication.capacity_gap", {"min_teachers": 10**400}, "min_teachers=.* is too many"),
+    # RuntimeWarning: overflow encountered in multiply / divide
+    ("paper_figures.fixed_m_teacher_loss", {"N_T": 1e308}, "N_T must be finite and in"),
+    ("objective.student_objective", {"z_weight": 1e308}, "z_weight must be finite and in"),
+    ("capacity_gap.kernel_errors", {"teacher_norm": 5e-324}, "teacher_norm must be finite and in"),
+])
+def test_values_that_overflow_are_refused_by_name(name, over, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=match):
+            _call(name, over)()
+
+
+@pytest.mark.parametrize("name,over,match", [
+    # returned or glued NaN silently
+    ("glue.claim", {"value": float("nan")}, "value must be finite to be glued"),
+    ("capacity_gap.mlp_parameter_count", {"input_dim": float("nan")}, "input_dim must be an integer"),
+    ("paper_figures.fixed_compute_teacher_grid", {"compute": 1e308}, "compute must be finite and in"),
+    ("checks.finding", {"quantity": float("nan")}, "quantity must be a non-empty string"),
+])
+def test_non_finite_answers_become_errors(name, over, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _call(name, over)()
 
 
 # ------------------------------------------------------------------ 6. data loaders

@@ -129,7 +129,7 @@ def test_missing_columns_and_twins_are_errors(tmp_path):
     no_twin = runs[~((runs.split == "student") & (runs.objective == "supervised") & (runs.n_layers == 3))]
     with pytest.raises(ValueError, match="without a supervised twin"):
         _ = _as_table(no_twin, tmp=tmp_path).distilled
-    with pytest.raises(FileNotFoundError, match="run table"):
+    with pytest.raises(ValueError, match="directory must name an existing folder"):
         R.load_runs(tmp_path / "nowhere")
 
 

@@ -36,7 +36,7 @@ def test_bad_arguments_name_themselves():
         Rb.draws("bootstrap", 3, 0)
     with pytest.raises(ValueError, match="n must"):
         Rb.draws("rounding", 0, 0)
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="key must be one of"):
         Rb.share_holding(pd.DataFrame({"kind": ["rounding"]}), "no-such-finding", "rounding")
 
 
