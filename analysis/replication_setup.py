@@ -37,6 +37,9 @@ FITS = Path(__file__).resolve().parents[1] / "data" / "fits" / "replication" / "
 #: The token cuts the chapter fits at: all runs; those past block a's drop (50M, a cut chosen
 #: after seeing the curves, as the chapter says); and the exercise's other cuts (30M, 100M).
 FIT_CUTS = (0.0, 30e6, 50e6, 100e6)
+#: The cuts also fitted without the runs whose copying probe never falls below ln(vocabulary)
+#: (``copy_probe(...).not_copying``), stored beside the plain ones.
+FIT_CUTS_COPYING = (50e6,)
 
 
 def _csv(directory: Path, name: str) -> pd.DataFrame:
@@ -187,9 +190,10 @@ def throughput(directory: str | Path = DIRECTORY, peak: float = 790e12) -> Throu
 
 @dataclass(frozen=True)
 class SweepRate:
-    """Model FLOPs of the runs over the sweep's wall time (first start to last end): the whole
-    GPU's rate, and its ratio to version 1's."""
+    """Model FLOPs of one machine's runs over its sweep's wall time (first start to last end):
+    the whole GPU's rate, and its ratio to version 1's."""
 
+    git_rev: str
     runs: int
     flops: float
     wall_s: float
@@ -197,13 +201,32 @@ class SweepRate:
     over_v1: float
 
 
-def sweep_rate(s: SetupRuns) -> SweepRate:
-    t = pd.to_datetime(s.runs.finished_utc)
+def sweep_rate(s: SetupRuns, git_rev: str | None = None) -> SweepRate:
+    """The sweep rate of the runs of one machine, named by the ``git_rev`` its runs record
+    (each block's machine ran one revision: ``data/replication/README.md``). Without
+    ``git_rev`` the table must hold one revision only: a wall time across machines would count
+    the hours between sessions."""
+    rev = s.runs.git_rev.fillna("").astype(str)
+    revs = sorted(rev.unique())
+    if git_rev is None:
+        if len(revs) != 1:
+            raise ValueError(f"git_rev=None but the runs come from {len(revs)} revisions ({', '.join(revs)}): name one")
+        git_rev = revs[0]
+    runs = s.runs[rev == git_rev]
+    if runs.empty:
+        raise ValueError(f"git_rev={git_rev!r} names no run; the revisions are {', '.join(revs)}")
+    t = pd.to_datetime(runs.finished_utc)
     end = (t - t.min()).dt.total_seconds()
-    start = end - s.runs.wall_s
+    start = end - runs.wall_s
     wall = float(end.max() - start.min())
-    fl = float(s.runs.total_flops.sum())
-    return SweepRate(len(s.runs), fl, wall, fl / wall, fl / wall / V1_FLOPS_PER_GPU_S)
+    fl = float(runs.total_flops.sum())
+    return SweepRate(git_rev, len(runs), fl, wall, fl / wall, fl / wall / V1_FLOPS_PER_GPU_S)
+
+
+def sweep_rates(s: SetupRuns) -> pd.DataFrame:
+    """:func:`sweep_rate` of every machine (revision) in the run table, in order of its first run."""
+    first = s.runs.groupby(s.runs.git_rev.fillna("").astype(str)).finished_utc.min().sort_values()
+    return pd.DataFrame([vars(sweep_rate(s, rev)) for rev in first.index]).set_index("git_rev")
 
 
 # -- recipe --------------------------------------------------------------------------------
@@ -312,9 +335,13 @@ class SupervisedFit:
     diagnostics: tuple = ()
 
 
-def _fit_points(s: SetupRuns, min_tokens: float) -> pd.DataFrame:
+def _fit_points(s: SetupRuns, min_tokens: float, exclude=()) -> pd.DataFrame:
+    exclude = tuple(exclude)
+    unknown = sorted(set(exclude) - set(s.supervised.run_id))
+    if unknown:
+        raise ValueError(f"exclude names {len(unknown)} run(s) not among the supervised runs: {', '.join(unknown[:3])}")
     pts = s.supervised[(s.supervised.split == "teacher") & (s.supervised.seed == 0)
-                       & (s.supervised.tokens >= min_tokens)]
+                       & (s.supervised.tokens >= min_tokens) & ~s.supervised.run_id.isin(exclude)]
     if len(pts) < 7:
         raise ValueError(f"min_tokens={min_tokens:g} leaves {len(pts)} runs, fewer than the law's 6 parameters + 1")
     return pts
@@ -328,45 +355,55 @@ def _runs_digest(pts: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def fresh_supervised_fit(s: SetupRuns, min_tokens: float = 0.0):
+def fresh_supervised_fit(s: SetupRuns, min_tokens: float = 0.0, exclude=()):
     """Eq. 1 fitted now (``fit_supervised``: the paper's grid, Huber loss) to the seed-0
-    teacher-half runs with at least ``min_tokens`` tokens; returns the ``FitResult``."""
-    pts = _fit_points(s, min_tokens)
+    teacher-half runs with at least ``min_tokens`` tokens, less the run ids in ``exclude``;
+    returns the ``FitResult``."""
+    pts = _fit_points(s, min_tokens, exclude)
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         return fit_supervised(N, D, L)
 
 
-def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS) -> pd.DataFrame:
-    """Fit at each cut of ``cuts`` and write the optima (parameters in ``SUPERVISED``'s
-    order), their objective, diagnostics and the digest of their runs to ``path``."""
+def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS,
+                          copying_cuts=FIT_CUTS_COPYING) -> pd.DataFrame:
+    """Fit at each cut of ``cuts`` (all runs of at least that many tokens) and of
+    ``copying_cuts`` (less the runs that the copying probe shows never copy, when any run
+    records the probe) and write the optima (parameters in ``SUPERVISED``'s order), their
+    objective, diagnostics, the excluded runs and the digest of their runs to ``path``."""
+    variants = [(cut, ()) for cut in cuts]
+    if (s.runs.copy_curve.fillna("").astype(str) != "").any():
+        variants += [(cut, copy_probe(s).not_copying) for cut in copying_cuts]
     rows = []
-    for cut in cuts:
-        res = fresh_supervised_fit(s, cut)
-        rows.append({"min_tokens": float(cut), "runs": res.problem.n, **res.parameters(),
-                     "objective": res.objective, "n_starts": res.n_starts,
+    for cut, exclude in variants:
+        res = fresh_supervised_fit(s, cut, exclude)
+        rows.append({"min_tokens": float(cut), "excluded": ";".join(sorted(exclude)), "runs": res.problem.n,
+                     **res.parameters(), "objective": res.objective, "n_starts": res.n_starts,
                      "diagnostics": ";".join(d.code for d in res.diagnostics),
-                     "runs_sha256": _runs_digest(_fit_points(s, cut))})
+                     "runs_sha256": _runs_digest(_fit_points(s, cut, exclude))})
     table = pd.DataFrame(rows)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.17g")
     return table
 
 
-def _stored_fit(s: SetupRuns, min_tokens: float, path: Path):
-    """The stored fit at ``min_tokens`` as a ``FitResult`` at exactly its coefficients, and
-    its diagnostic codes."""
+def _stored_fit(s: SetupRuns, min_tokens: float, path: Path, exclude=()):
+    """The stored fit at ``min_tokens`` less ``exclude`` as a ``FitResult`` at exactly its
+    coefficients, and its diagnostic codes."""
     script = "scripts/make_replication_setup_fits.py"
     if not Path(path).exists():
         raise FileNotFoundError(f"{path} is missing: run {script}")
     table = pd.read_csv(path, keep_default_na=False)
-    row = table[np.isclose(table.min_tokens.astype(float), min_tokens, rtol=0, atol=0.5)]
+    excluded = table.excluded.astype(str) if "excluded" in table else pd.Series("", index=table.index)
+    row = table[np.isclose(table.min_tokens.astype(float), min_tokens, rtol=0, atol=0.5)
+                & (excluded == ";".join(sorted(exclude)))]
     if len(row) != 1:
-        raise ValueError(f"min_tokens={min_tokens:g} is not a stored cut ({', '.join(f'{c:g}' for c in table.min_tokens)}); "
-                         f"add it to FIT_CUTS and run {script}")
+        what = f"min_tokens={min_tokens:g}" + (f" less {len(exclude)} run(s)" if exclude else "")
+        raise ValueError(f"{what} is not a stored cut ({', '.join(f'{c:g}' for c in table.min_tokens)}); "
+                         f"add it to FIT_CUTS or FIT_CUTS_COPYING and run {script}")
     row = row.iloc[0]
-    pts = _fit_points(s, min_tokens)
+    pts = _fit_points(s, min_tokens, exclude)
     if row.runs_sha256 != _runs_digest(pts):
         raise ValueError(f"the stored fit at min_tokens={min_tokens:g} ({path}) was made from other runs "
                          f"than the run table holds now: run {script}")
@@ -376,18 +413,18 @@ def _stored_fit(s: SetupRuns, min_tokens: float, path: Path):
     return res, codes
 
 
-def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *,
+def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *, exclude=(),
                    stored: str | Path | None = FITS) -> SupervisedFit:
     """The supervised law on the seed-0 teacher-half runs with at least ``min_tokens``
-    tokens: the fit stored in ``stored`` (default ``FITS``) or, with ``stored=None``, a fit
-    made now."""
-    pts = _fit_points(s, min_tokens)
+    tokens, less the run ids in ``exclude``: the fit stored in ``stored`` (default ``FITS``)
+    or, with ``stored=None``, a fit made now."""
+    pts = _fit_points(s, min_tokens, exclude)
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
     if stored is None:
-        res = fresh_supervised_fit(s, min_tokens)
+        res = fresh_supervised_fit(s, min_tokens, exclude)
         codes = tuple(d.code for d in res.diagnostics)
     else:
-        res, codes = _stored_fit(s, min_tokens, Path(stored))
+        res, codes = _stored_fit(s, min_tokens, Path(stored), tuple(exclude))
     r = np.log(supervised_loss(N, D, res.coefficients)) - np.log(L)
     tab = pts[["run_id", "name", "N", "tokens", "M", "val_ce"]].assign(residual=r).sort_values("residual")
     i = int(np.argmax(np.abs(r)))
@@ -396,25 +433,90 @@ def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *,
                          str(pts.run_id.iloc[i]), tab, res, codes)
 
 
-def curve(run: pd.Series) -> pd.DataFrame:
-    """A run's validation-loss curve (tokens, loss) from its ``val_curve`` column."""
-    pts = [p.split(":") for p in str(run.val_curve).split(";")]
+def curve(run: pd.Series, column: str = "val_curve") -> pd.DataFrame:
+    """A run's curve (tokens, loss) from its ``val_curve`` column (validation loss) or its
+    ``copy_curve`` column (the copying probe's loss, in column ``val_ce`` too)."""
+    if column not in ("val_curve", "copy_curve"):
+        raise ValueError(f"column={column!r}: must be 'val_curve' or 'copy_curve'")
+    text = run[column]
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"run {run.get('run_id', '?')} has no {column}")
+    pts = [p.split(":") for p in text.split(";")]
     return pd.DataFrame({"tokens": [float(a) for a, _ in pts], "val_ce": [float(b) for _, b in pts]})
+
+
+# -- the copying probe --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CopyProbe:
+    """The copying probe of the runs that record it (``copy_curve``: at each curve point, the
+    loss on the second copy of a repeated block of uniformly random tokens,
+    ``experiments.train.copy_ce``). Random tokens carry no information but their first copy, so
+    a probe loss below ``ln_v`` = ln(vocabulary) is possible only by copying; above it a model
+    may still copy a little. ``table``, per run: the largest fall of the validation loss between
+    neighbouring curve points and where it lies (tokens, M), the same for the probe, whether
+    the two share that interval, the first curve point with the probe below ``ln_v``
+    (``onset``, tokens) and the final probe loss. ``sudden``: the runs whose validation loss
+    falls by more than ``drop`` nats between neighbouring points; ``sudden_same``: those of
+    them whose largest probe fall lies in the same interval."""
+
+    table: pd.DataFrame
+    runs: int
+    ln_v: float
+    drop: float
+    sudden: int
+    sudden_same: int
+    copying: int
+    not_copying: tuple
+    onset_min: float
+    onset_max: float
+
+
+def copy_probe(s: SetupRuns, *, drop: float = 0.5, vocab: int = 8192) -> CopyProbe:
+    if not (np.isfinite(drop) and drop > 0):
+        raise ValueError(f"drop={drop!r}: must be a positive number of nats")
+    if not (isinstance(vocab, (int, np.integer)) and vocab >= 2):
+        raise ValueError(f"vocab={vocab!r}: must be an integer >= 2")
+    runs = s.runs[s.runs.copy_curve.fillna("").astype(str) != ""]
+    if runs.empty:
+        raise ValueError("no run records the copying probe (copy_curve)")
+    ln_v = float(np.log(vocab))
+    rows = []
+    for _, r in runs.iterrows():
+        v, c = curve(r), curve(r, "copy_curve")
+        dv, dc = -v.val_ce.diff().to_numpy()[1:], -c.val_ce.diff().to_numpy()[1:]
+        iv, ic = int(np.argmax(dv)), int(np.argmax(dc))
+        below = c.tokens[c.val_ce < ln_v]
+        rows.append({"run_id": r.run_id, "name": r["name"], "N": r.N, "tokens": r.tokens,
+                     "val drop": dv[iv], "val drop at (M)": f"{v.tokens[iv] / 1e6:.0f}-{v.tokens[iv + 1] / 1e6:.0f}",
+                     "probe drop": dc[ic], "probe drop at (M)": f"{c.tokens[ic] / 1e6:.0f}-{c.tokens[ic + 1] / 1e6:.0f}",
+                     "same interval": iv == ic, "onset": float(below.iloc[0]) if len(below) else np.nan,
+                     "final probe": float(c.val_ce.iloc[-1])})
+    tab = pd.DataFrame(rows).sort_values(["N", "tokens"]).reset_index(drop=True)
+    sudden = tab[tab["val drop"] > drop]
+    copying = tab["final probe"] < ln_v
+    return CopyProbe(tab, len(tab), ln_v, drop, len(sudden), int(sudden["same interval"].sum()),
+                     int(copying.sum()), tuple(tab.run_id[~copying]),
+                     float(tab.onset.min()), float(tab.onset.max()))
 
 
 def status(s: SetupRuns) -> pd.DataFrame:
     """Per protocol: the runs the blocks planned (``plan_*.csv`` beside the run table, the
-    learning-rate sweep included) and those in the run table."""
+    learning-rate sweep included; a run planned by several blocks counts once) and those in the
+    run table."""
     from experiments.plan import read_plan
 
     done = set(s.runs.run_id)
-    rows: dict[str, dict] = {}
+    planned: dict[str, str] = {}  # a later block re-plans what an earlier one left: count each run once
     for p in sorted(s.directory.glob("plan_*.csv")):
         for r in read_plan(p):
-            for tag in r["protocol"].split("+"):
-                d = rows.setdefault(tag, {"planned": 0, "run": 0})
-                d["planned"] += 1
-                d["run"] += r["run_id"] in done
+            planned.setdefault(r["run_id"], r["protocol"])
+    rows: dict[str, dict] = {}
+    for run_id, protocol in planned.items():
+        for tag in protocol.split("+"):
+            d = rows.setdefault(tag, {"planned": 0, "run": 0})
+            d["planned"] += 1
+            d["run"] += run_id in done
     out = pd.DataFrame(rows).T
     out["left"] = out.planned - out.run
     out.index.name = "protocol"

@@ -60,6 +60,15 @@ def test_block_a_main_plan_is_recomputed(manifest):
     _same_plan(DATA / "plan_a_main.csv", planmod.block_plan(block["protocols"], planmod.Setting(_half(manifest), lr)))
 
 
+def test_block_b_main_plan_is_recomputed(manifest, runs):
+    """Block b planned its protocols less the runs of block a (the run table when it started)."""
+    block = planmod.read_block(BLOCKS / "v2-part1-b.json")
+    lr = json.loads((DATA / "lr_choice.json").read_text())["lr"]
+    done_before = {r["run_id"] for r in runs if r["git_rev"].startswith("c459c8e")}
+    _same_plan(DATA / "plan_b_main.csv",
+               planmod.block_plan(block["protocols"], planmod.Setting(_half(manifest), lr), done_before))
+
+
 def test_every_run_is_planned_and_names_the_corpus(runs, manifest):
     planned = {r["run_id"]: r for p in DATA.glob("plan_*.csv") for r in planmod.read_plan(p)}
     for r in runs:

@@ -22,7 +22,8 @@ def _row(name, tokens, seed=0, split="teacher", protocol="ladder", loss=None, t0
             "N": a.non_embedding_params, "n_layers": a.n_layers, "d_model": a.d_model, "tokens": tokens,
             "seed": seed, "val_ce": loss, "total_flops": 3 * a.forward_flops_per_token * tokens,
             "wall_s": wall, "finished_utc": pd.Timestamp(1.8e9 + t0 + wall, unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "val_curve": f"{tokens // 2}:{loss + 0.5:.4f};{tokens}:{loss:.4f}", "lr": 0.01}
+            "val_curve": f"{tokens // 2}:{loss + 0.5:.4f};{tokens}:{loss:.4f}", "lr": 0.01,
+            "git_rev": "abc1234", "copy_curve": ""}
 
 
 @pytest.fixture()
@@ -90,6 +91,56 @@ def test_sweep_rate_counts_wall_time_from_first_start_to_last_end(synthetic):
     assert r.wall_s == pytest.approx(70.0) and r.flops == pytest.approx(s.runs.total_flops.sum())
 
 
+def test_sweep_rate_is_per_machine(synthetic):
+    s = S.load(synthetic)
+    runs = s.runs.copy()
+    runs.loc[runs.index[:2], "git_rev"] = "other"
+    two = dataclasses.replace(s, runs=runs)
+    with pytest.raises(ValueError, match="git_rev=None.*2 revisions"):
+        S.sweep_rate(two)
+    with pytest.raises(ValueError, match="names no run"):
+        S.sweep_rate(two, "nowhere")
+    table = S.sweep_rates(two)
+    assert table.runs.sum() == len(runs) and table.loc["other", "runs"] == 2
+    assert table.flops.sum() == pytest.approx(runs.total_flops.sum())
+
+
+def _probe_runs(s, curves):
+    runs = s.runs.iloc[:len(curves)].copy()
+    runs["val_curve"] = [v for v, _ in curves]
+    runs["copy_curve"] = [c for _, c in curves]
+    rest = s.runs.iloc[len(curves):].assign(copy_curve="")
+    return dataclasses.replace(s, runs=pd.concat([runs, rest]))
+
+
+def test_copy_probe_finds_coinciding_drops_and_onsets(synthetic):
+    s = _probe_runs(S.load(synthetic), [
+        ("10:4.0;20:3.9;30:3.0;40:2.9", "10:12;20:11.9;30:8.0;40:7.5"),   # sudden, same interval, copies at 30
+        ("10:4.0;20:3.2;30:3.1;40:3.0", "10:12;20:11.9;30:11.8;40:10.0"),  # sudden, probe falls later, never copies
+        ("10:3.0;20:2.9;30:2.8;40:2.7", "10:12;20:12.0;30:12.1;40:12.2"),  # no sudden drop
+    ])
+    p = S.copy_probe(s)
+    assert (p.runs, p.sudden, p.sudden_same, p.copying) == (3, 2, 1, 1)
+    assert p.onset_min == p.onset_max == 30 and len(p.not_copying) == 2
+    row = p.table.set_index("run_id").loc[s.runs.run_id.iloc[0]]
+    assert row["val drop at (M)"] == "0-0" and row["val drop"] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="drop="):
+        S.copy_probe(s, drop=float("nan"))
+    with pytest.raises(ValueError, match="vocab="):
+        S.copy_probe(s, vocab=1)
+    with pytest.raises(ValueError, match="no run records"):
+        S.copy_probe(dataclasses.replace(s, runs=s.runs.assign(copy_curve="")))
+
+
+def test_curve_reads_the_probe_column_and_refuses_others():
+    run = pd.Series({"run_id": "r", "val_curve": "10:3.5", "copy_curve": "10:9.5"})
+    assert list(S.curve(run, "copy_curve").val_ce) == [9.5]
+    with pytest.raises(ValueError, match="column="):
+        S.curve(run, "tokens")
+    with pytest.raises(ValueError, match="has no copy_curve"):
+        S.curve(pd.Series({"run_id": "r", "copy_curve": float("nan")}), "copy_curve")
+
+
 def test_curve_parses_the_val_curve_column():
     c = S.curve(pd.Series({"val_curve": "10:3.5;20:3.0"}))
     assert list(c.tokens) == [10, 20] and list(c.val_ce) == [3.5, 3.0]
@@ -103,3 +154,18 @@ def test_committed_data_summaries():
     assert (st.run <= st.planned).all() and st.run.sum() >= len(s.runs)  # runs in several protocols count in each
     fam = S.family_table()
     assert list(fam.name) == sorted(fam.name, key=lambda n: by_name(n).non_embedding_params)
+
+
+def test_a_fit_less_some_runs_is_stored_and_read_back(synthetic, tmp_path):
+    s = S.load(synthetic)
+    one = (s.supervised.run_id.iloc[0],)
+    fresh = S.supervised_fit(s, S.seed_noise(s), exclude=one, stored=None)
+    assert fresh.runs == 2 * len(NAMES) - 1
+    s = _probe_runs(s, [(s.runs.val_curve.iloc[0], "10:12;20:12.5")])  # a probe run that never copies
+    S.store_supervised_fits(s, tmp_path / "fits.csv", cuts=(0.0,), copying_cuts=(0.0,))
+    back = S.supervised_fit(s, S.seed_noise(s), exclude=S.copy_probe(s).not_copying, stored=tmp_path / "fits.csv")
+    assert back.runs == 2 * len(NAMES) - 1
+    with pytest.raises(ValueError, match="not a stored cut"):
+        S.supervised_fit(s, S.seed_noise(s), exclude=(s.supervised.run_id.iloc[1],), stored=tmp_path / "fits.csv")
+    with pytest.raises(ValueError, match="not among the supervised runs"):
+        S.supervised_fit(s, S.seed_noise(s), exclude=("nope",), stored=None)
