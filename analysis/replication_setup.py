@@ -54,7 +54,11 @@ class SetupRuns:
     """The version-2 run table split by what each run is for. ``sweep``: the learning-rate
     sweep; ``supervised``: every other run; ``ladder``, ``isoflop`` (with its ``budget``),
     ``seeds`` (configurations trained with more than one seed, all their seeds), ``twins``
-    (student-half runs with their teacher-half run of the same configuration and seed)."""
+    (student-half runs with their teacher-half run of the same configuration and seed);
+    ``reruns``: runs trained again under the id with suffix ``-r1`` (the ``probe`` protocol),
+    beside the first run (``val_ce_first``, ``val_ce_rerun``, ``relative_diff``). A rerun
+    replaces its first run in every table but ``runs`` (every row of ``runs.csv``) and takes
+    its protocols: it records the copying probe, the first run does not."""
 
     directory: Path
     runs: pd.DataFrame
@@ -64,16 +68,39 @@ class SetupRuns:
     isoflop: pd.DataFrame
     seeds: pd.DataFrame
     twins: pd.DataFrame
+    reruns: pd.DataFrame = None
 
 
 def _tags(runs: pd.DataFrame) -> pd.Series:
     return runs.protocol.str.split("+")
 
 
+def _with_reruns(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The run table with each first run that has a rerun (``-r1``) replaced by it, and the
+    table of the pairs."""
+    from experiments.plan import without_rerun
+
+    first_id = runs.run_id.map(without_rerun)
+    is_rerun = first_id != runs.run_id
+    by_id = runs.set_index("run_id")
+    orphans = sorted(set(first_id[is_rerun]) - set(by_id.index))
+    if orphans:
+        raise ValueError(f"runs.csv: rerun(s) of runs that are not in the table: {', '.join(orphans[:3])}")
+    rr = runs[is_rerun].copy()
+    rr["protocol"] = [by_id.protocol[f] for f in first_id[is_rerun]]  # the first run's protocols
+    pairs = pd.DataFrame({"run_id": rr.run_id, "first_run_id": first_id[is_rerun],
+                          "val_ce_first": [by_id.val_ce[f] for f in first_id[is_rerun]],
+                          "val_ce_rerun": rr.val_ce}).reset_index(drop=True)
+    pairs["relative_diff"] = pairs.val_ce_rerun / pairs.val_ce_first - 1
+    kept = runs[~is_rerun & ~runs.run_id.isin(first_id[is_rerun])]
+    return pd.concat([kept, rr]).sort_index(), pairs
+
+
 def load(directory: str | Path = DIRECTORY) -> SetupRuns:
-    runs = _csv(Path(directory), "runs.csv")
-    runs["name"] = "L" + runs.n_layers.astype(str) + "d" + runs.d_model.astype(str)
-    runs["M"] = runs.tokens / runs.N
+    table = _csv(Path(directory), "runs.csv")
+    table["name"] = "L" + table.n_layers.astype(str) + "d" + table.d_model.astype(str)
+    table["M"] = table.tokens / table.N
+    runs, reruns = _with_reruns(table)
     tags = _tags(runs)
     sweep = runs[tags.apply(lambda t: "lr-sweep" in t)].copy()
     sup = runs[~runs.index.isin(sweep.index)].copy()
@@ -87,7 +114,8 @@ def load(directory: str | Path = DIRECTORY) -> SetupRuns:
     seeds = teacher[counts > 1].sort_values(["N", "seed"])
     stu = sup[sup.split == "student"]
     twins = stu.merge(teacher, on=["N", "tokens", "seed"], suffixes=("_student", "_teacher"))
-    return SetupRuns(Path(directory), runs, sweep, sup, ladder, iso.sort_values(["budget", "N"]), seeds, twins)
+    return SetupRuns(Path(directory), table, sweep, sup, ladder, iso.sort_values(["budget", "N"]), seeds, twins,
+                     reruns)
 
 
 # -- corpus ------------------------------------------------------------------------------
@@ -521,3 +549,22 @@ def status(s: SetupRuns) -> pd.DataFrame:
     out["left"] = out.planned - out.run
     out.index.name = "protocol"
     return out
+
+
+def source_gain(s: SetupRuns, shorter: str, longer: str) -> pd.DataFrame:
+    """Per validation source (``val_ce_by_source``): the loss of run ``shorter``, of run
+    ``longer`` and the gain from the first to the second (nats), largest gain first."""
+    runs = s.runs.set_index("run_id")
+    for arg, rid in (("shorter", shorter), ("longer", longer)):
+        if rid not in runs.index:
+            raise ValueError(f"{arg}={rid!r} is not a run of the table")
+
+    def parse(rid):
+        text = runs.loc[rid, "val_ce_by_source"]
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"run {rid} has no val_ce_by_source")
+        return pd.Series({k: float(v) for k, v in (p.split(":") for p in text.split(";"))})
+
+    a, b = parse(shorter), parse(longer)
+    return pd.DataFrame({"shorter": a, "longer": b, "gain": a - b}).dropna().sort_values("gain", ascending=False)
+

@@ -198,11 +198,13 @@ class Block:
                 choice = choose(list(csv.DictReader(f)))
             (self.W / "lr_choice.json").write_text(json.dumps(choice, indent=1))
             lr = choice["lr"]
-        done = set()
+        done, without_probe = set(), frozenset()
         if self.cfg.get("done_from") and Path(self.cfg["done_from"]).exists():
             with open(self.cfg["done_from"], newline="") as f:
                 done = {r["run_id"] for r in csv.DictReader(f)}
-        rows = planmod.block_plan(self.cfg["protocols"], planmod.Setting(half, lr), done).rows() \
+            without_probe = planmod.unprobed(Path(self.cfg["done_from"]))
+        rows = planmod.block_plan(self.cfg["protocols"], planmod.Setting(half, lr, unprobed=without_probe),
+                                  done).rows() \
             if not self.tiny else tiny_rows(self.cfg["protocols"])
         self.sweep("main", rows, self.deadline(), mode)
         self.mark("finished")

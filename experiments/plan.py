@@ -98,12 +98,14 @@ def isoflop_tokens(arch: Architecture, C: float) -> int:
 
 @dataclass(frozen=True)
 class Setting:
-    """What a plan depends on: the size of a training half, and the peak learning rate of
-    each size (by name; missing sizes get ``default_lr``)."""
+    """What a plan depends on: the size of a training half, the peak learning rate of each
+    size (by name; missing sizes get ``default_lr``) and the finished runs that lack the
+    copying probe (``unprobed``: their ids; the ``probe`` protocol trains them again)."""
 
     half_tokens: int
     lr: dict = field(default_factory=dict)
     default_lr: float = DEFAULT_LR
+    unprobed: frozenset = frozenset()
 
     def lr_of(self, arch: Architecture) -> float:
         return float(self.lr.get(arch.name, self.default_lr))
@@ -160,6 +162,23 @@ def twin_runs(s: Setting) -> Iterable[dict]:
         yield supervised(s, a, m_tokens(a, LADDER_M), split="student")
 
 
+def probe_reruns(s: Setting) -> Iterable[dict]:
+    """The supervised protocols' finished runs that lack the copying probe, trained again
+    (same configuration and seed) under the id with suffix ``-r1``."""
+    runs = {}
+    for make in (ladder_runs, *(isoflop_runs(C) for C in ISOFLOP_BUDGETS), seed_runs, twin_runs):
+        for r in make(s):
+            if r is not None and r["run_id"] in s.unprobed:
+                runs[r["run_id"]] = {**r, "run_id": r["run_id"] + "-r1"}
+    yield from runs.values()
+
+
+def unprobed(runs_csv: Path) -> frozenset:
+    """The ids of the runs of a run table that record no copying probe (``copy_curve``)."""
+    with open(runs_csv, newline="") as f:
+        return frozenset(r["run_id"] for r in csv.DictReader(f) if not r.get("copy_curve"))
+
+
 @dataclass(frozen=True)
 class Protocol:
     """One protocol of the replication: its runs, and one sentence for the design table."""
@@ -182,6 +201,8 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
       for C in ISOFLOP_BUDGETS),
     Protocol("seeds", "seeds 1 and 2 of eight ladder configurations, the largest included", seed_runs),
     Protocol("twins", "student-half twins (M = 20) of the student sizes part 2 distils", twin_runs),
+    Protocol("probe", "the supervised protocols' finished runs that lack the copying probe, trained "
+             "again with it (id suffix -r1)", probe_reruns),
 )}
 
 
@@ -301,11 +322,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
     block = read_block(a.block)
     lr = json.loads(a.lr.read_text())["lr"] if a.lr else {}
-    done = set()
+    done, without_probe = set(), frozenset()
     if a.done and a.done.exists():
         with open(a.done, newline="") as f:
             done = {r["run_id"] for r in csv.DictReader(f)}
-    plan = block_plan(block["protocols"], Setting(a.half_tokens, lr), done)
+        without_probe = unprobed(a.done)
+    plan = block_plan(block["protocols"], Setting(a.half_tokens, lr, unprobed=without_probe), done)
     write_plan(plan, a.out)
     rows = plan.rows()
     print(f"{len(rows)} runs, {sum(r['cost_flops'] for r in rows):.3e} model FLOPs, "

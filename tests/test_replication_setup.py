@@ -169,3 +169,48 @@ def test_a_fit_less_some_runs_is_stored_and_read_back(synthetic, tmp_path):
         S.supervised_fit(s, S.seed_noise(s), exclude=(s.supervised.run_id.iloc[1],), stored=tmp_path / "fits.csv")
     with pytest.raises(ValueError, match="not among the supervised runs"):
         S.supervised_fit(s, S.seed_noise(s), exclude=("nope",), stored=None)
+
+
+def test_source_gain_compares_two_runs_per_source(synthetic):
+    s = S.load(synthetic)
+    runs = s.runs.copy()
+    runs["val_ce_by_source"] = ""
+    runs.loc[runs.index[0], "val_ce_by_source"] = "code:3.0;docs:4.0"
+    runs.loc[runs.index[1], "val_ce_by_source"] = "code:2.5;docs:3.0"
+    s = dataclasses.replace(s, runs=runs)
+    g = S.source_gain(s, runs.run_id.iloc[0], runs.run_id.iloc[1])
+    assert list(g.index) == ["docs", "code"] and g.gain.tolist() == pytest.approx([1.0, 0.5])
+    with pytest.raises(ValueError, match="longer='x'"):
+        S.source_gain(s, runs.run_id.iloc[0], "x")
+    with pytest.raises(ValueError, match="has no val_ce_by_source"):
+        S.source_gain(s, runs.run_id.iloc[0], runs.run_id.iloc[2])
+
+
+def test_a_rerun_replaces_its_first_run_and_is_paired_with_it(synthetic):
+    table = pd.read_csv(synthetic / "runs.csv")
+    first = table[table.protocol == "ladder"].iloc[0]
+    rerun = first.copy()
+    rerun["run_id"], rerun["protocol"], rerun["val_ce"] = first.run_id + "-r1", "probe", first.val_ce * 1.002
+    rerun["copy_curve"] = "10:9.5;20:8.0"
+    pd.concat([table, rerun.to_frame().T]).to_csv(synthetic / "runs.csv", index=False)
+    s = S.load(synthetic)
+    assert len(s.runs) == len(table) + 1  # every row of runs.csv
+    assert first.run_id not in set(s.supervised.run_id) and rerun.run_id in set(s.ladder.run_id)
+    assert len(s.reruns) == 1 and s.reruns.relative_diff.iloc[0] == pytest.approx(0.002)
+    assert s.supervised.set_index("run_id").protocol[rerun.run_id] == "ladder"
+    pd.concat([table, rerun.to_frame().T.assign(run_id="s-nowhere-r1")]).to_csv(synthetic / "runs.csv", index=False)
+    with pytest.raises(ValueError, match="rerun.*not in the table"):
+        S.load(synthetic)
+
+
+def test_the_probe_protocol_reruns_only_what_lacks_the_probe():
+    from experiments import plan as planmod
+
+    s0 = planmod.Setting(200_000_000)
+    ladder = [r for r in planmod.ladder_runs(s0) if r is not None]
+    s = planmod.Setting(200_000_000, unprobed=frozenset({ladder[0]["run_id"], "s-other"}))
+    rows = planmod.block_plan(["probe"], s).rows()
+    assert [r["run_id"] for r in rows] == [ladder[0]["run_id"] + "-r1"]
+    assert {k: v for k, v in rows[0].items() if k not in ("run_id", "protocol", "priority")} == \
+        {k: v for k, v in ladder[0].items() if k != "run_id"}
+    assert planmod.without_rerun(rows[0]["run_id"]) == ladder[0]["run_id"]
