@@ -191,7 +191,11 @@ class Throughput:
     """The benchmark (``throughput.csv``): ``table``, MFU per size (rows) and step mode (columns);
     ``compile_mfu_20m``: the compiled step's MFU at the largest size of at least 20M
     non-embedding parameters it measured (``compile_20m_name``); ``compile_over_graph``: the
-    compiled step's speed over the CUDA-graph step's at the sizes both measured (min, max)."""
+    compiled step's speed over the CUDA-graph step's (min, max) at the sizes both measured where
+    compiling is faster, from ``compile_faster_from`` (the smallest such size) up;
+    ``compile_slower``: the sizes where it is slower, and the lowest ratio there
+    (``compile_slower_ratio``, NaN if none); ``eager_over_graph_max``: eager PyTorch's speed over
+    the graph step's at most, where both were measured."""
 
     table: pd.DataFrame
     compile_mfu_20m: float
@@ -200,6 +204,10 @@ class Throughput:
     graph_mfu_max: float
     compile_over_graph_min: float
     compile_over_graph_max: float
+    compile_faster_from: str
+    compile_slower: tuple
+    compile_slower_ratio: float
+    eager_over_graph_max: float
     peak_tflops: float
 
 
@@ -209,11 +217,15 @@ def throughput(directory: str | Path = DIRECTORY, peak: float = 790e12) -> Throu
     big = tp[(tp["mode"] == "compile") & (tp.N >= 20e6)].sort_values("N")
     both = tab.dropna(subset=["compile", "graph"])
     ratio = both["compile"] / both["graph"]
+    faster, slower = ratio[ratio >= 1], ratio[ratio < 1]
+    eager = tab.dropna(subset=["eager", "graph"])
     graph = tab["graph"].dropna()
     return Throughput(table=tab, compile_mfu_20m=float(big.mfu.iloc[-1]), compile_20m_name=str(big.name.iloc[-1]),
                       graph_mfu_min=float(graph.min()), graph_mfu_max=float(graph.max()),
-                      compile_over_graph_min=float(ratio.min()), compile_over_graph_max=float(ratio.max()),
-                      peak_tflops=peak / 1e12)
+                      compile_over_graph_min=float(faster.min()), compile_over_graph_max=float(faster.max()),
+                      compile_faster_from=str(both.loc[faster.index].N.idxmin()), compile_slower=tuple(slower.index),
+                      compile_slower_ratio=float(slower.min()) if len(slower) else float("nan"),
+                      eager_over_graph_max=float((eager["eager"] / eager["graph"]).max()), peak_tflops=peak / 1e12)
 
 
 @dataclass(frozen=True)

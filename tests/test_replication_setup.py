@@ -214,3 +214,14 @@ def test_the_probe_protocol_reruns_only_what_lacks_the_probe():
     assert {k: v for k, v in rows[0].items() if k not in ("run_id", "protocol", "priority")} == \
         {k: v for k, v in ladder[0].items() if k != "run_id"}
     assert planmod.without_rerun(rows[0]["run_id"]) == ladder[0]["run_id"]
+
+
+def test_throughput_separates_the_sizes_where_compiling_is_slower(tmp_path):
+    rows = [("L2d128", 4e5, "graph", 0.024), ("L2d128", 4e5, "compile", 0.015), ("L2d128", 4e5, "eager", 0.013),
+            ("L5d320", 6e6, "graph", 0.086), ("L5d320", 6e6, "compile", 0.28),
+            ("L7d512", 2.2e7, "graph", 0.146), ("L7d512", 2.2e7, "compile", 0.383)]
+    pd.DataFrame(rows, columns=["name", "N", "mode", "mfu"]).to_csv(tmp_path / "throughput.csv", index=False)
+    tp = S.throughput(tmp_path)
+    assert tp.compile_slower == ("L2d128",) and tp.compile_slower_ratio == pytest.approx(0.015 / 0.024)
+    assert tp.compile_faster_from == "L5d320" and tp.compile_over_graph_max == pytest.approx(0.28 / 0.086)
+    assert tp.compile_20m_name == "L7d512" and tp.eager_over_graph_max == pytest.approx(0.013 / 0.024)
