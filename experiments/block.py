@@ -164,7 +164,8 @@ class Block:
         shutil.copy(pdir / "plan.csv", self.W / "plans" / f"{plan_name}.csv")
         python(["-m", "experiments.sweep", "run", "--plan-dir", str(pdir), *self.sweep_args(),
                 "--results", str(self.W / "results"), "--workers-per-gpu", str(self.cfg["workers_per_gpu"]),
-                "--deadline", str(deadline), "--mode", mode, "--throughput", str(self.throughput())]
+                "--deadline", str(deadline), "--mode", mode, "--throughput", str(self.throughput()),
+                "--graph-below", str(self.cfg.get("graph_below", 0))]
                + (["--save-teachers"] if self.cfg.get("save_teachers") else []), self.log)
 
     def throughput(self) -> Path:

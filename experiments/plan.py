@@ -261,9 +261,19 @@ def read_plan(path: Path) -> list[dict]:
     return rows
 
 
+#: The keys of a block's configuration (what ``experiments.block`` reads; the rest describes it).
+BLOCK_KEYS = frozenset({"name", "what", "usage", "session_seconds", "mps", "workers_per_gpu", "benchmark",
+                        "check_modes", "checked_by", "mode", "graph_below", "throughput_from", "lr_from",
+                        "done_from", "first", "protocols", "save_teachers"})
+
+
 def read_block(path: Path) -> dict:
-    """A GPU block's configuration (experiments/blocks/*.json)."""
+    """A GPU block's configuration (experiments/blocks/*.json); an unknown key (a typo would
+    otherwise be ignored) or protocol is an error."""
     block = json.loads(Path(path).read_text())
+    keys = sorted(set(block) - BLOCK_KEYS)
+    if keys:
+        raise ValueError(f"{path}: unknown keys {keys}; known: {sorted(BLOCK_KEYS)}")
     unknown = [p for p in block["protocols"] if p not in PROTOCOLS]
     if unknown:
         raise ValueError(f"{path}: unknown protocols {unknown}; known: {sorted(PROTOCOLS)}")

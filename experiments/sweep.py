@@ -115,7 +115,8 @@ class Worker:
         self.rev = git_rev()
         self.teachers: dict[str, Transformer] = {}
         self.rate: dict[str, list[float]] = {}  # model FLOP/s of this worker's finished runs, by size
-        self.measured = measured_rates(args.throughput, args.mode) if args.throughput else {}
+        self.measured = {m: measured_rates(args.throughput, m) for m in {args.mode, "graph"}} \
+            if args.throughput else {}
 
     def split(self, name: str) -> torch.Tensor | None:
         """A split's tokens on the device, or None while it has not arrived (a corpus
@@ -177,10 +178,11 @@ class Worker:
         name = f"L{r['n_layers']}d{r['d_model']}"
         if self.rate.get(name):
             return float(np.median(self.rate[name]))
-        if self.measured:  # the benchmark's rate of the nearest measured size
+        measured = self.measured.get(step_mode(r, self.args.mode, self.args.graph_below), {})
+        if measured:  # the benchmark's rate of the nearest measured size
             n = architecture(r["n_layers"], r["d_model"]).non_embedding_params
-            near = min(self.measured, key=lambda k: abs(np.log(by_name(k).non_embedding_params / n)))
-            return self.measured[near] / max(1, self.args.workers_per_gpu)
+            near = min(measured, key=lambda k: abs(np.log(by_name(k).non_embedding_params / n)))
+            return measured[near] / max(1, self.args.workers_per_gpu)
         return self.args.rate_hint
 
     def teacher(self, run_id: str) -> Transformer:
@@ -206,7 +208,8 @@ class Worker:
         teacher = self.teacher(r["teacher_run_id"]) if r["teacher_run_id"] else None
         self.log(f"start {rid}")
         row, model = train_run(cfg, self.split(r["split"]), self.split("validation"), self.device,
-                               teacher=teacher, mode=self.args.mode, log=self.log,
+                               teacher=teacher, mode=step_mode(r, self.args.mode, self.args.graph_below),
+                               log=self.log,
                                val_sources=self.val_sources, source_names=self.source_names)
         if teacher is not None:
             trow = load_rows(self.R).get(r["teacher_run_id"], {})
@@ -251,6 +254,15 @@ class Worker:
                 self.log(f"FAILED {r['run_id']}\n{traceback.format_exc()}")
                 if self.device.startswith("cuda"):
                     torch.cuda.empty_cache()
+
+
+def step_mode(r: dict, mode: str, graph_below: float) -> str:
+    """How run ``r``'s training step runs: ``mode``, except that a compiled sweep replays the
+    step of models with fewer than ``graph_below`` non-embedding parameters as a CUDA graph
+    (compiling is slower than graph replay for the smallest sizes: data/replication/throughput.csv)."""
+    if mode == "compile" and architecture(r["n_layers"], r["d_model"]).non_embedding_params < graph_below:
+        return "graph"
+    return mode
 
 
 def measured_rates(path, mode: str) -> dict[str, float]:
@@ -302,7 +314,7 @@ def passthrough(args) -> list[str]:
            str(args.results), "--shard", args.shard, "--vocab", str(args.vocab),
            "--eval-tokens", str(args.eval_tokens), "--n-ctx", str(args.n_ctx),
            "--deadline", str(args.deadline or 0), "--mode", args.mode, "--rate-hint", str(args.rate_hint),
-           "--workers-per-gpu", str(args.workers_per_gpu)]
+           "--workers-per-gpu", str(args.workers_per_gpu), "--graph-below", str(args.graph_below)]
     if args.throughput:
         out += ["--throughput", str(args.throughput)]
     if args.save_teachers:
@@ -323,6 +335,8 @@ def main(argv=None):
     ap.add_argument("--rate-hint", type=float, default=0.0,
                     help="model FLOP/s a worker assumes for the deadline before its first run ends")
     ap.add_argument("--mode", choices=MODES, default="eager", help="how a training step runs")
+    ap.add_argument("--graph-below", type=float, default=0.0,
+                    help="with --mode compile, models with fewer non-embedding parameters replay a CUDA graph instead")
     ap.add_argument("--save-teachers", action="store_true", help="keep teacher-half checkpoints")
     ap.add_argument("--vocab", type=int, default=8192)
     ap.add_argument("--eval-tokens", type=int, default=0, help="validation tokens (0: all)")

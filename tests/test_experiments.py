@@ -295,6 +295,22 @@ def test_block_configs_name_known_protocols():
         assert all(x in planmod.PROTOCOLS for x in b.get("first", []))
 
 
+def test_block_config_with_an_unknown_key_is_an_error(tmp_path):
+    cfg = json.loads((ROOT / "experiments" / "blocks" / "v2-part1-c.json").read_text())
+    (tmp_path / "b.json").write_text(json.dumps({**cfg, "graph_bellow": 1}))
+    with pytest.raises(ValueError, match="unknown keys \\['graph_bellow'\\]"):
+        planmod.read_block(tmp_path / "b.json")
+
+
+def test_step_mode_replays_graphs_for_small_models_in_a_compiled_sweep():
+    from experiments.sweep import step_mode
+
+    small, large = {"n_layers": 2, "d_model": 128}, {"n_layers": 5, "d_model": 320}
+    assert step_mode(small, "compile", 1e6) == "graph" and step_mode(large, "compile", 1e6) == "compile"
+    assert step_mode(small, "compile", 0) == "compile"
+    assert step_mode(small, "eager", 1e6) == "eager"  # a sweep whose fast modes failed the check stays eager
+
+
 def test_lr_rule():
     def rows(opt_by_size):
         out = []
