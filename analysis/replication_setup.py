@@ -42,6 +42,11 @@ FIT_CUTS = (0.0, 30e6, 50e6, 100e6)
 FIT_CUTS_COPYING = (50e6,)
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """A text column with missing values as "" (an all-empty column reads back as floats)."""
+    return column.map(lambda v: v if isinstance(v, str) else "")
+
+
 def _csv(directory: Path, name: str) -> pd.DataFrame:
     path = Path(directory) / name
     if not path.exists():
@@ -246,7 +251,7 @@ def sweep_rate(s: SetupRuns, git_rev: str | None = None) -> SweepRate:
     (each block's machine ran one revision: ``data/replication/README.md``). Without
     ``git_rev`` the table must hold one revision only: a wall time across machines would count
     the hours between sessions."""
-    rev = s.runs.git_rev.fillna("").astype(str)
+    rev = _text(s.runs.git_rev)
     revs = sorted(rev.unique())
     if git_rev is None:
         if len(revs) != 1:
@@ -265,7 +270,7 @@ def sweep_rate(s: SetupRuns, git_rev: str | None = None) -> SweepRate:
 
 def sweep_rates(s: SetupRuns) -> pd.DataFrame:
     """:func:`sweep_rate` of every machine (revision) in the run table, in order of its first run."""
-    first = s.runs.groupby(s.runs.git_rev.fillna("").astype(str)).finished_utc.min().sort_values()
+    first = s.runs.groupby(_text(s.runs.git_rev)).finished_utc.min().sort_values()
     return pd.DataFrame([vars(sweep_rate(s, rev)) for rev in first.index]).set_index("git_rev")
 
 
@@ -413,7 +418,7 @@ def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS,
     records the probe) and write the optima (parameters in ``SUPERVISED``'s order), their
     objective, diagnostics, the excluded runs and the digest of their runs to ``path``."""
     variants = [(cut, ()) for cut in cuts]
-    if (s.runs.copy_curve.fillna("").astype(str) != "").any():
+    if (_text(s.runs.copy_curve) != "").any():
         variants += [(cut, copy_probe(s).not_copying) for cut in copying_cuts]
     rows = []
     for cut, exclude in variants:
@@ -517,7 +522,7 @@ def copy_probe(s: SetupRuns, *, drop: float = 0.5, vocab: int = 8192) -> CopyPro
         raise ValueError(f"drop={drop!r}: must be a positive number of nats")
     if not (isinstance(vocab, (int, np.integer)) and vocab >= 2):
         raise ValueError(f"vocab={vocab!r}: must be an integer >= 2")
-    runs = s.runs[s.runs.copy_curve.fillna("").astype(str) != ""]
+    runs = s.runs[_text(s.runs.copy_curve) != ""]
     if runs.empty:
         raise ValueError("no run records the copying probe (copy_curve)")
     ln_v = float(np.log(vocab))
