@@ -5,7 +5,9 @@ message that names the argument and the range it must lie in, instead of
 propagating NaN through a fit or an optimiser, or failing inside numpy with a
 message that names no argument. Strings, booleans and integers too large for a
 float (``10**400``) are rejected as numbers; arrays that do not broadcast together
-are rejected with the names of the arguments and their shapes.
+are rejected with the names of the arguments and their shapes. Every message shows
+the value it refuses through ``shown``, which keeps it short (``10**400`` is "an
+integer of 401 digits (1e+400)", not 401 digits).
 """
 
 from __future__ import annotations
@@ -16,10 +18,53 @@ import numbers
 import numpy as np
 
 
-def _show(value) -> str:
-    """``repr(value)``, shortened to 60 characters (``10**400`` has 401 digits)."""
-    text = repr(value.item() if isinstance(value, np.generic) else value)
-    return text if len(text) <= 60 else text[:28] + "..." + text[-28:]
+def shown(value, width: int = 60) -> str:
+    """``value`` as an error message shows it: short whatever it is.
+
+    An integer of more than 20 digits is given by its number of digits and its order of
+    magnitude (``10**400``: "an integer of 401 digits (1e+400)"), not digit by digit; a
+    float or a numpy scalar by its repr ("nan", "inf", "1e+308"); a string by its repr
+    cut to ``width`` characters; a small sequence or array entry by entry, a large one
+    by its length or shape; any other object by its repr if short, else by its type.
+    """
+    import numbers
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, numbers.Integral):
+        digits = str(abs(int(value)))
+        if len(digits) <= 20:
+            return str(int(value))
+        sign = "-" if value < 0 else ""
+        mantissa = f"{digits[0]}.{digits[1:3]}".rstrip("0").rstrip(".")
+        return (f"{'a negative' if sign else 'an'} integer of {len(digits)} digits "
+                f"({sign}{mantissa}e+{len(digits) - 1})")
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (str, bytes)):
+        text = repr(value)
+        return text if len(text) <= width else f"{text[:width - 20]}...' ({len(value)} characters)"
+    if isinstance(value, np.ndarray):
+        if value.size <= 6 and value.ndim <= 2:
+            return shown(value.tolist(), width)
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        open_, close = ("[", "]") if isinstance(value, list) else ("(", ",)" if len(value) == 1 else ")")
+        text = open_ + ", ".join(shown(v, width) for v in value[:6]) + (", ..." if len(value) > 6 else "") + close
+        return text if len(text) <= width else f"a {type(value).__name__} of {len(value)} items"
+    shape = getattr(value, "shape", None)
+    if shape is not None and not callable(shape) and hasattr(value, "columns"):
+        return f"a {type(value).__name__} of shape {tuple(shape)}"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the error being reported
+        text = ""
+    return text if 0 < len(text) <= width else f"a {type(value).__name__}"
+
+
+_show = shown
 
 
 def _float_array(name: str, value, expected: str) -> np.ndarray:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis._checks import in_range, instance, integer, positive_array
+from analysis._checks import in_range, instance, integer, positive_array, shown
 
 __all__ = [
     "KernelErrors",
@@ -63,7 +63,7 @@ def _coefficients(alpha) -> np.ndarray:
     try:
         arr = np.asarray(alpha, dtype=float)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers; got {alpha!r}"[:300]) from None
+        raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers; got {shown(alpha)}") from None
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.all(arr == 0) \
             or isinstance(alpha, (str, bytes)) or np.max(np.abs(arr)) > 1e150:
         raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers (not all 0, |alpha| <= 1e150); "
@@ -75,7 +75,7 @@ def _span(name: str, value, size: int) -> np.ndarray:
     arr = np.asarray(value)
     if not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 1) or np.any(arr > size):
         raise ValueError(f"{name} must be integers in [1, {size}] (the number of basis functions); "
-                         f"got {value!r}")
+                         f"got {shown(value)}")
     return arr.astype(int)
 
 
@@ -168,7 +168,7 @@ class MappingTask:
 
     def __post_init__(self):
         if not isinstance(self.num_classes, (int, np.integer)) or self.num_classes < 4:
-            raise ValueError(f"num_classes must be an integer >= 4; got {self.num_classes!r}")
+            raise ValueError(f"num_classes must be an integer >= 4; got {shown(self.num_classes)}")
         positive_array("strength", self.strength)
 
     @property
@@ -247,7 +247,7 @@ def mlp_parameter_count(input_dim: int, width: int, output_dim: int) -> int:
 def init_mlp(input_dim: int, width: int, output_dim: int, rng: np.random.Generator) -> dict:
     """He-initialised weights (float32) and zero biases of a two-hidden-layer ReLU MLP."""
     if not isinstance(width, (int, np.integer)) or width < 1:
-        raise ValueError(f"width must be a positive integer; got {width!r}")
+        raise ValueError(f"width must be a positive integer; got {shown(width)}")
     input_dim, width, output_dim = (integer(k, v, 1, 1 << 16) for k, v in
                                     (("input_dim", input_dim), ("width", width), ("output_dim", output_dim)))
     instance("rng", rng, np.random.Generator, " (numpy.random.default_rng)")
@@ -440,7 +440,7 @@ def sweep_bands(runs, experiment: str):
     import pandas as pd
 
     if experiment not in _X:
-        raise ValueError(f"experiment must be one of {', '.join(_X)}; got {experiment!r}")
+        raise ValueError(f"experiment must be one of {', '.join(_X)}; got {shown(experiment)}")
     rows = runs[runs.experiment == experiment].rename(columns={_X[experiment]: "x"})
     grouped = rows.groupby(["student_width", "x"])
     return pd.DataFrame({

@@ -27,7 +27,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from analysis._checks import in_range
+from analysis._checks import in_range, shown
 
 __all__ = ["Check", "CheckError", "paper", "finding", "differs", "half_unit", "tables", "show", "KINDS"]
 
@@ -61,13 +61,13 @@ def half_unit(printed: str) -> float:
     """Half a unit of the last printed digit of ``printed`` ("0.513" -> 0.0005, "3355" -> 0.5,
     "1.2e21" -> 5e19)."""
     if not isinstance(printed, str):
-        raise TypeError(f"printed must be a string (the number as the paper prints it); got {printed!r}"[:200])
+        raise TypeError(f"printed must be a string (the number as the paper prints it); got {shown(printed)}")
     try:
         d = Decimal(printed.strip())
     except Exception as exc:  # decimal.InvalidOperation
-        raise ValueError(f"printed must be a number as the paper prints it; got {printed!r}") from exc
+        raise ValueError(f"printed must be a number as the paper prints it; got {shown(printed)}") from exc
     if not d.is_finite() or not -300 <= d.as_tuple().exponent <= 300:
-        raise ValueError(f"printed must be a finite number as the paper prints it; got {printed!r}")
+        raise ValueError(f"printed must be a finite number as the paper prints it; got {shown(printed)}")
     return 0.5 * 10.0 ** int(d.as_tuple().exponent)
 
 
@@ -77,7 +77,7 @@ def _number(name: str, x) -> float:
 
 def _text(name: str, value, *, empty: bool = False) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a {'' if empty else 'non-empty '}string; got {value!r}"[:200])
+        raise TypeError(f"{name} must be a {'' if empty else 'non-empty '}string; got {shown(value)}")
     if not (empty or value.strip()):
         raise ValueError(f"{name} must be a non-empty string")
     return value
@@ -147,11 +147,11 @@ def _cell(x):
 def tables(checks) -> dict[str, pd.DataFrame]:
     """The checks as one table per kind (kinds without checks are left out)."""
     if isinstance(checks, (str, bytes, Check)) or not hasattr(checks, "__iter__"):
-        raise TypeError(f"checks must be a sequence of checks (paper(), finding(), differs()); got {checks!r}"[:200])
+        raise TypeError(f"checks must be a sequence of checks (paper(), finding(), differs()); got {shown(checks)}")
     checks = list(checks)
     bad = [c for c in checks if not isinstance(c, Check)]
     if bad:
-        raise TypeError(f"checks must be made by paper(), finding() or differs(); got {bad[0]!r}")
+        raise TypeError(f"checks must be made by paper(), finding() or differs(); got {shown(bad[0])}")
     columns = {
         "paper": ["quantity", "paper", "ours", "tolerance", "verdict", "reason"],
         "finding": ["quantity", "ours", "tolerance", "verdict"],

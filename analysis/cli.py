@@ -52,6 +52,7 @@ import re
 import sys
 import warnings
 
+from analysis._checks import shown
 from analysis.flops import Scenario
 from analysis.laws import COEFFICIENT_SETS, distilled_loss, supervised_loss, supervised_loss_infinite_data
 
@@ -114,11 +115,11 @@ def parse_size(text: str) -> float:
     match = _SIZE_RE.match(str(text))
     if not match:
         raise argparse.ArgumentTypeError(
-            f"invalid size {text!r}: use a number such as 1e22 or 3000000000, optionally "
+            f"invalid size {shown(text)}: use a number such as 1e22 or 3000000000, optionally "
             f"with a suffix K, M, B, T or P (e.g. 3B, 500M, 20T)")
     value = float(match.group(1)) * _SUFFIXES.get(match.group(2).upper(), 1.0)
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}: must be positive and finite")
+        raise argparse.ArgumentTypeError(f"invalid size {shown(text)}: must be positive and finite")
     return value
 
 
@@ -134,9 +135,9 @@ def _loss_value(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be a number in nats/token") from None
+        raise argparse.ArgumentTypeError(f"invalid loss {shown(text)}: must be a number in nats/token") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be positive and finite")
+        raise argparse.ArgumentTypeError(f"invalid loss {shown(text)}: must be positive and finite")
     return value
 
 
@@ -144,9 +145,9 @@ def _count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1") from None
+        raise argparse.ArgumentTypeError(f"invalid count {shown(text)}: must be an integer >= 1") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1")
+        raise argparse.ArgumentTypeError(f"invalid count {shown(text)}: must be an integer >= 1")
     return value
 
 
@@ -157,10 +158,10 @@ def _students(text: str):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of students {text!r}: must be an integer >= 1 "
+        raise argparse.ArgumentTypeError(f"invalid number of students {shown(text)}: must be an integer >= 1 "
                                          f"or inf") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid number of students {text!r}: must be an integer >= 1 or inf")
+        raise argparse.ArgumentTypeError(f"invalid number of students {shown(text)}: must be an integer >= 1 or inf")
     return value
 
 
@@ -176,7 +177,7 @@ def _shared_scenario(args, default=Scenario.TEACHER_INFERENCE):
         scenario = Scenario.TEACHER_PRETRAINING_AND_INFERENCE
     if not isinstance(scenario, Scenario) or scenario.delta_pretraining == 0:
         raise ValueError(f"--students and --shared-logits share the teacher's pretraining; scenario "
-                         f"{scenario.slug!r} does not charge it (use teacher-pretraining or "
+                         f"{shown(scenario.slug)} does not charge it (use teacher-pretraining or "
                          f"teacher-pretraining+inference)")
     return scenario.shared_by(1 if students is None else students, shared_logits=shared_logits)
 

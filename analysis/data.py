@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis._checks import shown
+
 __all__ = [
     "TABLES",
     "DataError",
@@ -131,16 +133,16 @@ def _download(table: Table) -> Path:
 def data_path(name: str, *, download: bool = True) -> Path:
     """Path of the verified file of table ``name`` ("chinchilla", "gadre", "olmo", "fig1")."""
     if name not in TABLES:
-        raise ValueError(f"name must be one of {sorted(TABLES)}; got {name!r}")
+        raise ValueError(f"name must be one of {sorted(TABLES)}; got {shown(name)}")
     table = TABLES[name]
     chosen = os.environ.get("DSL_DATA_DIR")
     if chosen:
         folder = Path(chosen)
         if not folder.is_dir():
-            raise DataError(f"DSL_DATA_DIR={chosen!r} is not a directory; point it at the folder that "
+            raise DataError(f"DSL_DATA_DIR={shown(chosen)} is not a directory; point it at the folder that "
                             f"holds {table.filename} (see shared/data/README.md), or unset it")
         if not (folder / table.filename).is_file():
-            raise DataError(f"DSL_DATA_DIR={chosen!r} does not hold {table.filename}; copy the file "
+            raise DataError(f"DSL_DATA_DIR={shown(chosen)} does not hold {table.filename}; copy the file "
                             f"there (see shared/data/README.md), or unset DSL_DATA_DIR")
         return _verify(folder / table.filename, table)
     candidates = [_repo_root().parent / "shared" / "data" / table.filename]
@@ -175,12 +177,12 @@ def _read(name: str, path: Path | None) -> pd.DataFrame:
         raise DataError(f"{path} has a header but no rows")
     for col in table.required:
         if not pd.api.types.is_numeric_dtype(df[col]):
-            raise DataError(f"{path}: column {col!r} must be numeric; got dtype {df[col].dtype}")
+            raise DataError(f"{path}: column {shown(col)} must be numeric; got dtype {df[col].dtype}")
         values = df[col].to_numpy(dtype=float)
         bad = ~np.isfinite(values) | (values <= 0)
         if bad.any():
-            raise DataError(f"{path}: column {col!r} must be finite and > 0; row "
-                            f"{int(np.flatnonzero(bad)[0])} holds {values[bad][0]!r}")
+            raise DataError(f"{path}: column {shown(col)} must be finite and > 0; row "
+                            f"{int(np.flatnonzero(bad)[0])} holds {shown(values[bad][0])}")
     return df
 
 
@@ -190,16 +192,16 @@ def _check_loss_column(df: pd.DataFrame, loss_column, path) -> None:
     ``DataError`` for a loss column whose values are not losses."""
     losses = [c for c in df.columns if str(c).startswith("loss")]
     if not isinstance(loss_column, str) or loss_column not in losses:
-        raise ValueError(f"loss_column must be one of the loss columns {losses}; got {loss_column!r}")
+        raise ValueError(f"loss_column must be one of the loss columns {losses}; got {shown(loss_column)}")
     if not pd.api.types.is_numeric_dtype(df[loss_column]):
-        raise DataError(f"{path or 'the table'}: column {loss_column!r} must be numeric; "
+        raise DataError(f"{path or 'the table'}: column {shown(loss_column)} must be numeric; "
                         f"got dtype {df[loss_column].dtype}")
     vals = df[loss_column].to_numpy(float)
     bad = ~np.isfinite(vals) | (vals <= 0)
     if bad.any():
-        raise DataError(f"{path or 'the table'}: column {loss_column!r} must hold finite losses > 0; "
+        raise DataError(f"{path or 'the table'}: column {shown(loss_column)} must hold finite losses > 0; "
                         f"{int(bad.sum())} of {vals.size} rows do not (row {int(np.flatnonzero(bad)[0])} "
-                        f"holds {vals[bad][0]!r})")
+                        f"holds {shown(vals[bad][0])})")
 
 
 def _standard(df: pd.DataFrame, N, D, loss, **extra) -> pd.DataFrame:
@@ -220,7 +222,7 @@ def load_chinchilla(*, drop_highest: int = 0, path: str | Path | None = None) ->
     """
     df = _read("chinchilla", path)
     if not (0 <= int(drop_highest) < len(df)):
-        raise ValueError(f"drop_highest must be in [0, {len(df) - 1}]; got {drop_highest!r}")
+        raise ValueError(f"drop_highest must be in [0, {len(df) - 1}]; got {shown(drop_highest)}")
     if drop_highest:
         df = df.drop(df["loss"].nlargest(int(drop_highest)).index)
     N = df["Model Size"].to_numpy(float)
@@ -241,7 +243,7 @@ def load_gadre(*, dataset: str | None = None, loss_column: str = "loss_c4_val",
     if dataset is not None:
         known = sorted(df["dataset"].unique())
         if dataset not in known:
-            raise ValueError(f"dataset must be one of {known}; got {dataset!r}")
+            raise ValueError(f"dataset must be one of {known}; got {shown(dataset)}")
         df = df[df["dataset"] == dataset]
     return _standard(df, df["params_no_embed"], df["tokens"], df[loss_column],
                      M=20.0 * df["multiplier"].to_numpy(float))
@@ -320,8 +322,8 @@ def load_fig1_points(*, corrected: bool = True, path: str | Path | None = None) 
         for fix in FIG1_CORRECTIONS:
             rows = np.asarray(fix.rows)
             if rows.max() >= len(df) or not np.all(df[fix.column].to_numpy(float)[rows] == fix.digitised):
-                raise DataError(f"correction of rows {fix.rows}: column {fix.column!r} no longer holds "
-                                f"{fix.digitised!r}; the table is not the pinned version")
+                raise DataError(f"correction of rows {fix.rows}: column {shown(fix.column)} no longer holds "
+                                f"{shown(fix.digitised)}; the table is not the pinned version")
             ns[rows] = fix.corrected
     label = [sizes[round(v)][0] for v in ns]
     out = pd.DataFrame({

@@ -95,7 +95,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
-from analysis._checks import _float_array, array_in_range, in_range, integer
+from analysis._checks import _float_array, array_in_range, in_range, integer, shown
 from analysis.laws import (
     PAPER_SUPERVISED,
     DistillationCoefficients,
@@ -267,7 +267,7 @@ def _check_positive_data(**arrays) -> dict:
         bad = ~np.isfinite(arr) | (arr <= 0)
         if bad.any():
             raise ValueError(f"{name} must be finite and > 0; entry {int(np.flatnonzero(bad)[0])} "
-                             f"is {arr[bad][0]!r}")
+                             f"is {shown(arr[bad][0])}")
         out[name] = arr
         sizes.add(arr.size)
     if len(sizes) != 1:
@@ -352,16 +352,16 @@ class Law:
         held = {}
         for name, value in dict(fixed).items():
             if name not in coefficient:
-                raise ValueError(f"fixed: unknown coefficient {name!r}; allowed: {', '.join(coefficient)}")
+                raise ValueError(f"fixed: unknown coefficient {shown(name)}; allowed: {', '.join(coefficient)}")
             key, v = coefficient[name], float(value)
             if key.startswith("log_"):
                 if not (np.isfinite(v) and v > 0):
-                    raise ValueError(f"fixed[{name!r}] must be finite and > 0; got {value!r}")
+                    raise ValueError(f"fixed[{shown(name)}] must be finite and > 0; got {shown(value)}")
                 v = float(np.log(v))
             else:
                 lo = self.lower.get(key, -np.inf)
                 if not (np.isfinite(v) and v >= lo):
-                    raise ValueError(f"fixed[{name!r}] must be finite and >= {lo:g}; got {value!r}")
+                    raise ValueError(f"fixed[{shown(name)}] must be finite and >= {lo:g}; got {shown(value)}")
             held[key] = v
         if len(held) == len(self.parameters):
             raise ValueError("fixed: at least one coefficient must stay free")
@@ -601,7 +601,7 @@ class Problem:
 def _check_settings(delta, residual, n, p):
     in_range("delta", delta, 1e-12, 1e3)
     if not isinstance(residual, str) or residual not in ("log", "printed"):
-        raise ValueError(f"residual must be 'log' or 'printed'; got {residual!r}")
+        raise ValueError(f"residual must be 'log' or 'printed'; got {shown(residual)}")
     if n <= p:
         raise ValueError(f"too few runs: {n} runs for {p} free parameters (need more than {p})")
 
@@ -736,7 +736,7 @@ class BootstrapResult:
         """The result for stored ``samples`` (percentile intervals recomputed)."""
         samples = np.asarray(samples, dtype=float)
         if not (0 < level < 1):
-            raise ValueError(f"level must be in the open interval (0, 1); got {level!r}")
+            raise ValueError(f"level must be in the open interval (0, 1); got {shown(level)}")
         failed = int(np.isnan(samples[:, 0]).sum())
         if failed == samples.shape[0]:
             raise RuntimeError("bootstrap: no resample converged")
@@ -753,10 +753,10 @@ class BootstrapResult:
 def grid_starts(grid) -> tuple[tuple, np.ndarray]:
     """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
     if not isinstance(grid, Mapping) or not grid:
-        raise ValueError(f"grid must be a non-empty mapping of parameter name -> values; got {grid!r}")
+        raise ValueError(f"grid must be a non-empty mapping of parameter name -> values; got {shown(grid)}")
     names = tuple(grid)
     try:
-        values = [_float_array(f"grid[{k!r}]", grid[k], "a sequence of finite numbers") for k in names]
+        values = [_float_array(f"grid[{shown(k)}]", grid[k], "a sequence of finite numbers") for k in names]
     except ValueError as exc:
         raise ValueError(f"grid: every entry must be a non-empty sequence of finite numbers ({exc})") from None
     if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
@@ -1020,12 +1020,12 @@ def evaluate(law: Law, theta, *, delta: float | None = None, residual: str = "lo
     if isinstance(theta, Mapping):
         missing = [k for k in law.parameters if k not in theta]
         if missing:
-            raise ValueError(f"theta is missing parameters {missing} of law {law.name!r}")
+            raise ValueError(f"theta is missing parameters {missing} of law {shown(law.name)}")
         theta = [theta[k] for k in law.parameters]
     theta = np.asarray(theta, dtype=float)
     if theta.shape != (len(law.parameters),) or not np.all(np.isfinite(theta)):
         raise ValueError(f"theta must hold {len(law.parameters)} finite numbers "
-                         f"({', '.join(law.parameters)}); got {theta!r}")
+                         f"({', '.join(law.parameters)}); got {shown(theta)}")
     return _result(prob, theta, None, 0, 0, 0, (), ())
 
 
@@ -1059,7 +1059,7 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
     maxiter = integer("maxiter", maxiter, 1, 10**7)
     level = in_range("level", level, 0.0, 1.0)
     if not (0 < level < 1):
-        raise ValueError(f"level must be in the open interval (0, 1); got {level!r}")
+        raise ValueError(f"level must be in the open interval (0, 1); got {shown(level)}")
     prob = result.problem
     rng = np.random.default_rng(seed)
     names = tuple(_coefficient_row(result.coefficients))
@@ -1095,17 +1095,17 @@ def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 30
         raise TypeError(f"result must be a FitResult (analysis.fit); got {type(result).__name__}")
     maxiter = integer("maxiter", maxiter, 1, 10**7)
     if not isinstance(continuation, (bool, np.bool_)):
-        raise ValueError(f"continuation must be True or False; got {continuation!r}")
+        raise ValueError(f"continuation must be True or False; got {shown(continuation)}")
     prob = result.problem
     if name in prob.law.fixed:
-        raise ValueError(f"name: {name!r} is held fixed in this fit; profile a free parameter")
+        raise ValueError(f"name: {shown(name)} is held fixed in this fit; profile a free parameter")
     if name not in prob.names:
-        raise ValueError(f"name must be one of {prob.names}; got {name!r}")
+        raise ValueError(f"name must be one of {prob.names}; got {shown(name)}")
     k = prob.names.index(name)
     vals = np.atleast_1d(array_in_range("values", values, prob.lower[k], np.inf))
     for v in vals:
         if not np.isfinite(v) or v < prob.lower[k]:
-            raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {v!r}")
+            raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {shown(v)}")
 
     def polish_at(v, x0):
         bounds = list(prob.bounds)

@@ -27,7 +27,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from analysis._checks import positive_array
+from analysis._checks import positive_array, shown
 
 #: Largest size, token count or shape parameter accepted (every product of FLOPs stays finite).
 _MAX = 1e50
@@ -232,10 +232,10 @@ class Scenario(Enum):
             for name in ("delta_logits", "delta_pretraining"):
                 share = getattr(value, name)
                 if not (isinstance(share, (int, float)) and 0 <= share <= 1):
-                    raise ValueError(f"scenario.{name} must be a number in [0, 1]; got {share!r}")
+                    raise ValueError(f"scenario.{name} must be a number in [0, 1]; got {shown(share)}")
             return value
         allowed = ", ".join(m.slug for m in cls)
-        raise ValueError(f"scenario must be one of {allowed}; got {value!r}")
+        raise ValueError(f"scenario must be one of {allowed}; got {shown(value)}")
 
 
 @dataclass(frozen=True)
@@ -263,14 +263,14 @@ class SharedTeacher:
     def __post_init__(self):
         object.__setattr__(self, "base", Scenario.parse(self.base))
         if not isinstance(self.base, Scenario):
-            raise ValueError(f"base must be one of the four Table 2 scenarios; got {self.base!r}")
+            raise ValueError(f"base must be one of the four Table 2 scenarios; got {shown(self.base)}")
         n = self.students
         if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) \
                 or math.isnan(n) or n < 1:
-            raise ValueError(f"students must be a number >= 1 (or math.inf); got {n!r}")
+            raise ValueError(f"students must be a number >= 1 (or math.inf); got {shown(n)}")
         object.__setattr__(self, "students", float(n) if not isinstance(n, int) else n)
         if not isinstance(self.shared_logits, (bool, np.bool_)):
-            raise ValueError(f"shared_logits must be True or False; got {self.shared_logits!r}")
+            raise ValueError(f"shared_logits must be True or False; got {shown(self.shared_logits)}")
 
     @property
     def delta_pretraining(self) -> float:
@@ -302,7 +302,7 @@ class SharedTeacher:
         """Read a slug written by ``slug``: ``<base slug>/<n>[/shared-logits]``."""
         parts = [p.strip() for p in str(text).split("/")]
         message = (f"shared-teacher scenario must read <scenario>/<students>[/shared-logits], "
-                   f"e.g. teacher-pretraining+inference/8; got {text!r}")
+                   f"e.g. teacher-pretraining+inference/8; got {shown(text)}")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2].lower() != "shared-logits"):
             raise ValueError(message)
         try:

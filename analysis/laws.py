@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from analysis._checks import array_in_range, broadcast, positive_array
+from analysis._checks import array_in_range, broadcast, positive_array, shown
 
 __all__ = [
     "SupervisedCoefficients",
@@ -231,7 +231,7 @@ def _log_distilled_excess(N_S, D_S, L_T, coef: DistillationCoefficients,
     log_n, log_d = _log_sizes(N_S, D_S, "N_S", "D_S")
     L_T = positive_array("L_T", L_T)
     if np.any(L_T < 1e-30):  # L_T**-c0 overflows as L_T -> 0
-        raise ValueError(f"L_T must be at least 1e-30 nats/token; got {float(L_T[L_T < 1e-30].flat[0])!r}")
+        raise ValueError(f"L_T must be at least 1e-30 nats/token; got {shown(float(L_T[L_T < 1e-30].flat[0]))}")
     broadcast(N_S=log_n, L_T=L_T)
     log_t = np.log(L_T)
     log_tilde = _log_supervised_from_logs(log_n, log_d, supervised)

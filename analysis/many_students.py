@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.flops import Scenario
-from analysis._checks import in_range, values_in_range
+from analysis._checks import in_range, shown, values_in_range
 from analysis.recipes import (
     DECISION_MARGIN,
     DEFAULT_COMPUTE_RANGE,
@@ -70,7 +70,7 @@ def shared(n, *, shared_logits: bool = False):
 def _counts(counts) -> list:
     """``counts`` after checking it is a non-empty sequence of integers >= 1 or ``math.inf``."""
     if isinstance(counts, (str, bytes)) or np.ndim(counts) != 1 or len(counts) == 0:
-        raise ValueError(f"counts must be a non-empty sequence of integers >= 1 or math.inf; got {counts!r}"[:300])
+        raise ValueError(f"counts must be a non-empty sequence of integers >= 1 or math.inf; got {shown(counts)}")
     for n in counts:
         _check_students("counts", n)
     return list(counts)

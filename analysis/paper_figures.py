@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from analysis._checks import array_in_range, choice, frame, in_range, positive_interval, values_in_range
+from analysis._checks import (array_in_range, choice, frame, in_range, positive_interval, shown,
+                              values_in_range)
 from analysis.flops import forward_flops_per_token
 from analysis.laws import PAPER_DISTILLATION, PAPER_SUPERVISED, distilled_loss, supervised_loss
 
@@ -75,7 +76,7 @@ def _size(name_or_n, arg: str = "N") -> float:
     if isinstance(name_or_n, str):
         if name_or_n not in TABLE13_N:
             raise ValueError(f"{arg} must hold model names among {', '.join(TABLE13_N)} or sizes; "
-                             f"got {name_or_n!r}")
+                             f"got {shown(name_or_n)}")
         return TABLE13_N[name_or_n]
     return in_range(arg, name_or_n, *SIZES)
 
@@ -84,7 +85,7 @@ def _sizes(arg: str, values) -> list:
     """``values``: a non-empty sequence of Table 13 names or sizes in ``SIZES``."""
     if isinstance(values, (str, bytes)) or np.ndim(values) != 1 or len(values) == 0:
         raise ValueError(f"{arg} must be a non-empty sequence of model names ({', '.join(TABLE13_N)}) "
-                         f"or sizes; got {values!r}"[:300])
+                         f"or sizes; got {shown(values)}")
     return [(v, _size(v, arg)) for v in values]
 
 
@@ -261,7 +262,7 @@ def allocation_shares(sweep: pd.DataFrame, scenario: str, compute_range=(1e20, 1
     lo, hi = positive_interval("compute_range", compute_range)
     rows = sweep[(sweep.scenario == scenario) & (sweep.compute >= lo * 0.999) & (sweep.compute <= hi * 1.001)]
     if rows.empty:
-        raise ValueError(f"no rows for scenario {scenario!r} in {compute_range}")
+        raise ValueError(f"no rows for scenario {shown(scenario)} in {compute_range}")
     total = rows[list(_PARTS)].sum(axis=1)
     shares = rows[list(_PARTS)].div(total, axis=0)
     return pd.concat([rows[["student_params", "compute", "teacher_params", "teacher_tokens", "teacher_loss"]],

@@ -18,6 +18,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from analysis._checks import shown
+
 __all__ = ["N_FIGURES", "N_TABLES", "STATUSES", "MAP_PATH", "paper_items", "load_map", "book_labels",
            "missing_labels", "map_markdown"]
 
@@ -57,12 +59,12 @@ def load_map(path: Path = MAP_PATH) -> pd.DataFrame:
         raise ValueError(f"{path}: duplicated rows {duplicated}, missing rows {missing}, unknown items {unknown}")
     for row in frame.itertuples():
         if row.status not in STATUSES:
-            raise ValueError(f"{row.item}: status must be one of {', '.join(STATUSES)}; got {row.status!r}")
+            raise ValueError(f"{row.item}: status must be one of {', '.join(STATUSES)}; got {shown(row.status)}")
         if not row.shows.strip():
             raise ValueError(f"{row.item}: 'shows' must say what the item shows")
         labels = [s.strip() for s in row.where.split(";") if s.strip()]
         if row.status != "not reproducible" and not labels:
-            raise ValueError(f"{row.item}: status {row.status!r} needs at least one label in 'where'")
+            raise ValueError(f"{row.item}: status {shown(row.status)} needs at least one label in 'where'")
         if row.status == "not reproducible" and not row.note.strip():
             raise ValueError(f"{row.item}: a 'not reproducible' item needs the reason in 'note'")
         bad = [label for label in labels if not _LABEL.match(label)]

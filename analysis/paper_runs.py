@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import fit as F
-from analysis._checks import _float_array, choice, frame, instance, integer, positive_array
+from analysis._checks import _float_array, choice, frame, instance, integer, positive_array, shown
 from analysis import recipes as R
 from analysis.flops import Scenario
 from analysis.laws import (
@@ -87,7 +87,7 @@ def _columns(points: pd.DataFrame, extra=()):
     """The runs' N_S, D_S, L_T, L_S after checking ``points`` is a frame of runs
     (``analysis.data.load_fig1_points``) with those columns (and ``extra``), finite and positive."""
     frame("points", points, ("N_S", "D_S", "L_T", "L_S", *extra))
-    return tuple(positive_array(f"points[{c!r}]", points[c].to_numpy(float)) for c in ("N_S", "D_S", "L_T", "L_S"))
+    return tuple(positive_array(f"points[{shown(c)}]", points[c].to_numpy(float)) for c in ("N_S", "D_S", "L_T", "L_S"))
 
 
 # ------------------------------------------------------------------------ data checks
@@ -248,7 +248,7 @@ def refit_subset(points: pd.DataFrame, free, start: DistillationCoefficients = P
     free = tuple(free)
     unknown = [k for k in free if k not in COEFFICIENT_NAMES]
     if not free or unknown:
-        raise ValueError(f"free must name one or more of {', '.join(COEFFICIENT_NAMES)}; got {free!r}")
+        raise ValueError(f"free must name one or more of {', '.join(COEFFICIENT_NAMES)}; got {shown(free)}")
     values = start.as_dict()
     grid = {}
     for name in COEFFICIENT_NAMES:

@@ -35,6 +35,8 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 from matplotlib.colors import to_rgb
 
+from analysis._checks import shown
+
 __all__ = [
     "PALETTE",
     "AXIS_LABELS",
@@ -175,7 +177,7 @@ def label_axes(ax, x: str | None = None, y: str | None = None) -> None:
             continue
         if key not in AXIS_LABELS:
             allowed = ", ".join(AXIS_LABELS)
-            raise ValueError(f"{name} must be one of {allowed}; got {key!r}")
+            raise ValueError(f"{name} must be one of {allowed}; got {shown(key)}")
         setter(AXIS_LABELS[key])
 
 
@@ -192,14 +194,14 @@ def si_format(value: float, style: str = "count") -> str:
     """
     value = float(value)
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"value must be finite and > 0; got {value!r}")
+        raise ValueError(f"value must be finite and > 0; got {shown(value)}")
     if style == "power":
         exponent = math.floor(math.log10(value) + 1e-9)
         mantissa = value / 10**exponent
         text = f"{mantissa:.3g}"
         return f"1e{exponent}" if text == "1" else f"{text}e{exponent}"
     if style != "count":
-        raise ValueError(f"style must be 'count' or 'power'; got {style!r}")
+        raise ValueError(f"style must be 'count' or 'power'; got {shown(style)}")
     if value >= 1e15:  # beyond "999T" a power of ten reads better than a suffix
         return si_format(value, "power")
     for scale, suffix in _SUFFIXES:
@@ -212,9 +214,9 @@ def format_log_axis(ax, axis: str = "x", style: str = "count") -> None:
     """Log-scale ``ax``'s ``axis`` ("x", "y" or "both") with major ticks at powers of
     ten labelled by ``si_format`` and unlabelled minor ticks."""
     if axis not in ("x", "y", "both"):
-        raise ValueError(f"axis must be 'x', 'y' or 'both'; got {axis!r}")
+        raise ValueError(f"axis must be 'x', 'y' or 'both'; got {shown(axis)}")
     if style not in ("count", "power"):
-        raise ValueError(f"style must be 'count' or 'power'; got {style!r}")
+        raise ValueError(f"style must be 'count' or 'power'; got {shown(style)}")
     targets = [ax.xaxis, ax.yaxis] if axis == "both" else [getattr(ax, f"{axis}axis")]
     for target in targets:
         (ax.set_xscale if target is ax.xaxis else ax.set_yscale)("log")

@@ -43,7 +43,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis._checks import existing_path, in_range, instance, integer
+from analysis._checks import existing_path, in_range, instance, integer, shown
 from analysis.glue import NOT_GLUED
 
 __all__ = [
@@ -95,7 +95,7 @@ def _noise(noise):
 
 def _sequence(name: str, value):
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{name} must be a sequence of strings; got {value!r}")
+        raise TypeError(f"{name} must be a sequence of strings; got {shown(value)}")
     return value
 
 
@@ -104,7 +104,7 @@ def configuration_id(run_id: str) -> str:
     configuration and seed, in a later session) removed: a retrained teacher, and a
     student of it, count as the configuration they repeat."""
     if not isinstance(run_id, str) or not run_id:
-        raise TypeError(f"run_id must be a run id (a non-empty string); got {run_id!r}")
+        raise TypeError(f"run_id must be a run id (a non-empty string); got {shown(run_id)}")
     return _RERUN.sub("", run_id)
 
 
@@ -287,7 +287,7 @@ def run_summary(table: RunTable, protocols: Sequence[str] = ("pilot", "p1", "p2"
     """What was run and what was not, by session and by protocol."""
     _table(table)
     if isinstance(protocols, str) or not all(isinstance(p, str) for p in _sequence("protocols", protocols)):
-        raise TypeError(f"protocols must be a sequence of protocol tags (strings); got {protocols!r}")
+        raise TypeError(f"protocols must be a sequence of protocol tags (strings); got {shown(protocols)}")
     runs, dist = table.runs, table.distilled
     made = dist.explode("tags").groupby("tags").size()
     not_run = table.not_run
@@ -347,7 +347,7 @@ def seed_noise(table: RunTable, *, objectives: Sequence[str] = ("supervised", "d
     min_seeds = integer("min_seeds", min_seeds, 2)
     for name, value in (("objectives", objectives), ("halves", halves)):
         if not all(isinstance(v, str) for v in _sequence(name, value)):
-            raise TypeError(f"{name} must be a sequence of strings; got {value!r}")
+            raise TypeError(f"{name} must be a sequence of strings; got {shown(value)}")
     frames = []
     if "supervised" in objectives:
         sup = table.runs[(table.runs.objective == "supervised") & ~table.runs.rerun
@@ -360,12 +360,16 @@ def seed_noise(table: RunTable, *, objectives: Sequence[str] = ("supervised", "d
         frames.append(once.groupby(["teacher_cfg", "n_layers", "tokens"]).val_ce.agg(["std", "mean", "count"])
                       .reset_index().rename(columns={"teacher_cfg": "data half or teacher"})
                       .assign(objective="distilled"))
+    if not frames:
+        raise ValueError(f"objectives must name 'supervised' or 'distillation' (with distilled runs in the "
+                         f"table); got {shown(objectives)}")
     spread = pd.concat(frames)
+    most = int(spread["count"].max()) if len(spread) else 0
     spread = spread[spread["count"] >= min_seeds].set_index(
         ["objective", "data half or teacher", "n_layers", "tokens"]).sort_index()
     if spread.empty:
-        raise ValueError(f"min_seeds={min_seeds} is too many: no configuration was trained with "
-                         f"{min_seeds} or more seeds")
+        raise ValueError(f"min_seeds must be an integer in [2, {most}] for this table (no configuration "
+                         f"was trained with more seeds); got {shown(min_seeds)}")
     spread["relative std"] = spread["std"] / spread["mean"]
     by = spread["relative std"].groupby(level="objective").median()
     return SeedNoise(rel=float(spread["relative std"].median()), n=len(spread),
@@ -469,7 +473,7 @@ def _fit_inputs(table: RunTable, name: str, supervised=None, cut: float = 3.0,
     elif name == "weak":
         d = d[d.val_ce.to_numpy(float) >= cut]
     elif name != "distillation":
-        raise ValueError(f"name must be one of {list(FIT_SELECTIONS)}; got {name!r}")
+        raise ValueError(f"name must be one of {list(FIT_SELECTIONS)}; got {shown(name)}")
     return dict(N_S=d.N.to_numpy(float), D_S=d.tokens.to_numpy(float), L_T=d.teacher_loss.to_numpy(float),
                 L_S=d.val_ce.to_numpy(float), supervised=supervised)
 
@@ -887,7 +891,7 @@ def teacher_loss_only(table: RunTable, fits: ReplicationFits, noise: SeedNoise,
                                                        == (c.teacher_tokens / c.teacher_N).max())))
     cells = pd.DataFrame(cells)
     if cells.empty:
-        raise ValueError(f"no group of the design has two teachers with runs tagged {tag!r}")
+        raise ValueError(f"no group of the design has two teachers with runs tagged {shown(tag)}")
     cells["resolved"] = cells.beyond_law > 2 * noise.rel
     by_group = cells.groupby("group").agg(L_T=("L_T", "mean"), teacher_spread=("teacher_spread", "max"),
                                           resolved=("resolved", "all"), any_resolved=("resolved", "any"))
@@ -943,7 +947,9 @@ def capacity_gap(table: RunTable, noise: SeedNoise, *, min_teachers: int = 3) ->
                          best_over_twin=best.teacher_loss / best.twin_loss,
                          interior=interior, resolved=bool(interior and depth > 2 * noise.rel), depth=depth))
     if not rows:
-        raise ValueError(f"min_teachers={min_teachers} is too many: no (student, budget) has that many teachers")
+        most = int(table.distilled_seed0.groupby(["N", "tokens"]).size().max())
+        raise ValueError(f"min_teachers must be an integer in [2, {most}] for this table (no (student, "
+                         f"budget) has more teachers); got {shown(min_teachers)}")
     gap = pd.DataFrame(rows)
     n_interior, n_resolved = int(gap.interior.sum()), int(gap.resolved.sum())
     u = gap[gap.resolved]
@@ -1018,7 +1024,9 @@ def small_budget_advantage(table: RunTable, *, min_tokens: int = 3) -> SmallBudg
             crossings.append(dict(teacher=t_id, L_T=g.teacher_loss.iloc[0], N_S=n,
                                   D_cross=float(np.exp(x0 - y0 * (x1 - x0) / (y1 - y0)))))
     if not series:
-        raise ValueError(f"min_tokens={min_tokens} is too many: no (teacher, student) has that many budgets")
+        most = int(table.distilled_seed0.groupby(["teacher_cfg", "N"]).size().max())
+        raise ValueError(f"min_tokens must be an integer in [2, {most}] for this table (no (teacher, "
+                         f"student) has more budgets); got {shown(min_tokens)}")
     series, crossings = pd.DataFrame(series), pd.DataFrame(crossings)
     decreasing = float((series.rho < 0).mean())
     crossed = len(crossings) > 0
@@ -1125,7 +1133,9 @@ def calibration(table: RunTable, *, min_teachers: int = 3) -> Calibration:
     kl_rho = np.array([_spearman(g.teacher_loss, g.kl_to_teacher)
                        for _, g in table.distilled_seed0.groupby(["N", "tokens"]) if len(g) >= min_teachers])
     if kl_rho.size == 0:
-        raise ValueError(f"min_teachers={min_teachers} is too many: no (student, budget) has that many teachers")
+        most = int(table.distilled_seed0.groupby(["N", "tokens"]).size().max())
+        raise ValueError(f"min_teachers must be an integer in [2, {most}] for this table (no (student, "
+                         f"budget) has more teachers); got {shown(min_teachers)}")
     ece_t = dist.groupby("teacher_loss").ece_vs_teacher.median().sort_index()
     holds = teachers.ece_T.max() < 0.05 and dist.ece.max() < 0.05 and (kl_rho < 0).mean() >= 0.8
     return Calibration(

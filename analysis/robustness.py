@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import recipes as R
-from analysis._checks import choice, frame, integer
+from analysis._checks import choice, frame, integer, shown
 from analysis.checks import half_unit
 from analysis.flops import Scenario
 from analysis.laws import (PAPER_DISTILLATION, PAPER_DISTILLATION_INTERVALS, PAPER_SUPERVISED,
@@ -298,9 +298,9 @@ def share_holding(table: pd.DataFrame, key: str, kind: str) -> float:
     choice("key", key, [f.key for f in FINDINGS])
     finding = next(f for f in FINDINGS if f.key == key)
     if key not in table.columns:
-        raise ValueError(f"table must have a column for the finding {key!r} (analysis.robustness.load_draws)")
+        raise ValueError(f"table must have a column for the finding {shown(key)} (analysis.robustness.load_draws)")
     choice("kind", kind, KINDS)
     values = table.loc[table["kind"] == kind, key].to_numpy(float)
     if values.size == 0:
-        raise ValueError(f"no stored draws of kind {kind!r}")
+        raise ValueError(f"no stored draws of kind {shown(kind)}")
     return float(np.mean([finding.holds(v) for v in values]))

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import fit as F
-from analysis._checks import existing_path, frame, positive_array
+from analysis._checks import existing_path, frame, positive_array, shown
 from analysis.designs import distillation_design, supervised_design
 from analysis.laws import DistillationCoefficients, SupervisedCoefficients
 
@@ -132,10 +132,10 @@ def _stored(arg: str, name, prefix: str, folder) -> str:
     """``name`` after checking it is one of the names stored as ``<prefix>_<name>.csv``
     in ``folder`` (``TypeError`` for a non-string, ``ValueError`` listing the stored ones)."""
     if not isinstance(name, str):
-        raise TypeError(f"{arg} must be a string naming a stored table; got {name!r}"[:300])
+        raise TypeError(f"{arg} must be a string naming a stored table; got {shown(name)}")
     names = sorted(p.name[len(prefix) + 1:-4] for p in _folder(folder).glob(f"{prefix}_*.csv"))
     if name not in names:
-        raise ValueError(f"{arg} must be one of the stored {prefix} tables ({', '.join(names)}); got {name!r}"[:600])
+        raise ValueError(f"{arg} must be one of the stored {prefix} tables ({', '.join(names)}); got {shown(name)}")
     return name
 
 
@@ -155,9 +155,9 @@ def stored_coefficients(name: str, fits: pd.DataFrame | None = None):
     """The stored fit ``name`` as a coefficients object of ``analysis.laws``."""
     fits = load_fits() if fits is None else frame("fits", fits, ("kind",))
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string naming a stored fit; got {name!r}"[:300])
+        raise TypeError(f"name must be a string naming a stored fit; got {shown(name)}")
     if name not in fits.index:
-        raise ValueError(f"name must be a stored fit; no stored fit {name!r}; stored: {', '.join(fits.index)}")
+        raise ValueError(f"name must be a stored fit; no stored fit {shown(name)}; stored: {', '.join(fits.index)}")
     r = fits.loc[name]
     if r["kind"] == "distillation":
         return DistillationCoefficients(**{k: float(r[k]) for k in _DISTILLATION_COLUMNS})
@@ -226,7 +226,7 @@ def recovery_at_noise(law: str, sigma: float) -> dict:
         truth = F.evaluate(F.DISTILLATION, _theta_of(F.DISTILLATION, PAPER_DISTILLATION),
                            N_S=runs.N_S, D_S=runs.D_S, L_T=runs.L_T, L_S=runs.L_S)
     else:
-        raise ValueError(f"law must be 'supervised' or 'distillation'; got {law!r}")
+        raise ValueError(f"law must be 'supervised' or 'distillation'; got {shown(law)}")
     row = {"law": law, "sigma": sigma, "runs": len(runs), "objective_found": res.objective,
            "objective_truth": truth.objective, "n_optima": len(res.optima)}
     row.update(res.coefficients.as_dict())
@@ -243,11 +243,11 @@ def capacity_gap_combination(c) -> float:
     below the break determine (``c`` a mapping or a frame with columns c1, f1, d1)."""
     if isinstance(c, pd.DataFrame):
         frame("c", c, ("c1", "f1", "d1"))
-        parts = [positive_array(f"c[{k!r}]", c[k].to_numpy(float)) for k in ("c1", "f1", "d1")]
+        parts = [positive_array(f"c[{shown(k)}]", c[k].to_numpy(float)) for k in ("c1", "f1", "d1")]
     elif isinstance(c, Mapping) or (hasattr(c, "c1") and hasattr(c, "f1") and hasattr(c, "d1")):
         get = c.__getitem__ if isinstance(c, Mapping) else lambda k: getattr(c, k)
         try:
-            parts = [positive_array(f"c[{k!r}]", get(k)) for k in ("c1", "f1", "d1")]
+            parts = [positive_array(f"c[{shown(k)}]", get(k)) for k in ("c1", "f1", "d1")]
         except KeyError as exc:
             raise ValueError(f"c must hold c1, f1 and d1; missing {exc}") from None
     else:
@@ -306,7 +306,7 @@ def fig1_fit_specs() -> dict:
 def load_fig1(table: str, folder: Path | None = None) -> pd.DataFrame:
     """``fig1_<table>.csv`` for ``table`` in ``FIG1_TABLES``; ``fits`` is indexed by fit name."""
     if not isinstance(table, str) or table not in FIG1_TABLES:
-        raise ValueError(f"table must be one of {', '.join(FIG1_TABLES)}; got {table!r}")
+        raise ValueError(f"table must be one of {', '.join(FIG1_TABLES)}; got {shown(table)}")
     frame = _read(f"fig1_{table}.csv", folder, _FIG1_SCRIPT)
     return frame.set_index("name") if table == "fits" else frame
 
@@ -325,9 +325,9 @@ def fig1_coefficients(name: str, fits: pd.DataFrame | None = None) -> Distillati
     """The stored Fig. 1 refit ``name`` as distillation coefficients."""
     fits = load_fig1("fits") if fits is None else frame("fits", fits, _DISTILLATION_COLUMNS)
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string naming a stored Fig. 1 refit; got {name!r}"[:300])
+        raise TypeError(f"name must be a string naming a stored Fig. 1 refit; got {shown(name)}")
     if name not in fits.index:
-        raise ValueError(f"name must be a stored Fig. 1 refit; no stored Fig. 1 refit {name!r}; "
+        raise ValueError(f"name must be a stored Fig. 1 refit; no stored Fig. 1 refit {shown(name)}; "
                          f"stored: {', '.join(fits.index)}")
     return DistillationCoefficients(**{k: float(fits.loc[name, k]) for k in _DISTILLATION_COLUMNS})
 

@@ -545,7 +545,8 @@ def test_bad_names_and_paths_name_the_argument(name, over, match):
     ("robustness.draws", {"n": float("inf")}, "n must be an integer"),
     ("checks.paper", {"ours": 10**400}, "ours must be finite"),
     # a count so large nothing is left: AttributeError ('DataFrame' object has no attribute 'interior')
-    ("replication.capacity_gap", {"min_teachers": 10**400}, "min_teachers=.* is too many"),
+    ("replication.capacity_gap", {"min_teachers": 10**400},
+     r"min_teachers must be an integer in \[2, \d+\] for this table .*; got an integer of 401 digits \(1e\+400\)"),
     # RuntimeWarning: overflow encountered in multiply / divide
     ("paper_figures.fixed_m_teacher_loss", {"N_T": 1e308}, "N_T must be finite and in"),
     ("objective.student_objective", {"z_weight": 1e308}, "z_weight must be finite and in"),
@@ -598,3 +599,43 @@ def test_header_only_file_says_no_rows(tmp_path):
     (tmp_path / "olmo.csv").write_text(src.read_text().splitlines()[0] + "\n")
     with pytest.raises(DataError, match="has a header but no rows"):
         data_mod.load_olmo_ladder(path=tmp_path / "olmo.csv")
+
+
+# ------------------------------------------------------------------ 7. compact messages
+
+@pytest.mark.parametrize("value,text", [
+    (10**400, "an integer of 401 digits (1e+400)"),
+    (-(10**400), "a negative integer of 401 digits (-1e+400)"),
+    (12345678901234567890123, "an integer of 23 digits (1.23e+22)"),
+    (10**17, "100000000000000000"),
+    (np.int64(3), "3"),
+    (float("nan"), "nan"), (-float("inf"), "-inf"), (np.float64(1e308), "1e+308"), (5e-324, "5e-324"),
+    ("x" * 100, "'" + "x" * 39 + "...' (100 characters)"),
+    (np.ones((2, 3)), "[[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]"),
+    (np.ones(1000), "an array of shape (1000,)"),
+    ([10**400], "[an integer of 401 digits (1e+400)]"),
+    (tuple(range(50)), "(0, 1, 2, 3, 4, 5, ...)"),
+    (pd.DataFrame({"a": [1.0, 2.0]}), "a DataFrame of shape (2, 1)"),
+    (recipes.PAPER_SETTING, "a Setting"),
+])
+def test_messages_show_values_compactly(value, text):
+    from analysis._checks import shown
+    assert shown(value) == text
+
+
+@pytest.mark.parametrize("call,over,match", [
+    # printed all 401 digits: "min_seeds=1000...000 is too many"
+    ("replication.seed_noise", {"min_seeds": 10**400}, r"min_seeds must be an integer in \[2, \d+\] for this table"),
+    ("replication.small_budget_advantage", {"min_tokens": 10**400},
+     r"min_tokens must be an integer in \[2, \d+\] for this table"),
+    ("replication.calibration", {"min_teachers": 10**400},
+     r"min_teachers must be an integer in \[2, \d+\] for this table"),
+    # printed 56 of the digits: "got 1000000000000000000000000000...0000000000000000000000000000"
+    ("many_students.shared", {"n": 10**400}, r"n must be an integer >= 1"),
+    ("stored.load_bootstrap", {"name": -(10**400)}, "name must be a string"),
+])
+def test_huge_integers_are_shown_by_their_digits_count(call, over, match):
+    with pytest.raises((ValueError, TypeError), match=match) as caught:
+        _call(call, over)()
+    message = str(caught.value)
+    assert "integer of 401 digits" in message and len(message) < 300 and "0" * 21 not in message
