@@ -83,9 +83,8 @@ HOSTILE_PATHS = ("/nonexistent/folder", "", "no_such_name", "../../etc/passwd")
 
 
 #: Slots whose documented answer for a hostile value is not finite: a count of math.inf
-#: students, a check's or converter's value shown as it is.
-FREE_SLOTS = {("many_students.shared", "n"), ("checks.finding", "ours"), ("checks.differs", "ours"),
-              ("glue.plain", "value")}
+#: students, a converter's value passed through as it is.
+FREE_SLOTS = {("many_students.shared", "n"), ("glue.plain", "value")}
 #: Calls whose valid answer holds NaN by design: failed bootstrap resamples, cells of
 #: Fig. 16 no teacher in the box reaches.
 EXTRA_DOCUMENTED_NAN = {"replication.load_fits", "paper_figures.fixed_compute_teacher_grid"}

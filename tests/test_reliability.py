@@ -543,7 +543,7 @@ def test_bad_names_and_paths_name_the_argument(name, over, match):
     # OverflowError: int too large to convert to float / cannot convert float infinity to integer
     ("many_students.shared", {"n": 10**400}, "n must be an integer >= 1"),
     ("robustness.draws", {"n": float("inf")}, "n must be an integer"),
-    ("checks.paper", {"ours": 10**400}, "ours must be finite"),
+    ("checks.paper", {"ours": 10**400}, "ours must be a finite number"),
     # a count so large nothing is left: AttributeError ('DataFrame' object has no attribute 'interior')
     ("replication.capacity_gap", {"min_teachers": 10**400},
      r"min_teachers must be an integer in \[2, \d+\] for this table .*; got an integer of 401 digits \(1e\+400\)"),
