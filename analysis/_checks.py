@@ -64,21 +64,18 @@ def shown(value, width: int = 60) -> str:
     return text if 0 < len(text) <= width else f"a {type(value).__name__}"
 
 
-_show = shown
-
-
 def _float_array(name: str, value, expected: str) -> np.ndarray:
     """``value`` as a float array; ``ValueError`` naming ``name`` for strings, booleans,
     non-numeric or overflowing values (``expected`` says what was wanted)."""
     if isinstance(value, (str, bytes, bool, np.bool_)):
-        raise ValueError(f"{name} must be {expected}; got {_show(value)}")
+        raise ValueError(f"{name} must be {expected}; got {shown(value)}")
     try:
         arr = np.asarray(value)
         if arr.dtype.kind not in "iuf" and arr.dtype != object:
             raise TypeError(arr.dtype)
         arr = arr.astype(float)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"{name} must be {expected}; got {_show(value)}") from exc
+        raise ValueError(f"{name} must be {expected}; got {shown(value)}") from exc
     return arr
 
 
@@ -96,7 +93,7 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
         first = float(arr.flat[int(np.flatnonzero(bad.ravel())[0])])
         raise ValueError(
             f"{name} must be finite and in the open interval (0, {upper_txt}); "
-            f"got {_show(first)}"
+            f"got {shown(first)}"
         )
     return arr
 
@@ -104,7 +101,7 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
 def in_range(name: str, value, lo: float, hi: float) -> float:
     """``float(value)`` after checking it is a real number (not a string or a
     boolean), finite and lo <= value <= hi."""
-    message = f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(value)}"
+    message = f"{name} must be finite and in [{lo:g}, {hi:g}]; got {shown(value)}"
     if isinstance(value, (str, bytes, bool, np.bool_)) or np.ndim(value) != 0:
         raise ValueError(message)
     try:
@@ -122,7 +119,7 @@ def integer(name: str, value, lo: int, hi: int | None = None) -> int:
     top = "" if hi is None else f" and <= {hi}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be an integer >= {lo}{top}; got {_show(value)}")
+        raise ValueError(f"{name} must be an integer >= {lo}{top}; got {shown(value)}")
     return int(value)
 
 
@@ -132,7 +129,7 @@ def array_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
     bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
     if arr.size == 0 or np.any(bad):
         first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
-        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(first)}")
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {shown(first)}")
     return arr
 
 
@@ -150,7 +147,7 @@ def broadcast(**arrays) -> tuple[np.ndarray, ...]:
 def positive_interval(name: str, value) -> tuple[float, float]:
     """``value`` as a (low, high) pair of floats after checking both are finite and
     0 < low < high (for ranges and boxes passed as pairs)."""
-    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {_show(value)}"
+    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {shown(value)}"
     if isinstance(value, (str, bytes)):
         raise ValueError(message)
     try:
@@ -189,7 +186,7 @@ def choice(name: str, value, options) -> str:
     """``value`` after checking it is one of the strings ``options``."""
     options = list(options)
     if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {_show(value)}")
+        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {shown(value)}")
     return value
 
 
@@ -201,10 +198,10 @@ def existing_path(name: str, value, *, folder: bool = False):
     from pathlib import Path
 
     if not isinstance(value, (str, PathLike)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {_show(value)}")
+        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {shown(value)}")
     path = Path(value)
     if str(value) == "" or not (path.is_dir() if folder else path.is_file()):
-        raise ValueError(f"{name} must name an existing {'folder' if folder else 'file'}; got {_show(str(value))}")
+        raise ValueError(f"{name} must name an existing {'folder' if folder else 'file'}; got {shown(str(value))}")
     return path
 
 
@@ -213,5 +210,26 @@ def values_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
     checking every entry is finite and lo <= entry <= hi."""
     if np.ndim(value) != 1 if not isinstance(value, (str, bytes)) else True:
         raise ValueError(f"{name} must be a non-empty sequence of numbers in [{lo:g}, {hi:g}]; "
-                         f"got {_show(value)}")
+                         f"got {shown(value)}")
     return array_in_range(name, value, lo, hi)
+
+
+def integers(name: str, value, lo: int, hi: int | None = None) -> tuple[int, ...]:
+    """``value`` (a non-empty sequence or 1-D array of integers) as a tuple of ints after
+    checking each is an integer (not a boolean or a float) with lo <= entry (<= hi)."""
+    top = "" if hi is None else f" and <= {hi}"
+    if isinstance(value, (str, bytes)) or np.ndim(value) != 1 or len(value) == 0:
+        raise ValueError(f"{name} must be a non-empty sequence of integers >= {lo}{top}; got {shown(value)}")
+    return tuple(integer(name, v, lo, hi) for v in value)
+
+
+def declaration(obj, texts: tuple, functions: tuple) -> None:
+    """Check a declaration (a dataclass such as a finding or a conclusion): each field in
+    ``texts`` a non-empty string, each in ``functions`` a callable."""
+    for name in texts:
+        value = getattr(obj, name)
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError(f"{name} must be a non-empty string; got {shown(value)}")
+    for name in functions:
+        if not callable(getattr(obj, name)):
+            raise TypeError(f"{name} must be a function; got {shown(getattr(obj, name))}")

@@ -110,9 +110,17 @@ _SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMBGTP]?)\s*$", re.IGNORECASE)
 
 
+def _word(text) -> str:
+    """``text`` after checking it is a string (a command-line word), for the argparse types
+    below, which answer a bad word with argparse's ``ArgumentTypeError``."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string (a word of the command line); got {shown(text)}")
+    return text
+
+
 def parse_size(text: str) -> float:
     """``'3B'`` -> 3e9, ``'500M'`` -> 5e8, ``'1e22'`` -> 1e22; positive and finite."""
-    match = _SIZE_RE.match(str(text))
+    match = _SIZE_RE.match(_word(text))
     if not match:
         raise argparse.ArgumentTypeError(
             f"invalid size {shown(text)}: use a number such as 1e22 or 3000000000, optionally "
@@ -126,7 +134,7 @@ def parse_size(text: str) -> float:
 def parse_scenario(text: str) -> Scenario:
     """Scenario slug; ``...-and-inference`` is accepted for ``...+inference``."""
     try:
-        return Scenario.parse(str(text).replace("-and-", "+"))
+        return Scenario.parse(_word(text).replace("-and-", "+"))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -632,8 +640,13 @@ def _silence_stdout() -> None:
 
 def main(argv=None) -> int:
     """Run one command; returns the exit status (``EXIT_STATUS``), never raises for bad
-    input, a closed pipe, a full disk or Ctrl-C."""
+    input, a closed pipe, a full disk or Ctrl-C. ``argv``: the words after the program
+    name (default ``sys.argv[1:]``); anything but a list or tuple of strings is a
+    ``TypeError`` (a caller's mistake, not a user's input)."""
     from analysis.data import DataError
+
+    if argv is not None and (not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv must be None or a list of strings (the command line's words); got {shown(argv)}")
 
     command = "analysis"
     try:

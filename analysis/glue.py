@@ -78,17 +78,19 @@ def glue_fields(prefix: str, result, fields: Iterable[str] | None = None) -> Non
     """Glue each field of ``result`` as ``f"{prefix}-{field}"`` (underscores become
     hyphens). ``fields`` names the ones to glue (default: every scalar field, that is
     numbers, strings and booleans, not declared ``NOT_GLUED``); an unknown name raises
-    ``KeyError``."""
+    ``ValueError``."""
     if not isinstance(prefix, str) or not prefix.strip():
         raise TypeError(f"prefix must be a non-empty string; got {shown(prefix)}")
     items, hidden = _items(result)
     if fields is None:
         fields = [k for k, v in items.items()
                   if k not in hidden and isinstance(plain(v), (int, float, str, bool))]
+    elif isinstance(fields, (str, bytes)) or not isinstance(fields, Iterable):
+        raise TypeError(f"fields must be None or a sequence of field names; got {shown(fields)}")
     for key in fields:
-        if key not in items:
-            raise KeyError(f"{shown(key)} is not a field of {type(result).__name__}; "
-                           f"fields: {', '.join(items)}")
+        if not isinstance(key, str) or key not in items:
+            raise ValueError(f"fields: {shown(key)} is not a field of {type(result).__name__}; "
+                             f"fields: {', '.join(items)}")
         glue(f"{prefix}-{key.replace('_', '-')}", items[key])
 
 

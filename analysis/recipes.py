@@ -1085,7 +1085,10 @@ def break_even_students(N_S, C, *, base=Scenario.TEACHER_PRETRAINING_AND_INFEREN
     to ``max_students`` does (``beyond_search``). ``base`` must charge pretraining.
     """
     setting = _setting(setting)
-    base = Scenario.parse(base)
+    try:
+        base = Scenario.parse(base)
+    except ValueError:
+        base = None if isinstance(base, Scenario) else base
     if not isinstance(base, Scenario) or base.delta_pretraining == 0:
         raise ValueError(f"base must be a Table 2 scenario that charges the teacher's pretraining "
                          f"(teacher-pretraining or teacher-pretraining+inference); got {shown(base)}")

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis._checks import existing_path, in_range, instance, shown, values_in_range
 from analysis.fit import SUPERVISED, FitWarning, evaluate, fit_supervised
 from analysis.laws import supervised_loss
 
@@ -39,11 +40,29 @@ FITS = Path(__file__).resolve().parents[1] / "data" / "fits" / "replication" / "
 FIT_CUTS = (0.0, 30e6, 50e6, 100e6)
 
 
+def _file(directory, name: str) -> Path:
+    """``directory / name`` after checking ``directory`` is an existing folder holding ``name``."""
+    folder = existing_path("directory", directory, folder=True)
+    if not (folder / name).is_file():
+        raise ValueError(f"directory must hold {name} (the replication's data live in data/replication/); "
+                         f"{shown(str(folder))} has none")
+    return folder / name
+
+
 def _csv(directory: Path, name: str) -> pd.DataFrame:
-    path = Path(directory) / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the replication's data live in data/replication/")
-    return pd.read_csv(path)
+    return pd.read_csv(_file(directory, name))
+
+
+def _json(directory, name: str) -> dict:
+    return json.loads(_file(directory, name).read_text())
+
+
+def _runs(s):
+    return instance("s", s, SetupRuns, " (analysis.replication_setup.load)")
+
+
+def _min_tokens(min_tokens) -> float:
+    return in_range("min_tokens", min_tokens, 0.0, 1e15)
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,8 @@ def _tags(runs: pd.DataFrame) -> pd.Series:
 
 
 def load(directory: str | Path = DIRECTORY) -> SetupRuns:
-    runs = _csv(Path(directory), "runs.csv")
+    """The run table in ``directory`` split by what each run is for (``SetupRuns``)."""
+    runs = _csv(directory, "runs.csv")
     runs["name"] = "L" + runs.n_layers.astype(str) + "d" + runs.d_model.astype(str)
     runs["M"] = runs.tokens / runs.N
     tags = _tags(runs)
@@ -84,7 +104,7 @@ def load(directory: str | Path = DIRECTORY) -> SetupRuns:
     seeds = teacher[counts > 1].sort_values(["N", "seed"])
     stu = sup[sup.split == "student"]
     twins = stu.merge(teacher, on=["N", "tokens", "seed"], suffixes=("_student", "_teacher"))
-    return SetupRuns(Path(directory), runs, sweep, sup, ladder, iso.sort_values(["budget", "N"]), seeds, twins)
+    return SetupRuns(Path(directory).resolve(), runs, sweep, sup, ladder, iso.sort_values(["budget", "N"]), seeds, twins)
 
 
 # -- corpus ------------------------------------------------------------------------------
@@ -119,7 +139,8 @@ class Corpus:
 
 
 def corpus(directory: str | Path = DIRECTORY) -> Corpus:
-    m = json.loads((Path(directory) / "corpus_manifest.json").read_text())
+    """The corpus manifest of ``directory`` in numbers."""
+    m = _json(directory, "corpus_manifest.json")
     src = pd.DataFrame({k: {"documents": v["documents"], "near duplicates": v["near_duplicates"],
                             **{f"{s} (M tokens)": v["tokens"].get(s, 0) / 1e6 for s in ("teacher", "student", "validation")}}
                         for k, v in m["sources"].items()}).T.sort_values("teacher (M tokens)", ascending=False)
@@ -148,7 +169,7 @@ def family_table(directory: str | Path = DIRECTORY) -> pd.DataFrame:
     from experiments.family import family
     from experiments.plan import batch_seqs
 
-    lr = json.loads((Path(directory) / "lr_choice.json").read_text())["lr"]
+    lr = _json(directory, "lr_choice.json")["lr"]
     return pd.DataFrame([{"name": a.name, "n_layers": a.n_layers, "d_model": a.d_model, "n_heads": a.n_heads,
                           "N (M)": a.non_embedding_params / 1e6, "total (M)": a.total_params / 1e6,
                           "embedding share": a.embedding_share, "F (MFLOP/token)": a.forward_flops_per_token / 1e6,
@@ -173,7 +194,9 @@ class Throughput:
 
 
 def throughput(directory: str | Path = DIRECTORY, peak: float = 790e12) -> Throughput:
-    tp = _csv(Path(directory), "throughput.csv")
+    """The benchmark of ``directory``; ``peak``: the GPU's peak FLOP/s the MFU is measured against."""
+    peak = in_range("peak", peak, 1e9, 1e18)
+    tp = _csv(directory, "throughput.csv")
     tab = tp.pivot_table(index=["N", "name"], columns="mode", values="mfu").reset_index("N").sort_values("N")
     big = tp[(tp["mode"] == "compile") & (tp.N >= 20e6)].sort_values("N")
     both = tab.dropna(subset=["compile", "graph"])
@@ -198,6 +221,7 @@ class SweepRate:
 
 
 def sweep_rate(s: SetupRuns) -> SweepRate:
+    _runs(s)
     t = pd.to_datetime(s.runs.finished_utc)
     end = (t - t.min()).dt.total_seconds()
     start = end - s.runs.wall_s
@@ -228,7 +252,7 @@ class LRSweep:
 
 
 def lr_sweep(s: SetupRuns) -> LRSweep:
-    choice = json.loads((s.directory / "lr_choice.json").read_text())
+    choice = _json(_runs(s).directory, "lr_choice.json")
     pts = s.sweep.assign(M=s.sweep.M.round().astype(int))[["name", "N", "M", "lr", "val_ce", "steps"]]
     opt = pd.DataFrame(choice["optima"]).T
     opt.index.name = "size@M"
@@ -256,7 +280,7 @@ class SeedNoise:
 
 
 def seed_noise(s: SetupRuns) -> SeedNoise:
-    g = s.seeds.groupby(["name", "N", "tokens"]).val_ce.agg(["count", "mean", "std"]).reset_index()
+    g = _runs(s).seeds.groupby(["name", "N", "tokens"]).val_ce.agg(["count", "mean", "std"]).reset_index()
     g["relative sd"] = g["std"] / g["mean"]
     if g.empty:
         raise ValueError("no configuration was trained with more than one seed")
@@ -280,6 +304,7 @@ class HalfGate:
 
 
 def half_gate(s: SetupRuns, noise: SeedNoise) -> HalfGate:
+    _runs(s), instance("noise", noise, SeedNoise, " (analysis.replication_setup.seed_noise)")
     t = s.twins.assign(gap=s.twins.val_ce_student / s.twins.val_ce_teacher - 1)
     limit = 2 * noise.pooled
     t["within 2 sd"] = t.gap.abs() <= limit
@@ -331,7 +356,7 @@ def _runs_digest(pts: pd.DataFrame) -> str:
 def fresh_supervised_fit(s: SetupRuns, min_tokens: float = 0.0):
     """Eq. 1 fitted now (``fit_supervised``: the paper's grid, Huber loss) to the seed-0
     teacher-half runs with at least ``min_tokens`` tokens; returns the ``FitResult``."""
-    pts = _fit_points(s, min_tokens)
+    pts = _fit_points(_runs(s), _min_tokens(min_tokens))
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
@@ -340,7 +365,18 @@ def fresh_supervised_fit(s: SetupRuns, min_tokens: float = 0.0):
 
 def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS) -> pd.DataFrame:
     """Fit at each cut of ``cuts`` and write the optima (parameters in ``SUPERVISED``'s
-    order), their objective, diagnostics and the digest of their runs to ``path``."""
+    order), their objective, diagnostics and the digest of their runs to ``path`` (a file
+    whose folder exists); the arguments are checked before the first fit."""
+    from os import PathLike
+
+    _runs(s)
+    if not isinstance(path, (str, PathLike)) or isinstance(path, bool) or str(path) == "":
+        raise TypeError(f"path must be a path (a non-empty string or pathlib.Path); got {shown(path)}")
+    if not Path(path).parent.is_dir() or Path(path).is_dir():
+        raise ValueError(f"path must name a file in an existing folder; got {shown(str(path))}")
+    cuts = values_in_range("cuts", cuts, 0.0, 1e15)
+    for cut in cuts:
+        _fit_points(s, cut)
     rows = []
     for cut in cuts:
         res = fresh_supervised_fit(s, cut)
@@ -349,7 +385,6 @@ def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS) 
                      "diagnostics": ";".join(d.code for d in res.diagnostics),
                      "runs_sha256": _runs_digest(_fit_points(s, cut))})
     table = pd.DataFrame(rows)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.17g")
     return table
 
@@ -360,7 +395,14 @@ def _stored_fit(s: SetupRuns, min_tokens: float, path: Path):
     script = "scripts/make_replication_setup_fits.py"
     if not Path(path).exists():
         raise FileNotFoundError(f"{path} is missing: run {script}")
-    table = pd.read_csv(path, keep_default_na=False)
+    columns = ("min_tokens", "runs_sha256", "diagnostics", *SUPERVISED.parameters)
+    try:
+        table = pd.read_csv(path, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        table = None
+    if table is None or any(c not in table.columns for c in columns):
+        raise ValueError(f"stored must name a table of store_supervised_fits (columns {', '.join(columns)}); "
+                         f"{shown(str(path))} is not one")
     row = table[np.isclose(table.min_tokens.astype(float), min_tokens, rtol=0, atol=0.5)]
     if len(row) != 1:
         raise ValueError(f"min_tokens={min_tokens:g} is not a stored cut ({', '.join(f'{c:g}' for c in table.min_tokens)}); "
@@ -381,6 +423,10 @@ def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *,
     """The supervised law on the seed-0 teacher-half runs with at least ``min_tokens``
     tokens: the fit stored in ``stored`` (default ``FITS``) or, with ``stored=None``, a fit
     made now."""
+    _runs(s), instance("noise", noise, SeedNoise, " (analysis.replication_setup.seed_noise)")
+    min_tokens = _min_tokens(min_tokens)
+    if stored is not None:
+        stored = existing_path("stored", stored)
     pts = _fit_points(s, min_tokens)
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
     if stored is None:
@@ -398,8 +444,14 @@ def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *,
 
 def curve(run: pd.Series) -> pd.DataFrame:
     """A run's validation-loss curve (tokens, loss) from its ``val_curve`` column."""
-    pts = [p.split(":") for p in str(run.val_curve).split(";")]
-    return pd.DataFrame({"tokens": [float(a) for a, _ in pts], "val_ce": [float(b) for _, b in pts]})
+    if not isinstance(run, pd.Series) or "val_curve" not in run.index:
+        raise TypeError(f"run must be a row of the run table (a pandas Series with val_curve); got {shown(run)}")
+    try:
+        pts = [p.split(":") for p in str(run.val_curve).split(";")]
+        return pd.DataFrame({"tokens": [float(a) for a, _ in pts], "val_ce": [float(b) for _, b in pts]})
+    except ValueError:
+        raise ValueError(f"run must have a val_curve of tokens:loss pairs separated by ';'; got "
+                         f"{shown(run.val_curve)}") from None
 
 
 def status(s: SetupRuns) -> pd.DataFrame:
@@ -407,7 +459,7 @@ def status(s: SetupRuns) -> pd.DataFrame:
     learning-rate sweep included) and those in the run table."""
     from experiments.plan import read_plan
 
-    done = set(s.runs.run_id)
+    done = set(_runs(s).runs.run_id)
     rows: dict[str, dict] = {}
     for p in sorted(s.directory.glob("plan_*.csv")):
         for r in read_plan(p):
