@@ -5,7 +5,9 @@ message that names the argument and the range it must lie in, instead of
 propagating NaN through a fit or an optimiser, or failing inside numpy with a
 message that names no argument. Strings, booleans and integers too large for a
 float (``10**400``) are rejected as numbers; arrays that do not broadcast together
-are rejected with the names of the arguments and their shapes.
+are rejected with the names of the arguments and their shapes. Every message shows
+the value it refuses through ``shown``, which keeps it short (``10**400`` is "an
+integer of 401 digits (1e+400)", not 401 digits).
 """
 
 from __future__ import annotations
@@ -16,24 +18,64 @@ import numbers
 import numpy as np
 
 
-def _show(value) -> str:
-    """``repr(value)``, shortened to 60 characters (``10**400`` has 401 digits)."""
-    text = repr(value.item() if isinstance(value, np.generic) else value)
-    return text if len(text) <= 60 else text[:28] + "..." + text[-28:]
+def shown(value, width: int = 60) -> str:
+    """``value`` as an error message shows it: short whatever it is.
+
+    An integer of more than 20 digits is given by its number of digits and its order of
+    magnitude (``10**400``: "an integer of 401 digits (1e+400)"), not digit by digit; a
+    float or a numpy scalar by its repr ("nan", "inf", "1e+308"); a string by its repr
+    cut to ``width`` characters; a small sequence or array entry by entry, a large one
+    by its length or shape; any other object by its repr if short, else by its type.
+    """
+    import numbers
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, numbers.Integral):
+        digits = str(abs(int(value)))
+        if len(digits) <= 20:
+            return str(int(value))
+        sign = "-" if value < 0 else ""
+        mantissa = f"{digits[0]}.{digits[1:3]}".rstrip("0").rstrip(".")
+        return (f"{'a negative' if sign else 'an'} integer of {len(digits)} digits "
+                f"({sign}{mantissa}e+{len(digits) - 1})")
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (str, bytes)):
+        text = repr(value)
+        return text if len(text) <= width else f"{text[:width - 20]}...' ({len(value)} characters)"
+    if isinstance(value, np.ndarray):
+        if value.size <= 6 and value.ndim <= 2:
+            return shown(value.tolist(), width)
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        open_, close = ("[", "]") if isinstance(value, list) else ("(", ",)" if len(value) == 1 else ")")
+        text = open_ + ", ".join(shown(v, width) for v in value[:6]) + (", ..." if len(value) > 6 else "") + close
+        return text if len(text) <= width else f"a {type(value).__name__} of {len(value)} items"
+    shape = getattr(value, "shape", None)
+    if shape is not None and not callable(shape) and hasattr(value, "columns"):
+        return f"a {type(value).__name__} of shape {tuple(shape)}"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the error being reported
+        text = ""
+    return text if 0 < len(text) <= width else f"a {type(value).__name__}"
 
 
 def _float_array(name: str, value, expected: str) -> np.ndarray:
     """``value`` as a float array; ``ValueError`` naming ``name`` for strings, booleans,
     non-numeric or overflowing values (``expected`` says what was wanted)."""
     if isinstance(value, (str, bytes, bool, np.bool_)):
-        raise ValueError(f"{name} must be {expected}; got {_show(value)}")
+        raise ValueError(f"{name} must be {expected}; got {shown(value)}")
     try:
         arr = np.asarray(value)
         if arr.dtype.kind not in "iuf" and arr.dtype != object:
             raise TypeError(arr.dtype)
         arr = arr.astype(float)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"{name} must be {expected}; got {_show(value)}") from exc
+        raise ValueError(f"{name} must be {expected}; got {shown(value)}") from exc
     return arr
 
 
@@ -51,7 +93,7 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
         first = float(arr.flat[int(np.flatnonzero(bad.ravel())[0])])
         raise ValueError(
             f"{name} must be finite and in the open interval (0, {upper_txt}); "
-            f"got {_show(first)}"
+            f"got {shown(first)}"
         )
     return arr
 
@@ -59,7 +101,7 @@ def positive_array(name: str, value, *, upper: float = np.inf) -> np.ndarray:
 def in_range(name: str, value, lo: float, hi: float) -> float:
     """``float(value)`` after checking it is a real number (not a string or a
     boolean), finite and lo <= value <= hi."""
-    message = f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(value)}"
+    message = f"{name} must be finite and in [{lo:g}, {hi:g}]; got {shown(value)}"
     if isinstance(value, (str, bytes, bool, np.bool_)) or np.ndim(value) != 0:
         raise ValueError(message)
     try:
@@ -77,7 +119,7 @@ def integer(name: str, value, lo: int, hi: int | None = None) -> int:
     top = "" if hi is None else f" and <= {hi}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be an integer >= {lo}{top}; got {_show(value)}")
+        raise ValueError(f"{name} must be an integer >= {lo}{top}; got {shown(value)}")
     return int(value)
 
 
@@ -87,7 +129,7 @@ def array_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
     bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
     if arr.size == 0 or np.any(bad):
         first = arr.flat[int(np.flatnonzero(bad.ravel())[0])] if arr.size else value
-        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {_show(first)}")
+        raise ValueError(f"{name} must be finite and in [{lo:g}, {hi:g}]; got {shown(first)}")
     return arr
 
 
@@ -105,7 +147,7 @@ def broadcast(**arrays) -> tuple[np.ndarray, ...]:
 def positive_interval(name: str, value) -> tuple[float, float]:
     """``value`` as a (low, high) pair of floats after checking both are finite and
     0 < low < high (for ranges and boxes passed as pairs)."""
-    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {_show(value)}"
+    message = f"{name} must be a (low, high) pair of finite numbers with 0 < low < high; got {shown(value)}"
     if isinstance(value, (str, bytes)):
         raise ValueError(message)
     try:
@@ -144,7 +186,7 @@ def choice(name: str, value, options) -> str:
     """``value`` after checking it is one of the strings ``options``."""
     options = list(options)
     if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {_show(value)}")
+        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {shown(value)}")
     return value
 
 
@@ -156,10 +198,10 @@ def existing_path(name: str, value, *, folder: bool = False):
     from pathlib import Path
 
     if not isinstance(value, (str, PathLike)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {_show(value)}")
+        raise TypeError(f"{name} must be a path (a string or pathlib.Path); got {shown(value)}")
     path = Path(value)
     if str(value) == "" or not (path.is_dir() if folder else path.is_file()):
-        raise ValueError(f"{name} must name an existing {'folder' if folder else 'file'}; got {_show(str(value))}")
+        raise ValueError(f"{name} must name an existing {'folder' if folder else 'file'}; got {shown(str(value))}")
     return path
 
 
@@ -168,5 +210,26 @@ def values_in_range(name: str, value, lo: float, hi: float) -> np.ndarray:
     checking every entry is finite and lo <= entry <= hi."""
     if np.ndim(value) != 1 if not isinstance(value, (str, bytes)) else True:
         raise ValueError(f"{name} must be a non-empty sequence of numbers in [{lo:g}, {hi:g}]; "
-                         f"got {_show(value)}")
+                         f"got {shown(value)}")
     return array_in_range(name, value, lo, hi)
+
+
+def integers(name: str, value, lo: int, hi: int | None = None) -> tuple[int, ...]:
+    """``value`` (a non-empty sequence or 1-D array of integers) as a tuple of ints after
+    checking each is an integer (not a boolean or a float) with lo <= entry (<= hi)."""
+    top = "" if hi is None else f" and <= {hi}"
+    if isinstance(value, (str, bytes)) or np.ndim(value) != 1 or len(value) == 0:
+        raise ValueError(f"{name} must be a non-empty sequence of integers >= {lo}{top}; got {shown(value)}")
+    return tuple(integer(name, v, lo, hi) for v in value)
+
+
+def declaration(obj, texts: tuple, functions: tuple) -> None:
+    """Check a declaration (a dataclass such as a finding or a conclusion): each field in
+    ``texts`` a non-empty string, each in ``functions`` a callable."""
+    for name in texts:
+        value = getattr(obj, name)
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError(f"{name} must be a non-empty string; got {shown(value)}")
+    for name in functions:
+        if not callable(getattr(obj, name)):
+            raise TypeError(f"{name} must be a function; got {shown(getattr(obj, name))}")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis._checks import in_range, instance, integer, positive_array
+from analysis._checks import choice, frame, in_range, instance, integer, integers, shown
 
 __all__ = [
     "KernelErrors",
@@ -63,7 +63,7 @@ def _coefficients(alpha) -> np.ndarray:
     try:
         arr = np.asarray(alpha, dtype=float)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers; got {alpha!r}"[:300]) from None
+        raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers; got {shown(alpha)}") from None
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.all(arr == 0) \
             or isinstance(alpha, (str, bytes)) or np.max(np.abs(arr)) > 1e150:
         raise ValueError(f"alpha must be a non-empty 1-D array of finite numbers (not all 0, |alpha| <= 1e150); "
@@ -75,7 +75,7 @@ def _span(name: str, value, size: int) -> np.ndarray:
     arr = np.asarray(value)
     if not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 1) or np.any(arr > size):
         raise ValueError(f"{name} must be integers in [1, {size}] (the number of basis functions); "
-                         f"got {value!r}")
+                         f"got {shown(value)}")
     return arr.astype(int)
 
 
@@ -167,9 +167,8 @@ class MappingTask:
     strength: float = 2.0
 
     def __post_init__(self):
-        if not isinstance(self.num_classes, (int, np.integer)) or self.num_classes < 4:
-            raise ValueError(f"num_classes must be an integer >= 4; got {self.num_classes!r}")
-        positive_array("strength", self.strength)
+        integer("num_classes", self.num_classes, 4, 1 << 12)
+        in_range("strength", self.strength, 0.0, 100.0)
 
     @property
     def input_dim(self) -> int:
@@ -204,6 +203,12 @@ class MappingTask:
         return float(-(p_star * np.log(p_star)).sum(axis=1).mean())
 
 
+#: The most samples one MLP trains on (2e10: 40 million batches of 512).
+MAX_SAMPLES = 2 * 10**10
+#: The widest MLP (2^16 hidden units).
+MAX_WIDTH = 1 << 16
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """Training recipe of App. C.2 (Adam, 5% linear warm-up then cosine to zero, batches of
@@ -219,6 +224,17 @@ class TrainingSettings:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+
+    def __post_init__(self):
+        in_range("lr", self.lr, 1e-12, 10.0)
+        integer("batch", self.batch, 1, 1 << 20)
+        in_range("warmup", self.warmup, 0.0, 1.0)
+        integer("min_samples", self.min_samples, 1, MAX_SAMPLES)
+        in_range("samples_per_param", self.samples_per_param, 0.0, 1e6)
+        for name in ("beta1", "beta2"):
+            if not in_range(name, getattr(self, name), 0.0, 1.0) < 1.0:
+                raise ValueError(f"{name} must be finite and in [0, 1); got {shown(getattr(self, name))}")
+        in_range("eps", self.eps, 1e-30, 1.0)
 
     def samples_for(self, n_params: int) -> int:
         return int(max(self.min_samples, self.samples_per_param * n_params))
@@ -246,9 +262,7 @@ def mlp_parameter_count(input_dim: int, width: int, output_dim: int) -> int:
 
 def init_mlp(input_dim: int, width: int, output_dim: int, rng: np.random.Generator) -> dict:
     """He-initialised weights (float32) and zero biases of a two-hidden-layer ReLU MLP."""
-    if not isinstance(width, (int, np.integer)) or width < 1:
-        raise ValueError(f"width must be a positive integer; got {width!r}")
-    input_dim, width, output_dim = (integer(k, v, 1, 1 << 16) for k, v in
+    input_dim, width, output_dim = (integer(k, v, 1, MAX_WIDTH) for k, v in
                                     (("input_dim", input_dim), ("width", width), ("output_dim", output_dim)))
     instance("rng", rng, np.random.Generator, " (numpy.random.default_rng)")
     params = {}
@@ -269,9 +283,45 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
+def _params(params, name: str = "params") -> dict:
+    """``params`` after checking it holds the arrays of ``init_mlp`` (W0, b0, W1, b1, W2, b2)
+    with shapes that chain and finite entries."""
+    keys = ("W0", "b0", "W1", "b1", "W2", "b2")
+    if not isinstance(params, dict) or any(k not in params for k in keys):
+        raise TypeError(f"{name} must be a dict of the MLP's arrays {', '.join(keys)} (init_mlp); got {shown(params)}")
+    shapes = [np.shape(params[k]) for k in keys]
+    chained = all(len(shapes[2 * i]) == 2 and shapes[2 * i + 1] == (shapes[2 * i][1],) for i in range(3)) \
+        and shapes[2][0] == shapes[0][1] and shapes[4][0] == shapes[2][1]
+    if not chained or not all(np.all(np.isfinite(np.asarray(params[k], dtype=float))) for k in keys):
+        raise ValueError(f"{name} must hold finite arrays whose shapes chain (W0 (d, w), b0 (w,), W1 (w, w), ...); "
+                         f"got shapes {shapes}")
+    return params
+
+
+def _batch(name: str, value, columns: int, *, probabilities: bool = False) -> np.ndarray:
+    """``value`` as an array (its dtype kept: training runs in float32) after checking it is
+    2-D with ``columns`` columns and finite entries (in [0, 1] with ``probabilities``)."""
+    what = "rows of probabilities" if probabilities else "finite numbers"
+    message = f"{name} must be a 2-D array of {what} with {columns} columns"
+    if isinstance(value, (str, bytes, bool)):
+        raise ValueError(f"{message}; got {shown(value)}")
+    try:
+        arr = np.asarray(value)
+        numbers = np.asarray(arr, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{message}; got {shown(value)}") from None
+    arr = arr if arr.dtype.kind == "f" else numbers
+    bad = arr.ndim != 2 or arr.shape[1] != columns or arr.shape[0] == 0 or not np.all(np.isfinite(arr)) \
+        or (probabilities and (np.any(arr < 0) or np.any(arr > 1)))
+    if bad:
+        raise ValueError(f"{message}; got {shown(value)}")
+    return arr
+
+
 def mlp_logits(params: dict, x: np.ndarray) -> np.ndarray:
     """Output logits of the MLP for inputs ``x``."""
-    return _forward(params, x)[0]
+    params = _params(params)
+    return _forward(params, _batch("x", x, np.shape(params["W0"])[0]))[0]
 
 
 def loss_and_gradients(params: dict, x: np.ndarray, target: np.ndarray):
@@ -279,6 +329,16 @@ def loss_and_gradients(params: dict, x: np.ndarray, target: np.ndarray):
 
     ``target`` is a one-hot label (supervised) or the teacher's distribution (distillation
     with lambda = 1 and tau = 1); both share the logit gradient softmax(z) - target."""
+    params = _params(params)
+    x = _batch("x", x, np.shape(params["W0"])[0])
+    target = _batch("target", target, np.shape(params["W2"])[1], probabilities=True)
+    if target.shape[0] != x.shape[0]:
+        raise ValueError(f"x, target must have the same number of rows; got {x.shape[0]} and {target.shape[0]}")
+    return _loss_and_gradients(params, x, target)
+
+
+def _loss_and_gradients(params, x, target):
+    """``loss_and_gradients`` without the checks (the training loop's)."""
     z, h0, h1 = _forward(params, x)
     log_p = _log_softmax(z)
     batch = x.shape[0]
@@ -299,10 +359,21 @@ def train_mlp(task: MappingTask, width: int, seed: int, *, teacher: TrainedMLP |
     Without ``teacher``, the targets are labels drawn from p*; with one, they are the
     teacher's output distribution on the same inputs. ``seed`` fixes the initialisation
     and the data stream, so two students with one seed see the same inputs."""
-    rng = np.random.default_rng(seed)
+    instance("task", task, MappingTask, " (analysis.capacity_gap)")
+    instance("settings", settings, TrainingSettings, " (analysis.capacity_gap)")
+    width = integer("width", width, 1, MAX_WIDTH)
+    rng = np.random.default_rng(integer("seed", seed, 0, 2**63 - 1))
+    if teacher is not None:
+        instance("teacher", teacher, TrainedMLP, " (train_mlp)")
+        if np.shape(_params(teacher.params, "teacher.params")["W0"])[0] != task.input_dim \
+                or np.shape(teacher.params["W2"])[1] != task.num_classes:
+            raise ValueError(f"teacher must map the task's {task.input_dim} inputs to its {task.num_classes} classes")
     params = init_mlp(task.input_dim, width, task.num_classes, rng)
     n_params = mlp_parameter_count(task.input_dim, width, task.num_classes)
-    samples = settings.samples_for(n_params) if samples is None else int(samples)
+    if samples is None:
+        samples = settings.samples_for(n_params)
+    else:
+        samples = integer("samples", samples, 2 * settings.batch, MAX_SAMPLES)
     steps = samples // settings.batch
     if steps < 2:
         raise ValueError(f"samples must allow at least 2 batches of {settings.batch}; got {samples}")
@@ -320,8 +391,8 @@ def train_mlp(task: MappingTask, width: int, seed: int, *, teacher: TrainedMLP |
         if teacher is None:
             target = eye[labels]
         else:
-            target = np.exp(_log_softmax(mlp_logits(teacher.params, x))).astype(np.float32)
-        _, grads = loss_and_gradients(params, x, target)
+            target = np.exp(_log_softmax(_forward(teacher.params, x)[0])).astype(np.float32)
+        _, grads = _loss_and_gradients(params, x, target)
         step = settings.lr * factor
         for key in params:
             m[key] = b1 * m[key] + (1 - b1) * grads[key]
@@ -337,6 +408,13 @@ def evaluate_mlp(model: TrainedMLP, x: np.ndarray, p_star: np.ndarray,
     """Cross-entropy of ``model`` against the true label distribution p* on inputs ``x``
     (nats; exact in the labels, so no label noise) and, given a teacher, the mean
     KL(teacher || model)."""
+    instance("model", model, TrainedMLP, " (train_mlp)")
+    if teacher is not None:
+        instance("teacher", teacher, TrainedMLP, " (train_mlp)")
+    classes = np.shape(_params(model.params, "model.params")["W2"])[1]
+    p_star = _batch("p_star", p_star, classes, probabilities=True)
+    if np.shape(x)[:1] != p_star.shape[:1]:
+        raise ValueError(f"x, p_star must have the same number of rows; got {shown(np.shape(x))} and {p_star.shape}")
     log_p = _log_softmax(mlp_logits(model.params, x).astype(float))
     out = {"loss": float(-(p_star * log_p).sum(axis=1).mean())}
     if teacher is not None:
@@ -371,6 +449,18 @@ class MLPSweep:
     eval_inputs: int = 20_000
     eval_seed: int = 12_345
 
+    def __post_init__(self):
+        instance("task", self.task, MappingTask, " (analysis.capacity_gap)")
+        instance("settings", self.settings, TrainingSettings, " (analysis.capacity_gap)")
+        for name in ("student_widths", "teacher_widths"):
+            object.__setattr__(self, name, integers(name, getattr(self, name), 1, MAX_WIDTH))
+        integer("data_teacher_width", self.data_teacher_width, 1, MAX_WIDTH)
+        object.__setattr__(self, "data_teacher_samples", integers(
+            "data_teacher_samples", self.data_teacher_samples, 2 * self.settings.batch, MAX_SAMPLES))
+        integer("trials", self.trials, 1, 10**4)
+        integer("eval_inputs", self.eval_inputs, 1, 10**7)
+        integer("eval_seed", self.eval_seed, 0, 2**63 - 1)
+
     def student_seed(self, trial: int, width: int) -> int:
         return 2_000_000 + 1000 * trial + width
 
@@ -397,11 +487,20 @@ RUN_COLUMNS = ("experiment", "trial", "teacher_width", "teacher_samples", "teach
                "student_width", "student_samples", "student_loss", "kl_to_teacher")
 
 
+def _sweep_arguments(sweep, trial, widths) -> tuple:
+    """(trial, widths) after checking ``sweep`` is an ``MLPSweep``, ``trial`` one of its
+    trials and ``widths`` None (its student widths) or a sequence of widths."""
+    instance("sweep", sweep, MLPSweep, " (analysis.capacity_gap)")
+    trial = integer("trial", trial, 0, sweep.trials - 1)
+    return trial, sweep.student_widths if widths is None else integers("widths", widths, 1, MAX_WIDTH)
+
+
 def run_supervised(sweep: MLPSweep, trial: int, widths=None) -> list[dict]:
     """The supervised baseline of each student width (rows of ``RUN_COLUMNS``)."""
+    trial, widths = _sweep_arguments(sweep, trial, widths)
     x, p_star = sweep.evaluation_set()
     rows = []
-    for width in sweep.student_widths if widths is None else widths:
+    for width in widths:
         student = train_mlp(sweep.task, width, sweep.student_seed(trial, width), settings=sweep.settings)
         rows.append({"experiment": "supervised", "trial": trial, "teacher_width": np.nan,
                      "teacher_samples": np.nan, "teacher_loss": np.nan, "student_width": width,
@@ -413,12 +512,17 @@ def run_supervised(sweep: MLPSweep, trial: int, widths=None) -> list[dict]:
 def run_teacher_group(sweep: MLPSweep, experiment: str, trial: int, teacher_width: int,
                       teacher_samples: int | None, widths=None) -> list[dict]:
     """Train one teacher and distil it into each student width (rows of ``RUN_COLUMNS``)."""
+    trial, widths = _sweep_arguments(sweep, trial, widths)
+    choice("experiment", experiment, ("width", "data"))
+    teacher_width = integer("teacher_width", teacher_width, 1, MAX_WIDTH)
+    if teacher_samples is not None:
+        teacher_samples = integer("teacher_samples", teacher_samples, 2 * sweep.settings.batch, MAX_SAMPLES)
     x, p_star = sweep.evaluation_set()
     teacher = train_mlp(sweep.task, teacher_width, sweep.teacher_seed(experiment, trial, teacher_width),
                         samples=teacher_samples, settings=sweep.settings)
     teacher_loss = evaluate_mlp(teacher, x, p_star)["loss"]
     rows = []
-    for width in sweep.student_widths if widths is None else widths:
+    for width in widths:
         student = train_mlp(sweep.task, width, sweep.student_seed(trial, width), teacher=teacher,
                             settings=sweep.settings)
         scores = evaluate_mlp(student, x, p_star, teacher)
@@ -434,13 +538,22 @@ def run_teacher_group(sweep: MLPSweep, experiment: str, trial: int, teacher_widt
 _X = {"width": "teacher_width", "data": "teacher_samples"}
 
 
+def _runs(runs, experiment):
+    """Check ``runs`` is a frame of ``RUN_COLUMNS`` (``data/capacity_gap/mlp_runs.csv``) with
+    supervised runs and runs of ``experiment`` ("width" or "data")."""
+    frame("runs", runs, RUN_COLUMNS)
+    choice("experiment", experiment, _X)
+    for kind in ("supervised", experiment):
+        if not (runs.experiment == kind).any():
+            raise ValueError(f"runs must hold {kind!r} runs (data/capacity_gap/mlp_runs.csv); it has none")
+
+
 def sweep_bands(runs, experiment: str):
     """Median and 25-75% band over trials of the student loss, per student width and teacher
     (``x`` = teacher width or teacher samples), with the median teacher loss and KL."""
     import pandas as pd
 
-    if experiment not in _X:
-        raise ValueError(f"experiment must be one of {', '.join(_X)}; got {experiment!r}")
+    _runs(runs, experiment)
     rows = runs[runs.experiment == experiment].rename(columns={_X[experiment]: "x"})
     grouped = rows.groupby(["student_width", "x"])
     return pd.DataFrame({

@@ -52,6 +52,7 @@ import re
 import sys
 import warnings
 
+from analysis._checks import shown
 from analysis.flops import Scenario
 from analysis.laws import COEFFICIENT_SETS, distilled_loss, supervised_loss, supervised_loss_infinite_data
 
@@ -109,23 +110,31 @@ _SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMBGTP]?)\s*$", re.IGNORECASE)
 
 
+def _word(text) -> str:
+    """``text`` after checking it is a string (a command-line word), for the argparse types
+    below, which answer a bad word with argparse's ``ArgumentTypeError``."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string (a word of the command line); got {shown(text)}")
+    return text
+
+
 def parse_size(text: str) -> float:
     """``'3B'`` -> 3e9, ``'500M'`` -> 5e8, ``'1e22'`` -> 1e22; positive and finite."""
-    match = _SIZE_RE.match(str(text))
+    match = _SIZE_RE.match(_word(text))
     if not match:
         raise argparse.ArgumentTypeError(
-            f"invalid size {text!r}: use a number such as 1e22 or 3000000000, optionally "
+            f"invalid size {shown(text)}: use a number such as 1e22 or 3000000000, optionally "
             f"with a suffix K, M, B, T or P (e.g. 3B, 500M, 20T)")
     value = float(match.group(1)) * _SUFFIXES.get(match.group(2).upper(), 1.0)
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}: must be positive and finite")
+        raise argparse.ArgumentTypeError(f"invalid size {shown(text)}: must be positive and finite")
     return value
 
 
 def parse_scenario(text: str) -> Scenario:
     """Scenario slug; ``...-and-inference`` is accepted for ``...+inference``."""
     try:
-        return Scenario.parse(str(text).replace("-and-", "+"))
+        return Scenario.parse(_word(text).replace("-and-", "+"))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -134,9 +143,9 @@ def _loss_value(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be a number in nats/token") from None
+        raise argparse.ArgumentTypeError(f"invalid loss {shown(text)}: must be a number in nats/token") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid loss {text!r}: must be positive and finite")
+        raise argparse.ArgumentTypeError(f"invalid loss {shown(text)}: must be positive and finite")
     return value
 
 
@@ -144,9 +153,9 @@ def _count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1") from None
+        raise argparse.ArgumentTypeError(f"invalid count {shown(text)}: must be an integer >= 1") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be an integer >= 1")
+        raise argparse.ArgumentTypeError(f"invalid count {shown(text)}: must be an integer >= 1")
     return value
 
 
@@ -157,10 +166,10 @@ def _students(text: str):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of students {text!r}: must be an integer >= 1 "
+        raise argparse.ArgumentTypeError(f"invalid number of students {shown(text)}: must be an integer >= 1 "
                                          f"or inf") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid number of students {text!r}: must be an integer >= 1 or inf")
+        raise argparse.ArgumentTypeError(f"invalid number of students {shown(text)}: must be an integer >= 1 or inf")
     return value
 
 
@@ -176,7 +185,7 @@ def _shared_scenario(args, default=Scenario.TEACHER_INFERENCE):
         scenario = Scenario.TEACHER_PRETRAINING_AND_INFERENCE
     if not isinstance(scenario, Scenario) or scenario.delta_pretraining == 0:
         raise ValueError(f"--students and --shared-logits share the teacher's pretraining; scenario "
-                         f"{scenario.slug!r} does not charge it (use teacher-pretraining or "
+                         f"{shown(scenario.slug)} does not charge it (use teacher-pretraining or "
                          f"teacher-pretraining+inference)")
     return scenario.shared_by(1 if students is None else students, shared_logits=shared_logits)
 
@@ -631,8 +640,13 @@ def _silence_stdout() -> None:
 
 def main(argv=None) -> int:
     """Run one command; returns the exit status (``EXIT_STATUS``), never raises for bad
-    input, a closed pipe, a full disk or Ctrl-C."""
+    input, a closed pipe, a full disk or Ctrl-C. ``argv``: the words after the program
+    name (default ``sys.argv[1:]``); anything but a list or tuple of strings is a
+    ``TypeError`` (a caller's mistake, not a user's input)."""
     from analysis.data import DataError
+
+    if argv is not None and (not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv must be None or a list of strings (the command line's words); got {shown(argv)}")
 
     command = "analysis"
     try:

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis._checks import integer, shown
+
 __all__ = [
     "TABLES",
     "DataError",
@@ -130,17 +132,18 @@ def _download(table: Table) -> Path:
 
 def data_path(name: str, *, download: bool = True) -> Path:
     """Path of the verified file of table ``name`` ("chinchilla", "gadre", "olmo", "fig1")."""
-    if name not in TABLES:
-        raise ValueError(f"name must be one of {sorted(TABLES)}; got {name!r}")
+    if not isinstance(name, str) or name not in TABLES:
+        raise ValueError(f"name must be one of {sorted(TABLES)}; got {shown(name)}")
+    _flag("download", download)
     table = TABLES[name]
     chosen = os.environ.get("DSL_DATA_DIR")
     if chosen:
         folder = Path(chosen)
         if not folder.is_dir():
-            raise DataError(f"DSL_DATA_DIR={chosen!r} is not a directory; point it at the folder that "
+            raise DataError(f"DSL_DATA_DIR={shown(chosen)} is not a directory; point it at the folder that "
                             f"holds {table.filename} (see shared/data/README.md), or unset it")
         if not (folder / table.filename).is_file():
-            raise DataError(f"DSL_DATA_DIR={chosen!r} does not hold {table.filename}; copy the file "
+            raise DataError(f"DSL_DATA_DIR={shown(chosen)} does not hold {table.filename}; copy the file "
                             f"there (see shared/data/README.md), or unset DSL_DATA_DIR")
         return _verify(folder / table.filename, table)
     candidates = [_repo_root().parent / "shared" / "data" / table.filename]
@@ -157,30 +160,46 @@ def data_path(name: str, *, download: bool = True) -> Path:
     return _download(table)
 
 
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {shown(value)}")
+    return bool(value)
+
+
 def _read(name: str, path: Path | None) -> pd.DataFrame:
     """Read and schema-check a table; ``path`` overrides the search (no checksum then,
-    so tests and readers can load a modified copy on purpose)."""
+    so tests and readers can load a modified copy on purpose). The errors about a file
+    given as ``path`` name the argument."""
     table = TABLES[name]
-    path = data_path(name) if path is None else Path(path)
-    if not path.is_file():
-        raise DataError(f"{path} does not exist")
+    explicit = path is not None
+    if path is None:
+        path = data_path(name)
+    else:
+        from os import PathLike
+
+        if not isinstance(path, (str, PathLike)) or isinstance(path, bool):
+            raise TypeError(f"path must be None or a path (a string or pathlib.Path); got {shown(path)}")
+        if str(path) == "" or not Path(path).is_file():
+            raise DataError(f"path {shown(str(path))} does not exist or is not a file")
+        path = Path(path)
+    where = f"path {path}" if explicit else str(path)
     try:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a readable CSV: {exc}") from exc
+        raise DataError(f"{where} is not a readable CSV: {exc}") from exc
     missing = [c for c in table.required if c not in df.columns]
     if missing:
-        raise DataError(f"{path}: missing required columns {missing}; found {list(df.columns)}")
+        raise DataError(f"{where}: missing required columns {missing}; found {list(df.columns)}")
     if df.empty:
-        raise DataError(f"{path} has a header but no rows")
+        raise DataError(f"{where} has a header but no rows")
     for col in table.required:
         if not pd.api.types.is_numeric_dtype(df[col]):
-            raise DataError(f"{path}: column {col!r} must be numeric; got dtype {df[col].dtype}")
+            raise DataError(f"{where}: column {shown(col)} must be numeric; got dtype {df[col].dtype}")
         values = df[col].to_numpy(dtype=float)
         bad = ~np.isfinite(values) | (values <= 0)
         if bad.any():
-            raise DataError(f"{path}: column {col!r} must be finite and > 0; row "
-                            f"{int(np.flatnonzero(bad)[0])} holds {values[bad][0]!r}")
+            raise DataError(f"{where}: column {shown(col)} must be finite and > 0; row "
+                            f"{int(np.flatnonzero(bad)[0])} holds {shown(values[bad][0])}")
     return df
 
 
@@ -190,16 +209,16 @@ def _check_loss_column(df: pd.DataFrame, loss_column, path) -> None:
     ``DataError`` for a loss column whose values are not losses."""
     losses = [c for c in df.columns if str(c).startswith("loss")]
     if not isinstance(loss_column, str) or loss_column not in losses:
-        raise ValueError(f"loss_column must be one of the loss columns {losses}; got {loss_column!r}")
+        raise ValueError(f"loss_column must be one of the loss columns {losses}; got {shown(loss_column)}")
     if not pd.api.types.is_numeric_dtype(df[loss_column]):
-        raise DataError(f"{path or 'the table'}: column {loss_column!r} must be numeric; "
+        raise DataError(f"{f'path {path}' if path else 'the table'}: column {shown(loss_column)} must be numeric; "
                         f"got dtype {df[loss_column].dtype}")
     vals = df[loss_column].to_numpy(float)
     bad = ~np.isfinite(vals) | (vals <= 0)
     if bad.any():
-        raise DataError(f"{path or 'the table'}: column {loss_column!r} must hold finite losses > 0; "
+        raise DataError(f"{f'path {path}' if path else 'the table'}: column {shown(loss_column)} must hold finite losses > 0; "
                         f"{int(bad.sum())} of {vals.size} rows do not (row {int(np.flatnonzero(bad)[0])} "
-                        f"holds {vals[bad][0]!r})")
+                        f"holds {shown(vals[bad][0])})")
 
 
 def _standard(df: pd.DataFrame, N, D, loss, **extra) -> pd.DataFrame:
@@ -219,8 +238,7 @@ def load_chinchilla(*, drop_highest: int = 0, path: str | Path | None = None) ->
     Besiroglu et al.'s protocol (drop the 5 highest-loss rows; 240 remain).
     """
     df = _read("chinchilla", path)
-    if not (0 <= int(drop_highest) < len(df)):
-        raise ValueError(f"drop_highest must be in [0, {len(df) - 1}]; got {drop_highest!r}")
+    drop_highest = integer("drop_highest", drop_highest, 0, len(df) - 1)
     if drop_highest:
         df = df.drop(df["loss"].nlargest(int(drop_highest)).index)
     N = df["Model Size"].to_numpy(float)
@@ -240,8 +258,8 @@ def load_gadre(*, dataset: str | None = None, loss_column: str = "loss_c4_val",
     _check_loss_column(df, loss_column, path)
     if dataset is not None:
         known = sorted(df["dataset"].unique())
-        if dataset not in known:
-            raise ValueError(f"dataset must be one of {known}; got {dataset!r}")
+        if not isinstance(dataset, str) or dataset not in known:
+            raise ValueError(f"dataset must be one of {known}; got {shown(dataset)}")
         df = df[df["dataset"] == dataset]
     return _standard(df, df["params_no_embed"], df["tokens"], df[loss_column],
                      M=20.0 * df["multiplier"].to_numpy(float))
@@ -309,6 +327,7 @@ def load_fig1_points(*, corrected: bool = True, path: str | Path | None = None) 
     digitised and ``corrected`` marks the rows that changed. ``row`` is the position in
     the file.
     """
+    _flag("corrected", corrected)
     df = _read("fig1", path)
     sizes = _table13_sizes()
     ns = df["NS"].to_numpy(float).copy()
@@ -320,8 +339,8 @@ def load_fig1_points(*, corrected: bool = True, path: str | Path | None = None) 
         for fix in FIG1_CORRECTIONS:
             rows = np.asarray(fix.rows)
             if rows.max() >= len(df) or not np.all(df[fix.column].to_numpy(float)[rows] == fix.digitised):
-                raise DataError(f"correction of rows {fix.rows}: column {fix.column!r} no longer holds "
-                                f"{fix.digitised!r}; the table is not the pinned version")
+                raise DataError(f"correction of rows {fix.rows}: column {shown(fix.column)} no longer holds "
+                                f"{shown(fix.digitised)}; the table is not the pinned version")
             ns[rows] = fix.corrected
     label = [sizes[round(v)][0] for v in ns]
     out = pd.DataFrame({

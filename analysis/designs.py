@@ -28,6 +28,8 @@ from analysis.laws import (
     PAPER_SUPERVISED,
     DistillationCoefficients,
     SupervisedCoefficients,
+    _distillation,
+    _supervised,
     distilled_loss,
     supervised_loss,
 )
@@ -69,6 +71,7 @@ def supervised_design(sigma: float = 0.005, seed: int = 0,
     """71 supervised runs (columns protocol, N, D, C, loss_true, loss) with
     log-normal noise of standard deviation ``sigma`` on the loss."""
     sigma = in_range("sigma", sigma, 0.0, 1.0)
+    _supervised("coef", coef)
     rng = np.random.default_rng(integer("seed", seed, 0, 2**63 - 1))
     rows = []
     fixed = _nearest([0.103, 0.143, 0.198, 0.34, 0.546, 0.975, 1.82, 2.72, 4.82, 7.75, 12.6])
@@ -91,6 +94,7 @@ def distillation_design(sigma: float = 0.005, seed: int = 0,
     L_S_true, L_S).  The teacher's loss is a *measured* supervised loss (noisy);
     the student's true loss uses the measured teacher loss, as the paper's fit does."""
     sigma = in_range("sigma", sigma, 0.0, 1.0)
+    _distillation("coef", coef), _supervised("supervised", supervised)
     rng = np.random.default_rng(integer("seed", seed, 0, 2**63 - 1))
     rows = []
     # 1. fixed-M teachers, IsoFLOP students (6 x 4 x 12 = 288)

@@ -28,7 +28,7 @@ import numpy as np
 
 from analysis.flops import Scenario
 from analysis.laws import distilled_loss, supervised_loss
-from analysis._checks import in_range
+from analysis._checks import in_range, shown
 from analysis.recipes import PAPER_SETTING, Setting, _setting, distillation_sweep, minimal_compute
 
 __all__ = ["STUDENTS", "BUDGETS", "STUDENT_COUNTS", "TEACHER_LOSS_RANGE", "SLIDERS",
@@ -190,6 +190,16 @@ _STYLE = """<style>
 </style>"""
 
 
+def _recipes(recipes) -> list[dict]:
+    """``recipes`` after checking it is a non-empty list of rows of ``recipe_grid``."""
+    keys = ("scenario", "students", "student", "compute", "feasible")
+    if isinstance(recipes, (str, bytes)) or not isinstance(recipes, (list, tuple)) or not recipes \
+            or not all(isinstance(r, dict) and all(k in r for k in keys) for r in recipes):
+        raise TypeError(f"recipes must be None or recipe_grid(setting)'s non-empty list of dicts "
+                        f"(with {', '.join(keys)}); got {shown(recipes)}")
+    return list(recipes)
+
+
 def explorer_layout(setting: Setting = PAPER_SETTING, recipes: list[dict] | None = None):
     """The Bokeh layout of the page: sliders, the Eq. 8 figure, the recipe selectors and
     table, wired with ``CustomJS`` callbacks that run in the browser. ``recipes`` is
@@ -199,6 +209,7 @@ def explorer_layout(setting: Setting = PAPER_SETTING, recipes: list[dict] | None
     from bokeh.plotting import figure
 
     coef = json.dumps(law_coefficients(setting))
+    recipes = None if recipes is None else _recipes(recipes)
     (n_lo, n_hi, n_step, n0), (d_lo, d_hi, d_step, d0) = SLIDERS["log_n"], SLIDERS["log_d"]
     n_slider = Slider(start=n_lo, end=n_hi, step=n_step, value=n0, name="log-student-params",
                       title="log10 student parameters N_S", sizing_mode="stretch_width")
@@ -272,6 +283,7 @@ def explorer_html(setting: Setting = PAPER_SETTING, recipes: list[dict] | None =
     from bokeh.resources import Resources
 
     # only the bundles the layout uses (plots and widgets): 1.7 MB instead of 3.9 MB
+    layout = explorer_layout(setting, recipes)  # checks the arguments before the bundles are read
     resources = Resources(mode="inline", components=["bokeh", "bokeh-widgets"])
-    script, div = components(explorer_layout(setting, recipes))
+    script, div = components(layout)
     return resources.render() + script + div

@@ -85,6 +85,8 @@ its residuals, profile and bootstrap are then exactly those of the original).
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 import threading
 import warnings
 from dataclasses import dataclass, field, replace
@@ -95,7 +97,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
-from analysis._checks import _float_array, array_in_range, in_range, integer
+from analysis._checks import _float_array, array_in_range, in_range, instance, integer, shown, values_in_range
 from analysis.laws import (
     PAPER_SUPERVISED,
     DistillationCoefficients,
@@ -267,13 +269,36 @@ def _check_positive_data(**arrays) -> dict:
         bad = ~np.isfinite(arr) | (arr <= 0)
         if bad.any():
             raise ValueError(f"{name} must be finite and > 0; entry {int(np.flatnonzero(bad)[0])} "
-                             f"is {arr[bad][0]!r}")
+                             f"is {shown(arr[bad][0])}")
         out[name] = arr
         sizes.add(arr.size)
     if len(sizes) != 1:
         raise ValueError(f"{', '.join(arrays)} must have the same length; got "
                          f"{[a.size for a in out.values()]}")
     return out
+
+
+def grid_starts(grid) -> tuple[tuple, np.ndarray]:
+    """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise ValueError(f"grid must be a non-empty mapping of parameter name -> values; got {shown(grid)}")
+    names = tuple(grid)
+    try:
+        values = [_float_array(f"grid[{shown(k)}]", grid[k], "a sequence of finite numbers") for k in names]
+    except ValueError as exc:
+        raise ValueError(f"grid: every entry must be a non-empty sequence of finite numbers ({exc})") from None
+    if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
+        raise ValueError("grid: every entry must be a non-empty sequence of finite numbers")
+    mesh = np.stack(np.meshgrid(*values, indexing="ij"), axis=-1).reshape(-1, len(names))
+    return names, mesh
+
+
+def _check_grid(grid, expected: tuple) -> np.ndarray:
+    names, starts = grid_starts(grid)
+    if set(names) != set(expected):
+        raise ValueError(f"grid: keys must be exactly {expected}; got {names}")
+    order = [names.index(k) for k in expected]
+    return starts[:, order]
 
 
 @dataclass(frozen=True)
@@ -296,6 +321,35 @@ class Law:
     delta: float = 1e-4
     search: Search = DEFAULT_SEARCH
     fixed: Mapping = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty string; got {shown(self.name)}")
+        if isinstance(self.parameters, (str, bytes)) or not isinstance(self.parameters, (tuple, list)) \
+                or not self.parameters or not all(isinstance(p, str) and p for p in self.parameters) \
+                or len(set(self.parameters)) != len(self.parameters):
+            raise TypeError(f"parameters must be a non-empty tuple of distinct parameter names; "
+                            f"got {shown(self.parameters)}")
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+        for name in ("lower", "grid", "fixed"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise TypeError(f"{name} must be a mapping (parameter name -> value); got {shown(getattr(self, name))}")
+        unknown = [k for k in self.lower if k not in self.parameters]
+        if unknown or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(v)
+                              for v in self.lower.values()):
+            raise ValueError(f"lower must map parameters ({', '.join(self.parameters)}) to numbers; "
+                             f"got {shown(dict(self.lower))}")
+        if set(self.grid) != set(self.parameters) or not all(
+                np.ndim(v) == 1 and len(v) and not isinstance(v, (str, bytes)) for v in self.grid.values()):
+            raise ValueError(f"grid must map each of the parameters ({', '.join(self.parameters)}) to a non-empty "
+                             f"sequence of start values; got {shown(dict(self.grid))}")
+        in_range("delta", self.delta, 1e-12, 1e3)
+        instance("search", self.search, Search, " (analysis.fit)")
+        clash = [k for k in self.fixed if k in self.parameters or not isinstance(k, str)]
+        if clash or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                            for v in self.fixed.values()):
+            raise ValueError(f"fixed must map names that are not in parameters to finite numbers; "
+                             f"got {shown(dict(self.fixed))}")
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -352,16 +406,16 @@ class Law:
         held = {}
         for name, value in dict(fixed).items():
             if name not in coefficient:
-                raise ValueError(f"fixed: unknown coefficient {name!r}; allowed: {', '.join(coefficient)}")
+                raise ValueError(f"fixed: unknown coefficient {shown(name)}; allowed: {', '.join(coefficient)}")
             key, v = coefficient[name], float(value)
             if key.startswith("log_"):
                 if not (np.isfinite(v) and v > 0):
-                    raise ValueError(f"fixed[{name!r}] must be finite and > 0; got {value!r}")
+                    raise ValueError(f"fixed[{shown(name)}] must be finite and > 0; got {shown(value)}")
                 v = float(np.log(v))
             else:
                 lo = self.lower.get(key, -np.inf)
                 if not (np.isfinite(v) and v >= lo):
-                    raise ValueError(f"fixed[{name!r}] must be finite and >= {lo:g}; got {value!r}")
+                    raise ValueError(f"fixed[{shown(name)}] must be finite and >= {lo:g}; got {shown(value)}")
             held[key] = v
         if len(held) == len(self.parameters):
             raise ValueError("fixed: at least one coefficient must stay free")
@@ -601,7 +655,7 @@ class Problem:
 def _check_settings(delta, residual, n, p):
     in_range("delta", delta, 1e-12, 1e3)
     if not isinstance(residual, str) or residual not in ("log", "printed"):
-        raise ValueError(f"residual must be 'log' or 'printed'; got {residual!r}")
+        raise ValueError(f"residual must be 'log' or 'printed'; got {shown(residual)}")
     if n <= p:
         raise ValueError(f"too few runs: {n} runs for {p} free parameters (need more than {p})")
 
@@ -665,6 +719,21 @@ def _batch_objective(prob: Problem, theta: np.ndarray, weights=None, need_grad=T
 
 def objective_and_gradient(problem: Problem, theta, weights=None):
     """Scaled objective and analytic gradient at one parameter vector (for tests)."""
+    instance("problem", problem, Problem, " (a FitResult's problem)")
+    theta = _float_array("theta", theta, f"{len(problem.names)} finite numbers")
+    if theta.shape != (len(problem.names),) or not np.all(np.isfinite(theta)):
+        raise ValueError(f"theta must hold {len(problem.names)} finite numbers ({', '.join(problem.names)}); "
+                         f"got {shown(theta)}")
+    if weights is not None:
+        weights = array_in_range("weights", weights, 0.0, 1e12)
+        if weights.shape != (problem.n,) or not weights.sum() > 0:
+            raise ValueError(f"weights must be None or {problem.n} numbers >= 0 (one per run), not all 0; "
+                             f"got {shown(weights)}")
+    return _objective_and_gradient(problem, theta, weights)
+
+
+def _objective_and_gradient(problem: Problem, theta, weights=None):
+    """``objective_and_gradient`` without the checks (the polish calls it thousands of times)."""
     f, g = _batch_objective(problem, np.asarray(theta, dtype=float)[None, :], weights)
     return float(f[0]), g[0]
 
@@ -736,7 +805,7 @@ class BootstrapResult:
         """The result for stored ``samples`` (percentile intervals recomputed)."""
         samples = np.asarray(samples, dtype=float)
         if not (0 < level < 1):
-            raise ValueError(f"level must be in the open interval (0, 1); got {level!r}")
+            raise ValueError(f"level must be in the open interval (0, 1); got {shown(level)}")
         failed = int(np.isnan(samples[:, 0]).sum())
         if failed == samples.shape[0]:
             raise RuntimeError("bootstrap: no resample converged")
@@ -748,29 +817,6 @@ class BootstrapResult:
 
 
 # ----------------------------------------------------------------------------- search
-
-
-def grid_starts(grid) -> tuple[tuple, np.ndarray]:
-    """Cartesian product of a grid mapping name -> values, as (names, (S, p) array)."""
-    if not isinstance(grid, Mapping) or not grid:
-        raise ValueError(f"grid must be a non-empty mapping of parameter name -> values; got {grid!r}")
-    names = tuple(grid)
-    try:
-        values = [_float_array(f"grid[{k!r}]", grid[k], "a sequence of finite numbers") for k in names]
-    except ValueError as exc:
-        raise ValueError(f"grid: every entry must be a non-empty sequence of finite numbers ({exc})") from None
-    if any(v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) for v in values):
-        raise ValueError("grid: every entry must be a non-empty sequence of finite numbers")
-    mesh = np.stack(np.meshgrid(*values, indexing="ij"), axis=-1).reshape(-1, len(names))
-    return names, mesh
-
-
-def _check_grid(grid, expected: tuple) -> np.ndarray:
-    names, starts = grid_starts(grid)
-    if set(names) != set(expected):
-        raise ValueError(f"grid: keys must be exactly {expected}; got {names}")
-    order = [names.index(k) for k in expected]
-    return starts[:, order]
 
 
 def _screen(prob: Problem, starts: np.ndarray) -> np.ndarray:
@@ -807,7 +853,7 @@ def _adam(prob, theta, n_steps, lr, weights=None):
 
 
 def _polish(prob, x0, weights=None, maxiter=2000, bounds=None):
-    fun = lambda x: objective_and_gradient(prob, x, weights)  # noqa: E731
+    fun = lambda x: _objective_and_gradient(prob, x, weights)  # noqa: E731
     return minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds or prob.bounds,
                     options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20})
 
@@ -962,6 +1008,10 @@ def fit(law: Law, *, grid=None, delta: float | None = None, residual: str = "log
     """
     if not isinstance(law, Law):
         raise TypeError(f"law must be a Law (analysis.fit); got {type(law).__name__}")
+    if fixed is not None and not isinstance(fixed, Mapping):
+        raise TypeError(f"fixed must be None or a mapping of coefficient -> value; got {shown(fixed)}")
+    if grid is not None and not isinstance(grid, Mapping):
+        raise ValueError(f"grid must be None or a non-empty mapping of parameter name -> values; got {shown(grid)}")
     if fixed:
         free = law.holding(fixed)
         if grid is not None:
@@ -1020,12 +1070,16 @@ def evaluate(law: Law, theta, *, delta: float | None = None, residual: str = "lo
     if isinstance(theta, Mapping):
         missing = [k for k in law.parameters if k not in theta]
         if missing:
-            raise ValueError(f"theta is missing parameters {missing} of law {law.name!r}")
+            raise ValueError(f"theta is missing parameters {missing} of law {shown(law.name)}")
         theta = [theta[k] for k in law.parameters]
-    theta = np.asarray(theta, dtype=float)
+    message = f"theta must hold {len(law.parameters)} finite numbers ({', '.join(law.parameters)}); got {shown(theta)}"
+    try:
+        theta = _float_array("theta", theta, "numbers")
+    except ValueError:
+        raise ValueError(message) from None
     if theta.shape != (len(law.parameters),) or not np.all(np.isfinite(theta)):
         raise ValueError(f"theta must hold {len(law.parameters)} finite numbers "
-                         f"({', '.join(law.parameters)}); got {theta!r}")
+                         f"({', '.join(law.parameters)}); got {shown(theta)}")
     return _result(prob, theta, None, 0, 0, 0, (), ())
 
 
@@ -1059,7 +1113,7 @@ def bootstrap(result: FitResult, *, n_resamples: int = 4096, level: float = 0.9,
     maxiter = integer("maxiter", maxiter, 1, 10**7)
     level = in_range("level", level, 0.0, 1.0)
     if not (0 < level < 1):
-        raise ValueError(f"level must be in the open interval (0, 1); got {level!r}")
+        raise ValueError(f"level must be in the open interval (0, 1); got {shown(level)}")
     prob = result.problem
     rng = np.random.default_rng(seed)
     names = tuple(_coefficient_row(result.coefficients))
@@ -1095,17 +1149,20 @@ def profile_objective(result: FitResult, name: str, values, *, maxiter: int = 30
         raise TypeError(f"result must be a FitResult (analysis.fit); got {type(result).__name__}")
     maxiter = integer("maxiter", maxiter, 1, 10**7)
     if not isinstance(continuation, (bool, np.bool_)):
-        raise ValueError(f"continuation must be True or False; got {continuation!r}")
+        raise ValueError(f"continuation must be True or False; got {shown(continuation)}")
     prob = result.problem
+    if not isinstance(name, str):
+        raise ValueError(f"name must be one of {prob.names}; got {shown(name)}")
     if name in prob.law.fixed:
-        raise ValueError(f"name: {name!r} is held fixed in this fit; profile a free parameter")
+        raise ValueError(f"name: {shown(name)} is held fixed in this fit; profile a free parameter")
     if name not in prob.names:
-        raise ValueError(f"name must be one of {prob.names}; got {name!r}")
+        raise ValueError(f"name must be one of {prob.names}; got {shown(name)}")
     k = prob.names.index(name)
-    vals = np.atleast_1d(array_in_range("values", values, prob.lower[k], np.inf))
+    scalar = np.ndim(values) == 0 and not isinstance(values, (str, bytes))
+    vals = values_in_range("values", [values] if scalar else values, prob.lower[k], np.inf)
     for v in vals:
         if not np.isfinite(v) or v < prob.lower[k]:
-            raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {v!r}")
+            raise ValueError(f"values for {name} must be finite and >= {prob.lower[k]}; got {shown(v)}")
 
     def polish_at(v, x0):
         bounds = list(prob.bounds)

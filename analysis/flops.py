@@ -27,10 +27,13 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from analysis._checks import positive_array
+from analysis._checks import array_in_range, in_range, positive_array, shown
 
 #: Largest size, token count or shape parameter accepted (every product of FLOPs stays finite).
 _MAX = 1e50
+#: The range of an architecture constant (aspect ratio, omega, rho_ffn, a rounding multiple,
+#: d_head, g_size, n_ffn): wide, but narrow enough that no ratio of them overflows.
+_CONSTANT = (1e-6, 1e6)
 
 __all__ = [
     "DEFAULT_N_CTX",
@@ -75,8 +78,8 @@ DEFAULT_OMEGA = 12.0
 def sigma_coefficients(aspect_ratio: float = DEFAULT_ASPECT_RATIO,
                        omega: float = DEFAULT_OMEGA) -> tuple[float, float]:
     """(sigma_1, sigma_2) of Eq. 69: ((rho omega^2)^(-1/3), (rho / omega)^(1/3))."""
-    rho = float(positive_array("aspect_ratio", aspect_ratio, upper=_MAX))
-    om = float(positive_array("omega", omega, upper=_MAX))
+    rho = in_range("aspect_ratio", aspect_ratio, *_CONSTANT)
+    om = in_range("omega", omega, *_CONSTANT)
     return (rho * om**2) ** (-1.0 / 3.0), (rho / om) ** (1.0 / 3.0)
 
 
@@ -107,8 +110,8 @@ def fixed_aspect_shape(N, aspect_ratio: float = DEFAULT_ASPECT_RATIO,
     """Continuous (n_layers, d_model) of a model with N = n_layers d_model^2 omega
     and d_model / n_layers = aspect_ratio (Eq. 64)."""
     N = positive_array("N", N, upper=_MAX)
-    rho = float(positive_array("aspect_ratio", aspect_ratio, upper=_MAX))
-    om = float(positive_array("omega", omega, upper=_MAX))
+    rho = in_range("aspect_ratio", aspect_ratio, *_CONSTANT)
+    om = in_range("omega", omega, *_CONSTANT)
     return np.cbrt(N / (rho**2 * om)), np.cbrt(N * rho / om)
 
 
@@ -117,8 +120,8 @@ def rounded_d_ff(d_model, rho_ffn: float = 8.0 / 3.0, multiple: int = 128):
     to a multiple of ``multiple``. With the defaults this gives every d_ff printed
     in Table 13 from its d_model (checked in tests/test_flops.py)."""
     d_model = positive_array("d_model", d_model, upper=_MAX)
-    rho = float(positive_array("rho_ffn", rho_ffn, upper=_MAX))
-    m = float(positive_array("multiple", multiple, upper=_MAX))
+    rho = in_range("rho_ffn", rho_ffn, *_CONSTANT)
+    m = in_range("multiple", multiple, *_CONSTANT)
     # the small slack keeps exact multiples (e.g. 8/3 * 1536 = 4096) from
     # rounding up one step through floating-point error
     return np.ceil(rho * d_model / m - 1e-9) * m
@@ -136,7 +139,7 @@ def architecture_forward_flops(n_layers, d_model, n_ctx=DEFAULT_N_CTX, n_vocab=D
     n_ctx = positive_array("n_ctx", n_ctx, upper=_MAX)
     n_vocab = positive_array("n_vocab", n_vocab, upper=_MAX)
     if N is None:
-        N = n_layers * d_model**2 * float(positive_array("omega", omega, upper=_MAX))
+        N = n_layers * d_model**2 * in_range("omega", omega, *_CONSTANT)
     N = positive_array("N", N, upper=_MAX)
     return 2.0 * N + 2.0 * n_layers * n_ctx * d_model + 2.0 * n_vocab * d_model
 
@@ -148,8 +151,9 @@ def non_embedding_params(n_layers, d_model, d_ff, d_head=128, g_size=1, n_ffn=3)
     n_layers = positive_array("n_layers", n_layers, upper=_MAX)
     d_model = positive_array("d_model", d_model, upper=_MAX)
     d_ff = positive_array("d_ff", d_ff, upper=_MAX)
-    d_head = positive_array("d_head", d_head, upper=_MAX)
-    g_size = positive_array("g_size", g_size, upper=_MAX)
+    d_head = array_in_range("d_head", d_head, *_CONSTANT)
+    g_size = array_in_range("g_size", g_size, *_CONSTANT)
+    n_ffn = array_in_range("n_ffn", n_ffn, *_CONSTANT)
     n_heads = d_model / d_head
     n_kv_heads = n_heads / g_size
     attention = 2.0 * (n_heads + n_kv_heads) * d_head * d_model + 2.0 * d_head + d_model
@@ -167,8 +171,9 @@ def detailed_forward_flops(n_layers, d_model, d_ff, n_ctx=DEFAULT_N_CTX,
     d_ff = positive_array("d_ff", d_ff, upper=_MAX)
     n_ctx = positive_array("n_ctx", n_ctx, upper=_MAX)
     n_vocab = positive_array("n_vocab", n_vocab, upper=_MAX)
-    d_head = positive_array("d_head", d_head, upper=_MAX)
-    g_size = positive_array("g_size", g_size, upper=_MAX)
+    d_head = array_in_range("d_head", d_head, *_CONSTANT)
+    g_size = array_in_range("g_size", g_size, *_CONSTANT)
+    n_ffn = array_in_range("n_ffn", n_ffn, *_CONSTANT)
     n_heads = d_model / d_head
     attention = (4.0 + 4.0 / g_size) * d_model**2 + 2.0 * n_ctx * d_model + 2.5 * n_heads * n_ctx
     mlp = 2.0 * n_ffn * d_model * d_ff
@@ -232,10 +237,10 @@ class Scenario(Enum):
             for name in ("delta_logits", "delta_pretraining"):
                 share = getattr(value, name)
                 if not (isinstance(share, (int, float)) and 0 <= share <= 1):
-                    raise ValueError(f"scenario.{name} must be a number in [0, 1]; got {share!r}")
+                    raise ValueError(f"scenario.{name} must be a number in [0, 1]; got {shown(share)}")
             return value
         allowed = ", ".join(m.slug for m in cls)
-        raise ValueError(f"scenario must be one of {allowed}; got {value!r}")
+        raise ValueError(f"scenario must be one of {allowed}; got {shown(value)}")
 
 
 @dataclass(frozen=True)
@@ -261,16 +266,21 @@ class SharedTeacher:
     shared_logits: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "base", Scenario.parse(self.base))
+        try:
+            object.__setattr__(self, "base", Scenario.parse(self.base))
+        except ValueError:
+            raise ValueError(f"base must be one of the four Table 2 scenarios "
+                             f"({', '.join(m.slug for m in Scenario)}); got {shown(self.base)}") from None
         if not isinstance(self.base, Scenario):
-            raise ValueError(f"base must be one of the four Table 2 scenarios; got {self.base!r}")
+            raise ValueError(f"base must be one of the four Table 2 scenarios; got {shown(self.base)}")
         n = self.students
         if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) \
-                or math.isnan(n) or n < 1:
-            raise ValueError(f"students must be a number >= 1 (or math.inf); got {n!r}")
+                or (isinstance(n, (int, np.integer)) and abs(n) > 10**300) or math.isnan(n) or n < 1:
+            raise ValueError(f"students must be a number >= 1 (or math.inf; an integer at most 1e300); "
+                             f"got {shown(n)}")
         object.__setattr__(self, "students", float(n) if not isinstance(n, int) else n)
         if not isinstance(self.shared_logits, (bool, np.bool_)):
-            raise ValueError(f"shared_logits must be True or False; got {self.shared_logits!r}")
+            raise ValueError(f"shared_logits must be True or False; got {shown(self.shared_logits)}")
 
     @property
     def delta_pretraining(self) -> float:
@@ -302,7 +312,7 @@ class SharedTeacher:
         """Read a slug written by ``slug``: ``<base slug>/<n>[/shared-logits]``."""
         parts = [p.strip() for p in str(text).split("/")]
         message = (f"shared-teacher scenario must read <scenario>/<students>[/shared-logits], "
-                   f"e.g. teacher-pretraining+inference/8; got {text!r}")
+                   f"e.g. teacher-pretraining+inference/8; got {shown(text)}")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2].lower() != "shared-logits"):
             raise ValueError(message)
         try:

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from analysis._checks import shown
+
 __all__ = ["glue", "glue_fields", "claim", "ClaimError", "plain", "NOT_GLUED"]
 
 #: Field metadata of a result's scalar that ``glue_fields`` leaves out by default.
@@ -49,7 +51,7 @@ def glue(name: str, value) -> None:
     from myst_nb import glue as _glue
 
     if not isinstance(name, str) or not name.strip():
-        raise TypeError(f"name must be a non-empty string; got {name!r}"[:200])
+        raise TypeError(f"name must be a non-empty string; got {shown(name)}")
     value = plain(value)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         try:
@@ -57,7 +59,7 @@ def glue(name: str, value) -> None:
         except OverflowError:  # an integer beyond a float
             finite = True
         if not finite:
-            raise ValueError(f"value must be finite to be glued as {name!r}; got {value!r}")
+            raise ValueError(f"value must be finite to be glued as {shown(name)}; got {shown(value)}")
     _glue(name, value, display=False)
 
 
@@ -76,17 +78,19 @@ def glue_fields(prefix: str, result, fields: Iterable[str] | None = None) -> Non
     """Glue each field of ``result`` as ``f"{prefix}-{field}"`` (underscores become
     hyphens). ``fields`` names the ones to glue (default: every scalar field, that is
     numbers, strings and booleans, not declared ``NOT_GLUED``); an unknown name raises
-    ``KeyError``."""
+    ``ValueError``."""
     if not isinstance(prefix, str) or not prefix.strip():
-        raise TypeError(f"prefix must be a non-empty string; got {prefix!r}"[:200])
+        raise TypeError(f"prefix must be a non-empty string; got {shown(prefix)}")
     items, hidden = _items(result)
     if fields is None:
         fields = [k for k, v in items.items()
                   if k not in hidden and isinstance(plain(v), (int, float, str, bool))]
+    elif isinstance(fields, (str, bytes)) or not isinstance(fields, Iterable):
+        raise TypeError(f"fields must be None or a sequence of field names; got {shown(fields)}")
     for key in fields:
-        if key not in items:
-            raise KeyError(f"{key!r} is not a field of {type(result).__name__}; "
-                           f"fields: {', '.join(items)}")
+        if not isinstance(key, str) or key not in items:
+            raise ValueError(f"fields: {shown(key)} is not a field of {type(result).__name__}; "
+                             f"fields: {', '.join(items)}")
         glue(f"{prefix}-{key.replace('_', '-')}", items[key])
 
 
@@ -107,7 +111,7 @@ def claim(name: str | None, value, holds, statement: str):
     if not isinstance(ok, (bool, np.bool_)):
         raise TypeError(f"holds must be a boolean or return one; got {type(ok).__name__}")
     if not ok:
-        raise ClaimError(f"the prose says {statement!r}, but {name or 'the value'} = {plain(value)!r}")
+        raise ClaimError(f"the prose says {shown(statement)}, but {name or 'the value'} = {shown(plain(value))}")
     if name is not None:
         glue(name, value)
     return value

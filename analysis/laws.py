@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from analysis._checks import array_in_range, broadcast, positive_array
+from analysis._checks import array_in_range, broadcast, instance, positive_array, shown
 
 __all__ = [
     "SupervisedCoefficients",
@@ -166,6 +166,16 @@ PAPER_RATIOS = MappingProxyType({
 })
 
 
+def _supervised(name: str, value) -> "SupervisedCoefficients":
+    """``value`` after checking it is a ``SupervisedCoefficients`` (``TypeError`` naming ``name``)."""
+    return instance(name, value, SupervisedCoefficients, " (analysis.laws)")
+
+
+def _distillation(name: str, value) -> "DistillationCoefficients":
+    """``value`` after checking it is a ``DistillationCoefficients`` (``TypeError`` naming ``name``)."""
+    return instance(name, value, DistillationCoefficients, " (analysis.laws)")
+
+
 def _log_power_sum(log_n, log_d, A, B, alpha, beta):
     """log(A / N**alpha + B / D**beta) from log N and log D."""
     return np.logaddexp(np.log(A) - alpha * log_n, np.log(B) - beta * log_d)
@@ -187,6 +197,7 @@ def _log_sizes(N, D, n_name="N", d_name="D"):
 def log_supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
     """Natural log of the supervised loss, Eq. 1 (App. F.1, Eq. 44)."""
     log_n, log_d = _log_sizes(N, D)
+    _supervised("coef", coef)
     return _log_supervised_from_logs(log_n, log_d, coef)
 
 
@@ -197,6 +208,7 @@ def supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
     The reducible part is formed in log space and added to ``E`` in linear
     space, so the result is never below ``E`` by rounding."""
     log_n, log_d = _log_sizes(N, D)
+    _supervised("coef", coef)
     inner = _log_power_sum(log_n, log_d, coef.A, coef.B, coef.alpha, coef.beta)
     return coef.E + np.exp(coef.gamma * inner)
 
@@ -204,12 +216,14 @@ def supervised_loss(N, D, coef: SupervisedCoefficients = PAPER_SUPERVISED):
 def supervised_loss_infinite_data(N, coef: SupervisedCoefficients = PAPER_SUPERVISED):
     """The model-size floor ``L(N, D=inf) = E + (A / N**alpha)**gamma`` (Eq. 35)."""
     log_n = np.log(positive_array("N", N))
+    _supervised("coef", coef)
     return coef.E + np.exp(coef.gamma * (np.log(coef.A) - coef.alpha * log_n))
 
 
 def log_capacity_gap_factor(L_T, L_tilde_S, coef: DistillationCoefficients = PAPER_DISTILLATION):
     """log of ``(1 + (L_T / (L~_S d1)) ** (1/f1)) ** (-c1 f1)`` (App. F.2, Eq. 48)."""
     log_t, log_s = _log_sizes(L_T, L_tilde_S, "L_T", "L_tilde_S")
+    _distillation("coef", coef)
     log_ratio = log_t - log_s - np.log(coef.d1)
     return -coef.c1 * coef.f1 * np.logaddexp(0.0, log_ratio / coef.f1)
 
@@ -229,9 +243,10 @@ def _log_distilled_excess(N_S, D_S, L_T, coef: DistillationCoefficients,
     """(L_T, log of L_S - L_T): the log of Eq. 8's second term, a sum of logs of
     its three positive factors (App. F.2, Eqs. 47-49)."""
     log_n, log_d = _log_sizes(N_S, D_S, "N_S", "D_S")
+    _distillation("coef", coef), _supervised("supervised", supervised)
     L_T = positive_array("L_T", L_T)
     if np.any(L_T < 1e-30):  # L_T**-c0 overflows as L_T -> 0
-        raise ValueError(f"L_T must be at least 1e-30 nats/token; got {float(L_T[L_T < 1e-30].flat[0])!r}")
+        raise ValueError(f"L_T must be at least 1e-30 nats/token; got {shown(float(L_T[L_T < 1e-30].flat[0]))}")
     broadcast(N_S=log_n, L_T=L_T)
     log_t = np.log(L_T)
     log_tilde = _log_supervised_from_logs(log_n, log_d, supervised)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.flops import Scenario
-from analysis._checks import in_range, values_in_range
+from analysis._checks import frame, in_range, integer, positive_interval, shown, values_in_range
 from analysis.recipes import (
     DECISION_MARGIN,
     DEFAULT_COMPUTE_RANGE,
@@ -70,7 +70,7 @@ def shared(n, *, shared_logits: bool = False):
 def _counts(counts) -> list:
     """``counts`` after checking it is a non-empty sequence of integers >= 1 or ``math.inf``."""
     if isinstance(counts, (str, bytes)) or np.ndim(counts) != 1 or len(counts) == 0:
-        raise ValueError(f"counts must be a non-empty sequence of integers >= 1 or math.inf; got {counts!r}"[:300])
+        raise ValueError(f"counts must be a non-empty sequence of integers >= 1 or math.inf; got {shown(counts)}")
     for n in counts:
         _check_students("counts", n)
     return list(counts)
@@ -183,9 +183,20 @@ def abstract_claim(cross: pd.DataFrame, sweep: pd.DataFrame, *, counts=None, min
        to the in-range sizes misses none of them by more than ``residual_decades``
        (default a factor of 2).
     """
-    lo, _ = compute_range
+    frame("cross", cross, ("students", "student_params", "crossover_compute"))
+    frame("sweep", sweep, ("students", "student_params", "compute", "gain"))
+    min_sizes = integer("min_sizes", min_sizes, 2)
+    solver_tol = in_range("solver_tol", solver_tol, 0.0, 1.0)
+    residual_decades = in_range("residual_decades", residual_decades, 0.0, 10.0)
+    lo, _ = positive_interval("compute_range", compute_range)
     if counts is None:
         counts = list(dict.fromkeys(cross.students))
+    else:
+        counts = _counts(counts)
+        absent = [n for n in counts if not (cross.students == n).any() or not (sweep.students == n).any()]
+        if absent:
+            raise ValueError(f"counts must be numbers of students of both tables "
+                             f"({', '.join(map(str, dict.fromkeys(cross.students)))}); got {shown(absent)}")
     out = []
     for n in counts:
         rows = cross[cross.students == n].sort_values("student_params")

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from analysis._checks import array_in_range, broadcast, in_range, integer
+from analysis._checks import array_in_range, broadcast, in_range, integer, shown
 
 __all__ = ["minimise_1d", "SMALL_BATCH"]
 
@@ -57,7 +57,7 @@ def minimise_1d(objective, P, lower, upper, *, n_coarse=24, n_starts=2, tol=1e-5
     upper = array_in_range("upper", upper, -1e300, 1e300)
     lower, upper = broadcast(lower=lower, upper=upper)
     if np.any(lower > upper):
-        raise ValueError(f"lower must not exceed upper; got {lower.max()!r} > {upper.min()!r}")
+        raise ValueError(f"lower must not exceed upper; got {shown(lower.max())} > {shown(upper.min())}")
     try:
         lower = np.broadcast_to(lower, (P,))
         upper = np.broadcast_to(upper, (P,))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis._checks import _float_array, broadcast, in_range
+from analysis._checks import _float_array, broadcast, in_range, shown
 
 __all__ = [
     "PAPER_LAMBDA",
@@ -88,7 +88,7 @@ def _labels(label, z: np.ndarray) -> np.ndarray:
     y = np.asarray(label)
     vocab = z.shape[-1]
     if not np.issubdtype(y.dtype, np.integer) or np.any(y < 0) or np.any(y >= vocab):
-        raise ValueError(f"label must be integer token ids in [0, {vocab - 1}]; got {label!r}")
+        raise ValueError(f"label must be integer token ids in [0, {vocab - 1}]; got {shown(label)}")
     return y
 
 
@@ -174,7 +174,7 @@ def truncate_top_k(p, k: int) -> np.ndarray:
     p = _probabilities("p", p)
     vocab = p.shape[-1]
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= vocab:
-        raise ValueError(f"k must be an integer in [1, {vocab}]; got {k!r}")
+        raise ValueError(f"k must be an integer in [1, {vocab}]; got {shown(k)}")
     order = np.argsort(-p, axis=-1, kind="stable")
     keep = np.zeros(p.shape, dtype=bool)
     np.put_along_axis(keep, order[..., :k], True, axis=-1)

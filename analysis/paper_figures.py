@@ -32,9 +32,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from analysis._checks import array_in_range, choice, frame, in_range, positive_interval, values_in_range
+from analysis._checks import (array_in_range, choice, frame, in_range, positive_interval, shown,
+                              values_in_range)
 from analysis.flops import forward_flops_per_token
-from analysis.laws import PAPER_DISTILLATION, PAPER_SUPERVISED, distilled_loss, supervised_loss
+from analysis.laws import (PAPER_DISTILLATION, PAPER_SUPERVISED, _distillation, _supervised, distilled_loss,
+                           supervised_loss)
 
 __all__ = [
     "TABLE13_N",
@@ -75,7 +77,7 @@ def _size(name_or_n, arg: str = "N") -> float:
     if isinstance(name_or_n, str):
         if name_or_n not in TABLE13_N:
             raise ValueError(f"{arg} must hold model names among {', '.join(TABLE13_N)} or sizes; "
-                             f"got {name_or_n!r}")
+                             f"got {shown(name_or_n)}")
         return TABLE13_N[name_or_n]
     return in_range(arg, name_or_n, *SIZES)
 
@@ -84,7 +86,7 @@ def _sizes(arg: str, values) -> list:
     """``values``: a non-empty sequence of Table 13 names or sizes in ``SIZES``."""
     if isinstance(values, (str, bytes)) or np.ndim(values) != 1 or len(values) == 0:
         raise ValueError(f"{arg} must be a non-empty sequence of model names ({', '.join(TABLE13_N)}) "
-                         f"or sizes; got {values!r}"[:300])
+                         f"or sizes; got {shown(values)}")
     return [(v, _size(v, arg)) for v in values]
 
 
@@ -94,6 +96,7 @@ def _grid(arg: str, value, default, lo_hi):
 
 def fixed_m_teacher_loss(N_T, M_T: float = 20.0, *, supervised=PAPER_SUPERVISED):
     """L_T = L(N_T, M_T N_T): the loss of a teacher trained at M_T tokens per parameter."""
+    _supervised("supervised", supervised)
     N_T = array_in_range("N_T", N_T, *SIZES)
     return supervised_loss(N_T, in_range("M_T", M_T, *PER_PARAM) * N_T, supervised)
 
@@ -146,6 +149,7 @@ def fixed_m_teachers(students=("143M", "198M"), student_m=(20, 40, 80, 160, 320)
                      distillation=PAPER_DISTILLATION) -> Profiles:
     """Fig. 4: L_S of students at D_S = M_S N_S against the size of a teacher trained at
     ``teacher_m`` tokens per parameter (default axis 300M-14B, as in the figure)."""
+    _supervised("supervised", supervised), _distillation("distillation", distillation)
     grid = _grid("teacher_params", teacher_params, np.geomspace(3e8, 1.4e10, 121), SIZES)
     teacher_m = in_range("teacher_m", teacher_m, *PER_PARAM)
     curves = {f"{s}, M_S={m:g}": {"N_S": n, "M_S": float(m)} for s, n in _sizes("students", students)
@@ -172,6 +176,7 @@ def student_isoflops(teachers=("975M", "7.75B"), budgets=ISOFLOP_BUDGETS, studen
                      distillation=PAPER_DISTILLATION) -> Profiles:
     """Figs. 2 and 39a: for each fixed-M teacher and student budget C_S, L_S against N_S
     with D_S = C_S / (3 F(N_S)); ``minima.x_star`` is N_S*(C_S)."""
+    _supervised("supervised", supervised), _distillation("distillation", distillation)
     grid = _grid("student_params", student_params, np.geomspace(5e7, 2e10, 161), SIZES)
     teacher_m = in_range("teacher_m", teacher_m, *PER_PARAM)
     curves = {f"{t}, C_S={c:.0e}": {"N_T": n, "C_S": float(c)} for t, n in _sizes("teachers", teachers)
@@ -193,6 +198,7 @@ def teacher_isoflops(students=("1.82B",), budgets=ISOFLOP_BUDGETS, teacher_param
                      distillation=PAPER_DISTILLATION) -> Profiles:
     """Figs. 3a and 39b: for each fixed-M student and teacher budget C_T, L_S against N_T
     with D_T = C_T / (3 F(N_T)); ``minima.x_star`` is N_T*(C_T)."""
+    _supervised("supervised", supervised), _distillation("distillation", distillation)
     grid = _grid("teacher_params", teacher_params, np.geomspace(5e7, 2e10, 161), SIZES)
     student_m = in_range("student_m", student_m, *PER_PARAM)
     curves = {f"{s}, C_T={c:.0e}": {"N_S": n, "C_T": float(c)} for s, n in _sizes("students", students)
@@ -215,6 +221,7 @@ def fixed_m_teacher_contours(teachers=FIXED_M_TEACHERS, student_params=None, stu
                              distillation=PAPER_DISTILLATION) -> dict[str, dict[str, np.ndarray]]:
     """Fig. 6: for each fixed-M teacher, L_S - L~_S on a grid of student size (default
     100M-10B) and tokens (1B-10T); negative where distillation beats supervised training."""
+    _supervised("supervised", supervised), _distillation("distillation", distillation)
     n_s = _grid("student_params", student_params, np.geomspace(1e8, 1e10, 61), SIZES)
     d_s = _grid("student_tokens", student_tokens, np.geomspace(1e9, 1e13, 81), TOKENS)
     teacher_m = in_range("teacher_m", teacher_m, *PER_PARAM)
@@ -236,6 +243,7 @@ def fixed_compute_teacher_grid(student_params: float, compute: float, teacher_pa
     L_S over teacher size N_T (default 1B-1T) and teacher loss L_T (default E..2.5 nats).
     Cells where a teacher of that size cannot reach that loss with ``teacher_token_bound``
     tokens are NaN; ``best_teacher_loss`` is the best reachable L_T for each N_T."""
+    _supervised("supervised", supervised), _distillation("distillation", distillation)
     n_s = in_range("student_params", student_params, *SIZES)
     c = in_range("compute", compute, *BUDGETS)
     n_t = _grid("teacher_params", teacher_params, np.geomspace(1e9, 1e12, 91), SIZES)
@@ -261,7 +269,7 @@ def allocation_shares(sweep: pd.DataFrame, scenario: str, compute_range=(1e20, 1
     lo, hi = positive_interval("compute_range", compute_range)
     rows = sweep[(sweep.scenario == scenario) & (sweep.compute >= lo * 0.999) & (sweep.compute <= hi * 1.001)]
     if rows.empty:
-        raise ValueError(f"no rows for scenario {scenario!r} in {compute_range}")
+        raise ValueError(f"no rows for scenario {shown(scenario)} in {compute_range}")
     total = rows[list(_PARTS)].sum(axis=1)
     shares = rows[list(_PARTS)].div(total, axis=0)
     return pd.concat([rows[["student_params", "compute", "teacher_params", "teacher_tokens", "teacher_loss"]],
@@ -293,6 +301,7 @@ def teacher_inference_profile(student_params: float, compute: float, teacher_par
     """The teacher-inference objective against teacher size: teachers trained on
     ``teacher_tokens`` (the bound their optimum sits on), D_S = C / (3 F(N_S) + F(N_T))
     (Eq. 27). Its flatness explains the jumps of ``allocation_jumps``."""
+    _supervised("supervised", supervised), _distillation("distillation", distillation)
     n_s = in_range("student_params", student_params, *SIZES)
     c = in_range("compute", compute, *BUDGETS)
     n_t = _grid("teacher_params", teacher_params, np.geomspace(1e8, 1e11, 4001), SIZES)

@@ -18,6 +18,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from analysis._checks import existing_path, frame, shown
+
 __all__ = ["N_FIGURES", "N_TABLES", "STATUSES", "MAP_PATH", "paper_items", "load_map", "book_labels",
            "missing_labels", "map_markdown"]
 
@@ -45,9 +47,14 @@ def paper_items() -> list[str]:
 
 def load_map(path: Path = MAP_PATH) -> pd.DataFrame:
     """Read and validate the map; raises ``ValueError`` naming the offending item."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    path = existing_path("path", path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        raise ValueError(f"path must name the map's CSV file (columns {', '.join(COLUMNS)}); "
+                         f"{shown(str(path))} is not a readable CSV") from None
     if tuple(frame.columns) != COLUMNS:
-        raise ValueError(f"{path} must have the columns {', '.join(COLUMNS)}; got {list(frame.columns)}")
+        raise ValueError(f"path {path} must have the columns {', '.join(COLUMNS)}; got {list(frame.columns)}")
     items = frame["item"].tolist()
     expected = paper_items()
     duplicated = sorted({i for i in items if items.count(i) > 1})
@@ -57,12 +64,12 @@ def load_map(path: Path = MAP_PATH) -> pd.DataFrame:
         raise ValueError(f"{path}: duplicated rows {duplicated}, missing rows {missing}, unknown items {unknown}")
     for row in frame.itertuples():
         if row.status not in STATUSES:
-            raise ValueError(f"{row.item}: status must be one of {', '.join(STATUSES)}; got {row.status!r}")
+            raise ValueError(f"{row.item}: status must be one of {', '.join(STATUSES)}; got {shown(row.status)}")
         if not row.shows.strip():
             raise ValueError(f"{row.item}: 'shows' must say what the item shows")
         labels = [s.strip() for s in row.where.split(";") if s.strip()]
         if row.status != "not reproducible" and not labels:
-            raise ValueError(f"{row.item}: status {row.status!r} needs at least one label in 'where'")
+            raise ValueError(f"{row.item}: status {shown(row.status)} needs at least one label in 'where'")
         if row.status == "not reproducible" and not row.note.strip():
             raise ValueError(f"{row.item}: a 'not reproducible' item needs the reason in 'note'")
         bad = [label for label in labels if not _LABEL.match(label)]
@@ -82,8 +89,12 @@ _TARGETS = (
 
 def book_labels(book_dir: Path) -> set[str]:
     """Every MyST label the book's pages define."""
+    book_dir = existing_path("book_dir", book_dir, folder=True)
+    pages = sorted(book_dir.glob("*.md"))
+    if not pages:
+        raise ValueError(f"book_dir must be the book's folder of .md pages; {shown(str(book_dir))} has none")
     found: set[str] = set()
-    for page in Path(book_dir).glob("*.md"):
+    for page in pages:
         text = page.read_text(encoding="utf-8")
         for pattern in _TARGETS:
             found.update(pattern.findall(text))
@@ -92,12 +103,21 @@ def book_labels(book_dir: Path) -> set[str]:
 
 def missing_labels(frame: pd.DataFrame, labels: set[str]) -> dict[str, list[str]]:
     """Per item, the labels of its 'where' column that the book does not define."""
+    _map_frame(frame)
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, (set, frozenset, list, tuple)) \
+            or not all(isinstance(label, str) for label in labels):
+        raise TypeError(f"labels must be a set of label names (book_labels); got {shown(labels)}")
     out = {}
     for row in frame.itertuples():
         absent = [s.strip() for s in row.where.split(";") if s.strip() and s.strip() not in labels]
         if absent:
             out[row.item] = absent
     return out
+
+
+def _map_frame(value) -> pd.DataFrame:
+    """``value`` after checking it is the map (``load_map``'s frame, one row per item)."""
+    return frame("frame", value, COLUMNS)
 
 
 def _cell(text: str) -> str:
@@ -113,6 +133,7 @@ def _link(label: str) -> str:
 
 def map_markdown(frame: pd.DataFrame) -> str:
     """The map as a MyST list-table: item, what it shows, status, where (links), note."""
+    frame = _map_frame(frame)
     lines = [":::{list-table}", ":header-rows: 1", ":widths: 9 33 12 20 26", "",
              "* - Item", "  - What it shows", "  - Status", "  - Where in the book", "  - Note"]
     for row in frame.itertuples():

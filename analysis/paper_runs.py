@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import fit as F
-from analysis._checks import _float_array, choice, frame, instance, integer, positive_array
+from analysis._checks import _float_array, choice, declaration, frame, instance, integer, positive_array, shown
 from analysis import recipes as R
 from analysis.flops import Scenario
 from analysis.laws import (
@@ -87,7 +87,7 @@ def _columns(points: pd.DataFrame, extra=()):
     """The runs' N_S, D_S, L_T, L_S after checking ``points`` is a frame of runs
     (``analysis.data.load_fig1_points``) with those columns (and ``extra``), finite and positive."""
     frame("points", points, ("N_S", "D_S", "L_T", "L_S", *extra))
-    return tuple(positive_array(f"points[{c!r}]", points[c].to_numpy(float)) for c in ("N_S", "D_S", "L_T", "L_S"))
+    return tuple(positive_array(f"points[{shown(c)}]", points[c].to_numpy(float)) for c in ("N_S", "D_S", "L_T", "L_S"))
 
 
 # ------------------------------------------------------------------------ data checks
@@ -216,6 +216,7 @@ def fit_points(points: pd.DataFrame, *, fixed=None, grid=F.PAPER_DISTILLATION_GR
     log residuals, grid + L-BFGS-B) with the supervised law at Table 6 and ``search``;
     ``fixed`` ({coefficient: value}) holds coefficients (``analysis.fit.Law.holding``)."""
     n, d, t, s = _columns(points)
+    instance("search", search, F.Search, " (analysis.fit)")
     with warnings.catch_warnings():
         # Fig. 1 holds students that beat their teachers, which Eq. 8 cannot express: known,
         # counted by ``students_beating_teachers`` and discussed in the chapter, so not warned
@@ -245,11 +246,13 @@ def refit_subset(points: pd.DataFrame, free, start: DistillationCoefficients = P
     """Refit only the coefficients named in ``free``, the others held at ``start``
     (Table 6 by default). The starts are the paper's grid values of the free coefficients
     plus their value in ``start``."""
+    message = f"free must name one or more of {', '.join(COEFFICIENT_NAMES)} (a sequence); got {shown(free)}"
+    if isinstance(free, (str, bytes)) or np.ndim(free) != 1:
+        raise ValueError(message)
     free = tuple(free)
-    unknown = [k for k in free if k not in COEFFICIENT_NAMES]
-    if not free or unknown:
-        raise ValueError(f"free must name one or more of {', '.join(COEFFICIENT_NAMES)}; got {free!r}")
-    values = start.as_dict()
+    if not free or not all(isinstance(k, str) and k in COEFFICIENT_NAMES for k in free):
+        raise ValueError(message)
+    values = instance("start", start, DistillationCoefficients, " (analysis.laws)").as_dict()
     grid = {}
     for name in COEFFICIENT_NAMES:
         key = f"log_{name}" if name in _LOG_COEFFICIENTS else name
@@ -263,6 +266,9 @@ def subset_refits(points: pd.DataFrame, size: int, start: DistillationCoefficien
                   ) -> pd.DataFrame:
     """``refit_subset`` for every subset of ``size`` coefficients: the mean |log error|
     it reaches and the refitted values beside ``start``'s, best first."""
+    _columns(points)
+    size = integer("size", size, 1, len(COEFFICIENT_NAMES) - 1)
+    instance("start", start, DistillationCoefficients, " (analysis.laws)")
     rows = []
     for free in itertools.combinations(COEFFICIENT_NAMES, size):
         res = refit_subset(points, free, start)
@@ -340,6 +346,9 @@ class Conclusion:
     criterion: str
     compute: Callable[[DistillationCoefficients], float]
     holds: Callable[[float], bool]
+
+    def __post_init__(self):
+        declaration(self, ("key", "ref", "statement", "quantity", "criterion"), ("compute", "holds"))
 
 
 def _setting(c: DistillationCoefficients) -> R.Setting:

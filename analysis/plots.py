@@ -35,6 +35,8 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 from matplotlib.colors import to_rgb
 
+from analysis._checks import in_range, instance, integer, shown
+
 __all__ = [
     "PALETTE",
     "AXIS_LABELS",
@@ -130,8 +132,27 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float
     """``plt.subplots`` with the book's figure size and a constrained layout
     (``layout=None`` for a manual one, ``fig.subplots_adjust``: a figure of a dozen
     panels renders several times faster). It does not apply the style: call it inside
-    ``book_style()`` (or use ``figure()``)."""
-    return plt.subplots(nrows, ncols, figsize=(width, height), layout=layout, **kwargs)
+    ``book_style()`` (or use ``figure()``). ``ncols``, ``nrows``: 1-50 panels; ``width``,
+    ``height``: 0.5-100 inches; ``layout``: None, "constrained", "compressed" or "tight"."""
+    ncols, nrows, width, height, layout = _figure_arguments(ncols, nrows, width, height, layout)
+    before = set(plt.get_fignums())
+    try:
+        return plt.subplots(nrows, ncols, figsize=(width, height), layout=layout, **kwargs)
+    except Exception:  # pyplot keeps the figure it made before the error: close it
+        for number in set(plt.get_fignums()) - before:
+            plt.close(number)
+        raise
+
+
+_LAYOUTS = (None, "constrained", "compressed", "tight")
+
+
+def _figure_arguments(ncols, nrows, width, height, layout) -> tuple:
+    """The arguments of ``new_figure`` and ``figure`` after their checks."""
+    if not (layout is None or (isinstance(layout, str) and layout in _LAYOUTS)):
+        raise ValueError(f"layout must be one of None, {', '.join(map(repr, _LAYOUTS[1:]))}; got {shown(layout)}")
+    return (integer("ncols", ncols, 1, 50), integer("nrows", nrows, 1, 50), in_range("width", width, 0.5, 100.0),
+            in_range("height", height, 0.5, 100.0), layout)
 
 
 def _in_kernel() -> bool:
@@ -152,6 +173,7 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float = 4
     Jupyter kernel, where the chapter's cell metadata give it its caption and label)
     and closed. Outside a kernel nothing is shown: save it inside the block.
     """
+    _figure_arguments(ncols, nrows, width, height, layout)
     with book_style():
         fig, axes = new_figure(ncols, nrows, width, height, layout, **kwargs)
         try:
@@ -170,12 +192,15 @@ def label_axes(ax, x: str | None = None, y: str | None = None) -> None:
     ``x`` and ``y`` are keys of ``AXIS_LABELS``; an unknown key raises ``ValueError``
     (so a typo cannot silently produce an axis without a unit).
     """
+    from matplotlib.axes import Axes
+
+    instance("ax", ax, Axes, " (matplotlib)")
     for name, key, setter in (("x", x, ax.set_xlabel), ("y", y, ax.set_ylabel)):
         if key is None:
             continue
-        if key not in AXIS_LABELS:
+        if not isinstance(key, str) or key not in AXIS_LABELS:
             allowed = ", ".join(AXIS_LABELS)
-            raise ValueError(f"{name} must be one of {allowed}; got {key!r}")
+            raise ValueError(f"{name} must be one of {allowed}; got {shown(key)}")
         setter(AXIS_LABELS[key])
 
 
@@ -190,16 +215,21 @@ def si_format(value: float, style: str = "count") -> str:
     ``style="power"`` (FLOPs): 1e21 -> "1e21", 3e19 -> "3e19".
     Raises ``ValueError`` for a non-finite or non-positive value or an unknown style.
     """
-    value = float(value)
+    try:
+        value = in_range("value", value, -math.inf, math.inf)
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"value must be finite and > 0; got {value!r}")
+        raise ValueError(f"value must be a finite number > 0; got {shown(value)}")
+    if not isinstance(style, str) or style not in ("count", "power"):
+        raise ValueError(f"style must be 'count' or 'power'; got {shown(style)}")
     if style == "power":
         exponent = math.floor(math.log10(value) + 1e-9)
         mantissa = value / 10**exponent
         text = f"{mantissa:.3g}"
         return f"1e{exponent}" if text == "1" else f"{text}e{exponent}"
     if style != "count":
-        raise ValueError(f"style must be 'count' or 'power'; got {style!r}")
+        raise ValueError(f"style must be 'count' or 'power'; got {shown(style)}")
     if value >= 1e15:  # beyond "999T" a power of ten reads better than a suffix
         return si_format(value, "power")
     for scale, suffix in _SUFFIXES:
@@ -211,10 +241,13 @@ def si_format(value: float, style: str = "count") -> str:
 def format_log_axis(ax, axis: str = "x", style: str = "count") -> None:
     """Log-scale ``ax``'s ``axis`` ("x", "y" or "both") with major ticks at powers of
     ten labelled by ``si_format`` and unlabelled minor ticks."""
-    if axis not in ("x", "y", "both"):
-        raise ValueError(f"axis must be 'x', 'y' or 'both'; got {axis!r}")
-    if style not in ("count", "power"):
-        raise ValueError(f"style must be 'count' or 'power'; got {style!r}")
+    from matplotlib.axes import Axes
+
+    instance("ax", ax, Axes, " (matplotlib)")
+    if not isinstance(axis, str) or axis not in ("x", "y", "both"):
+        raise ValueError(f"axis must be 'x', 'y' or 'both'; got {shown(axis)}")
+    if not isinstance(style, str) or style not in ("count", "power"):
+        raise ValueError(f"style must be 'count' or 'power'; got {shown(style)}")
     targets = [ax.xaxis, ax.yaxis] if axis == "both" else [getattr(ax, f"{axis}axis")]
     for target in targets:
         (ax.set_xscale if target is ax.xaxis else ax.set_yscale)("log")

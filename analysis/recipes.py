@@ -68,7 +68,8 @@ from typing import Mapping
 
 import numpy as np
 
-from analysis._checks import array_in_range, broadcast, in_range, integer, positive_array, positive_interval
+from analysis._checks import (array_in_range, broadcast, in_range, integer, positive_array, positive_interval,
+                              shown)
 from analysis.flops import PAPER_COST, CostModel, CostScenario, Scenario, distillation_flops_split
 from analysis.laws import (
     PAPER_DISTILLATION,
@@ -137,7 +138,7 @@ def _check_coefficients(name: str, value, kind: type) -> None:
     for f in fields(value):
         v = getattr(value, f.name)
         if not isinstance(v, numbers.Real):
-            raise TypeError(f"{name}.{f.name} must be a real number; got {v!r}")
+            raise TypeError(f"{name}.{f.name} must be a real number; got {shown(v)}")
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class Setting:
         if self.fitted is not None:
             if isinstance(self.fitted, (str, bytes)) or np.shape(self.fitted) != (2, 2):
                 raise ValueError("fitted must be None or ((params low, high), (tokens low, high)); "
-                                 f"got {self.fitted!r}")
+                                 f"got {shown(self.fitted)}")
             object.__setattr__(self, "fitted", (positive_interval("fitted[0] (parameters)", self.fitted[0]),
                                                 positive_interval("fitted[1] (tokens)", self.fitted[1])))
 
@@ -382,7 +383,7 @@ def _check_budget(N_S: float, C: float, scenario: CostScenario, setting: Setting
     need = _minimal_compute(N_S, scenario, setting)
     if C < need * (1 - 1e-12):
         raise ValueError(
-            f"C={C:.3g} FLOPs is too small for scenario {scenario.slug!r}: the cheapest "
+            f"C={C:.3g} FLOPs is too small for scenario {shown(scenario.slug)}: the cheapest "
             f"recipe (student on {setting.lo:.3g} tokens plus the logits/pretraining of a "
             f"{setting.lo:.3g}-parameter teacher trained on {setting.lo:.3g} tokens) costs {need:.3g} FLOPs")
 
@@ -774,7 +775,7 @@ def find_crossover(N_S, scenario, compute_range=DEFAULT_COMPUTE_RANGE, *, points
     N_S = in_range("N_S", N_S, setting.lo, setting.hi)
     lo, hi = positive_interval("compute_range", compute_range)
     if hi > 1e40:
-        raise ValueError(f"compute_range must lie in (0, 1e40] FLOPs; got {compute_range!r}")
+        raise ValueError(f"compute_range must lie in (0, 1e40] FLOPs; got {shown(compute_range)}")
     points_per_decade = integer("points_per_decade", points_per_decade, 1, 1000)
     tol = in_range("tol", tol, 0.0, 1.0)
     _check_budget(N_S, lo, scenario, setting)
@@ -823,12 +824,12 @@ def supervised_tokens_for_loss(N_S, target_loss, *, setting: Setting = PAPER_SET
     if np.any(below):
         i = int(np.flatnonzero(below.ravel())[0])
         raise ValueError(f"target_loss must exceed the model-size floor L(N_S, inf) = "
-                         f"{float(floor.flat[i]):.6g} of N_S={float(ns.flat[i]):.3g}; got {float(target.flat[i])!r}")
+                         f"{float(floor.flat[i]):.6g} of N_S={float(ns.flat[i]):.3g}; got {shown(float(target.flat[i]))}")
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         d = _supervised_tokens_for_loss(ns, target, setting.supervised)
     if not np.all(np.isfinite(d)):
         i = int(np.flatnonzero(~np.isfinite(d).ravel())[0])
-        raise ValueError(f"target_loss={float(target.flat[i])!r} is too close to the floor "
+        raise ValueError(f"target_loss={shown(float(target.flat[i]))} is too close to the floor "
                          f"{float(floor.flat[i]):.6g} of N_S={float(ns.flat[i]):.3g}: the tokens needed overflow")
     return d
 
@@ -936,11 +937,11 @@ def efficiency_ratio(N_S, target_loss, scenario, *, setting: Setting = PAPER_SET
     target = in_range("target_loss", target_loss, 0.0, 100.0)
     if target <= floor:
         raise ValueError(f"target_loss must exceed the model-size floor L(N_S, inf) = {floor:.4f} "
-                         f"of N_S={N_S:.3g}; got {target_loss!r}")
+                         f"of N_S={N_S:.3g}; got {shown(target_loss)}")
     d_sup = float(supervised_tokens_for_loss(N_S, target, setting=setting))
     c_sup = 3.0 * float(setting.cost.forward(N_S)) * d_sup
     if not math.isfinite(c_sup):
-        raise ValueError(f"target_loss={target!r} is too close to the floor {floor:.6g} of N_S={N_S:.3g}: "
+        raise ValueError(f"target_loss={shown(target)} is too close to the floor {floor:.6g} of N_S={N_S:.3g}: "
                          f"the supervised compute to reach it overflows")
     c_dist, tok = _distillation_compute_for_loss(N_S, np.array([target]), scenario, setting)
     if not np.isfinite(c_dist[0]):
@@ -987,7 +988,7 @@ def _check_students(name: str, value, *, integer: bool = True):
     except OverflowError:  # an integer beyond a float (10**400)
         ok = False
     if not ok:
-        raise ValueError(f"{name} must be an integer >= 1 or math.inf; got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 1 or math.inf; got {shown(value)}")
     return value
 
 
@@ -1011,10 +1012,10 @@ def decide(N_S, C, teacher_exists: bool, students_per_teacher: int = 1, *,
     supervised twin by more than ``margin`` nats/token, else "train supervised".
     """
     if not isinstance(teacher_exists, (bool, np.bool_)):
-        raise ValueError(f"teacher_exists must be True or False; got {teacher_exists!r}")
+        raise ValueError(f"teacher_exists must be True or False; got {shown(teacher_exists)}")
     _check_students("students_per_teacher", students_per_teacher)
     if not isinstance(shared_logits, (bool, np.bool_)):
-        raise ValueError(f"shared_logits must be True or False; got {shared_logits!r}")
+        raise ValueError(f"shared_logits must be True or False; got {shown(shared_logits)}")
     margin = in_range("margin", margin, 0.0, 1.0)
     if teacher_exists:
         scenario = Scenario.TEACHER_INFERENCE
@@ -1084,12 +1085,15 @@ def break_even_students(N_S, C, *, base=Scenario.TEACHER_PRETRAINING_AND_INFEREN
     to ``max_students`` does (``beyond_search``). ``base`` must charge pretraining.
     """
     setting = _setting(setting)
-    base = Scenario.parse(base)
+    try:
+        base = Scenario.parse(base)
+    except ValueError:
+        base = None if isinstance(base, Scenario) else base
     if not isinstance(base, Scenario) or base.delta_pretraining == 0:
         raise ValueError(f"base must be a Table 2 scenario that charges the teacher's pretraining "
-                         f"(teacher-pretraining or teacher-pretraining+inference); got {base!r}")
+                         f"(teacher-pretraining or teacher-pretraining+inference); got {shown(base)}")
     if not isinstance(shared_logits, (bool, np.bool_)):
-        raise ValueError(f"shared_logits must be True or False; got {shared_logits!r}")
+        raise ValueError(f"shared_logits must be True or False; got {shown(shared_logits)}")
     N_S = in_range("N_S", N_S, setting.lo, setting.hi)
     C = in_range("C", C, 1.0, 1e40)
     margin = in_range("margin", margin, 0.0, 1.0)
@@ -1205,7 +1209,7 @@ def given_teacher_recipe(teacher_params, teacher_loss, max_tokens, C, *, max_stu
     D_max = in_range("max_tokens", max_tokens, setting.lo, setting.hi)
     n_max = setting.hi if max_student is None else in_range("max_student", max_student, setting.lo, setting.hi)
     if not isinstance(logits_paid, (bool, np.bool_)):
-        raise ValueError(f"logits_paid must be True or False; got {logits_paid!r}")
+        raise ValueError(f"logits_paid must be True or False; got {shown(logits_paid)}")
     f_t = float(setting.cost.forward(N_T)) if logits_paid else 0.0
     need = (3.0 * float(setting.cost.forward(setting.lo)) + f_t) * setting.lo
     m = in_range("min_tokens_per_param", min_tokens_per_param, 0.0, 1e6)

@@ -43,7 +43,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis._checks import existing_path, in_range, instance, integer
+from analysis._checks import (existing_path, frame, in_range, instance, integer, positive_array,
+                              positive_interval, shown, values_in_range)
 from analysis.glue import NOT_GLUED
 
 __all__ = [
@@ -95,7 +96,7 @@ def _noise(noise):
 
 def _sequence(name: str, value):
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{name} must be a sequence of strings; got {value!r}")
+        raise TypeError(f"{name} must be a sequence of strings; got {shown(value)}")
     return value
 
 
@@ -104,7 +105,7 @@ def configuration_id(run_id: str) -> str:
     configuration and seed, in a later session) removed: a retrained teacher, and a
     student of it, count as the configuration they repeat."""
     if not isinstance(run_id, str) or not run_id:
-        raise TypeError(f"run_id must be a run id (a non-empty string); got {run_id!r}")
+        raise TypeError(f"run_id must be a run id (a non-empty string); got {shown(run_id)}")
     return _RERUN.sub("", run_id)
 
 
@@ -287,7 +288,7 @@ def run_summary(table: RunTable, protocols: Sequence[str] = ("pilot", "p1", "p2"
     """What was run and what was not, by session and by protocol."""
     _table(table)
     if isinstance(protocols, str) or not all(isinstance(p, str) for p in _sequence("protocols", protocols)):
-        raise TypeError(f"protocols must be a sequence of protocol tags (strings); got {protocols!r}")
+        raise TypeError(f"protocols must be a sequence of protocol tags (strings); got {shown(protocols)}")
     runs, dist = table.runs, table.distilled
     made = dist.explode("tags").groupby("tags").size()
     not_run = table.not_run
@@ -345,9 +346,12 @@ def seed_noise(table: RunTable, *, objectives: Sequence[str] = ("supervised", "d
     """
     _table(table)
     min_seeds = integer("min_seeds", min_seeds, 2)
-    for name, value in (("objectives", objectives), ("halves", halves)):
+    for name, value, allowed in (("objectives", objectives, ("supervised", "distillation")),
+                                 ("halves", halves, ("teacher", "student"))):
         if not all(isinstance(v, str) for v in _sequence(name, value)):
-            raise TypeError(f"{name} must be a sequence of strings; got {value!r}")
+            raise TypeError(f"{name} must be a sequence of strings; got {shown(value)}")
+        if not value or not set(value) <= set(allowed):
+            raise ValueError(f"{name} must name one or both of {', '.join(allowed)}; got {shown(value)}")
     frames = []
     if "supervised" in objectives:
         sup = table.runs[(table.runs.objective == "supervised") & ~table.runs.rerun
@@ -360,12 +364,16 @@ def seed_noise(table: RunTable, *, objectives: Sequence[str] = ("supervised", "d
         frames.append(once.groupby(["teacher_cfg", "n_layers", "tokens"]).val_ce.agg(["std", "mean", "count"])
                       .reset_index().rename(columns={"teacher_cfg": "data half or teacher"})
                       .assign(objective="distilled"))
+    if not frames:
+        raise ValueError(f"objectives must name 'supervised' or, for a table with distilled runs, "
+                         f"'distillation'; got {shown(objectives)}")
     spread = pd.concat(frames)
+    most = int(spread["count"].max()) if len(spread) else 0
     spread = spread[spread["count"] >= min_seeds].set_index(
         ["objective", "data half or teacher", "n_layers", "tokens"]).sort_index()
     if spread.empty:
-        raise ValueError(f"min_seeds={min_seeds} is too many: no configuration was trained with "
-                         f"{min_seeds} or more seeds")
+        raise ValueError(f"min_seeds must be an integer in [2, {most}] for this table (no configuration "
+                         f"was trained with more seeds); got {shown(min_seeds)}")
     spread["relative std"] = spread["std"] / spread["mean"]
     by = spread["relative std"].groupby(level="objective").median()
     return SeedNoise(rel=float(spread["relative std"].median()), n=len(spread),
@@ -390,7 +398,15 @@ class IsoFLOPMinima:
 
 
 def isoflop_minima(iso: pd.DataFrame) -> IsoFLOPMinima:
-    """``iso``: runs with columns ``budget``, ``N``, ``val_ce`` (``RunTable.isoflop``)."""
+    """``iso``: runs with columns ``budget``, ``N``, ``val_ce`` (``RunTable.isoflop``), at
+    least three sizes at each of at least two budgets."""
+    frame("iso", iso, ("budget", "N", "val_ce"))
+    for column in ("budget", "N", "val_ce"):
+        positive_array(f"iso[{column!r}]", iso[column].to_numpy(float))
+    sizes = iso.groupby("budget").N.nunique()
+    if len(sizes) < 2 or sizes.min() < 3:
+        raise ValueError(f"iso must hold at least 3 sizes at each of at least 2 budgets; got "
+                         f"{', '.join(f'{n} at {c:g}' for c, n in sizes.items())}")
     rows, parabolas = [], {}
     for C in sorted(iso.budget.unique()):
         g = iso[iso.budget == C].sort_values("N")
@@ -469,7 +485,7 @@ def _fit_inputs(table: RunTable, name: str, supervised=None, cut: float = 3.0,
     elif name == "weak":
         d = d[d.val_ce.to_numpy(float) >= cut]
     elif name != "distillation":
-        raise ValueError(f"name must be one of {list(FIT_SELECTIONS)}; got {name!r}")
+        raise ValueError(f"name must be one of {list(FIT_SELECTIONS)}; got {shown(name)}")
     return dict(N_S=d.N.to_numpy(float), D_S=d.tokens.to_numpy(float), L_T=d.teacher_loss.to_numpy(float),
                 L_S=d.val_ce.to_numpy(float), supervised=supervised)
 
@@ -479,22 +495,45 @@ def _early_sessions(table: RunTable, early_sessions) -> tuple:
         if len(table.sessions) < 2:
             raise ValueError("an early fit needs at least two sessions")
         return tuple(table.sessions[:-1])
-    return tuple(int(s) for s in early_sessions)
+    if isinstance(early_sessions, (str, bytes)) or not isinstance(early_sessions, Sequence) or not early_sessions:
+        raise TypeError(f"early_sessions must be None or a non-empty sequence of session numbers "
+                        f"({', '.join(map(str, table.sessions))}); got {shown(early_sessions)}")
+    sessions = tuple(integer("early_sessions", s, 1) for s in early_sessions)
+    if not set(sessions) <= set(table.sessions) or set(sessions) == set(table.sessions):
+        raise ValueError(f"early_sessions must name some but not all of the table's sessions "
+                         f"({', '.join(map(str, table.sessions))}); got {shown(early_sessions)}")
+    return sessions
+
+
+def _cut(name: str, value) -> float:
+    """A student-loss cut (nats/token), checked against the table's losses' range."""
+    return in_range(name, value, 1e-3, 100.0)
 
 
 def fit_laws(table: RunTable, *, cut: float = 3.0, other_cuts: Sequence[float] = (),
-             early_sessions: Sequence[int] | None = None, n_resamples: int = 64, seed: int = 0) -> ReplicationFits:
+             early_sessions: Sequence[int] | None = None, n_resamples: int = 64, seed: int = 0,
+             search=None) -> ReplicationFits:
     """Fit Eq. 1 and Eq. 8 to the table by the paper's procedure (``analysis.fit``):
     the four fits of ``FIT_SELECTIONS``, a percentile bootstrap of the distillation fit
     (``n_resamples`` resamples, fewer than the paper's 4096) and profiles of ``PROFILED``
-    at ``PROFILE_FACTORS`` times their fitted values. A minute or more: the chapters
-    read the stored result (``load_fits``)."""
+    at ``PROFILE_FACTORS`` times their fitted values. ``search`` (an ``analysis.fit.Search``)
+    replaces every fit's search (``None``: each law's own). A minute or more: the chapters
+    read the stored result (``load_fits``). Every argument is checked before the first fit."""
     from analysis import fit as F
 
+    _table(table)
+    cut = _cut("cut", cut)
+    if isinstance(other_cuts, (str, bytes)) or not isinstance(other_cuts, Sequence):
+        raise TypeError(f"other_cuts must be a sequence of student-loss cuts; got {shown(other_cuts)}")
+    other_cuts = tuple(_cut("other_cuts", c) for c in other_cuts)
     early_sessions = _early_sessions(table, early_sessions)
-    sup = F.fit(F.SUPERVISED, **_fit_inputs(table, "supervised"))
+    n_resamples = integer("n_resamples", n_resamples, 2, 10**7)
+    seed = integer("seed", seed, 0, 2**32 - 1)
+    if search is not None:
+        instance("search", search, F.Search, " (analysis.fit)")
+    sup = F.fit(F.SUPERVISED, search=search, **_fit_inputs(table, "supervised"))
     coef = sup.coefficients
-    fits = {name: F.fit(F.DISTILLATION, **_fit_inputs(table, name, coef, cut, early_sessions))
+    fits = {name: F.fit(F.DISTILLATION, search=search, **_fit_inputs(table, name, coef, cut, early_sessions))
             for name in ("distillation", "early", "weak")}
     dist = fits["distillation"]
     boot = F.bootstrap(dist, n_resamples=n_resamples, seed=seed)
@@ -505,15 +544,23 @@ def fit_laws(table: RunTable, *, cut: float = 3.0, other_cuts: Sequence[float] =
         for factor, value, objective in zip(PROFILE_FACTORS, values, F.profile_objective(dist, name, values)):
             rows.append((name, factor, value, objective))
     profiles = pd.DataFrame(rows, columns=["parameter", "factor", "value", "objective"])
-    others = {float(c): F.fit(F.DISTILLATION, **_fit_inputs(table, "weak", coef, c)) for c in other_cuts}
-    return ReplicationFits(sup, dist, fits["early"], fits["weak"], boot, profiles, float(cut), early_sessions, others)
+    others = {c: F.fit(F.DISTILLATION, search=search, **_fit_inputs(table, "weak", coef, c)) for c in other_cuts}
+    return ReplicationFits(sup, dist, fits["early"], fits["weak"], boot, profiles, cut, early_sessions, others)
 
 
 def save_fits(fits: ReplicationFits, folder: str | Path) -> None:
     """Write ``fits.csv`` (one row per fit: its parameter vector, objective and the
-    settings of the selection), ``bootstrap.csv`` and ``profiles.csv`` to ``folder``."""
+    settings of the selection), ``bootstrap.csv`` and ``profiles.csv`` to ``folder`` (made if
+    missing; its parent must exist)."""
+    from os import PathLike
+
+    _fits(fits)
+    if not isinstance(folder, (str, PathLike)) or isinstance(folder, bool) or str(folder) == "":
+        raise TypeError(f"folder must be a path (a non-empty string or pathlib.Path); got {shown(folder)}")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.parent.is_dir() or (folder.exists() and not folder.is_dir()):
+        raise ValueError(f"folder must be a folder whose parent exists; got {shown(str(folder))}")
+    folder.mkdir(exist_ok=True)
     rows = []
     named = [(name, getattr(fits, name), fits.cut) for name in FIT_SELECTIONS]
     named += [(f"weak-{c:g}", r, c) for c, r in fits.other_cuts.items()]
@@ -539,7 +586,15 @@ def load_fits(table: RunTable, folder: str | Path | None = None) -> ReplicationF
     from analysis import fit as F
 
     _table(table)
-    folder = fit_folder(table) if folder is None else Path(folder)
+    if folder is None:
+        folder = fit_folder(table)
+    else:
+        folder = existing_path("folder", folder, folder=True)
+        missing = [f for f in ("fits.csv", "bootstrap.csv", "bootstrap_settings.csv", "profiles.csv")
+                   if not (folder / f).is_file()]
+        if missing:
+            raise ValueError(f"folder must hold the files of save_fits; {shown(str(folder))} has no "
+                             f"{', '.join(missing)}")
     stored = _read_csv(folder / "fits.csv", "stored replication fits").set_index("name")
     cut = float(stored.loc["weak", "cut"])
     early_sessions = tuple(int(s) for s in str(stored.loc["early", "early_sessions"]).split())
@@ -756,12 +811,20 @@ def extrapolation(table: RunTable, supervised, noise: SeedNoise, *, cut: float =
     ``fit``: the stored fit of ``fit_laws`` at this cut; without it, Eq. 8 is fitted
     here (seconds)."""
     from analysis import fit as F
-    from analysis.laws import distilled_loss
+    from analysis.laws import DistillationCoefficients, _supervised, distilled_loss
 
+    _table(table), _supervised("supervised", supervised), _noise(noise)
+    cut = _cut("cut", cut)
+    if fit is not None and not isinstance(getattr(fit, "coefficients", None), DistillationCoefficients):
+        raise TypeError(f"fit must be None or a fit of Eq. 8 (ReplicationFits.weak_at: a FitResult with "
+                        f"DistillationCoefficients); got {shown(fit)}")
     dist = table.distilled
     N_S, D_S = dist.N.to_numpy(float), dist.tokens.to_numpy(float)
     L_T, L_S = dist.teacher_loss.to_numpy(float), dist.val_ce.to_numpy(float)
     weak = L_S >= cut
+    if weak.sum() < 2 or (~weak).sum() < 1:
+        raise ValueError(f"cut must leave students on both sides (losses {L_S.min():.3g} to {L_S.max():.3g}); "
+                         f"got {shown(cut)}")
     if fit is None:
         fit = F.fit(F.DISTILLATION, **_fit_inputs(table, "weak", supervised, cut))
     predicted = distilled_loss(N_S, D_S, L_T, fit.coefficients, supervised)
@@ -842,6 +905,22 @@ class TeacherLossOnly:
         return self.a_viol_cells > 0 and self.a_longest_best == self.a_viol_cells
 
 
+def _design(design) -> None:
+    """Check ``design`` is a non-empty sequence of groups, each a non-empty sequence of
+    (depth, planned tokens) pairs of positive integers (``experiments.v1.P4_GROUPS``)."""
+    message = ("design must be a non-empty sequence of groups of (depth, planned tokens) pairs of positive "
+               f"integers (experiments.v1.P4_GROUPS); got {shown(design)}")
+    if isinstance(design, (str, bytes)) or not isinstance(design, Sequence) or not design:
+        raise ValueError(message)
+    for group in design:
+        if isinstance(group, (str, bytes)) or not isinstance(group, Sequence) or not group:
+            raise ValueError(message)
+        for pair in group:
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+                raise ValueError(message)
+            integer("design (depth)", pair[0], 1), integer("design (planned tokens)", pair[1], 1)
+
+
 def _design_group(design, depth, tokens, rel_tol=0.01):
     """The (1-based) group of ``design`` that plans a teacher of this depth and about these
     tokens (a run trains a whole number of batches, so its tokens differ slightly from
@@ -861,6 +940,10 @@ def teacher_loss_only(table: RunTable, fits: ReplicationFits, noise: SeedNoise,
     tokens) of its teachers (``experiments.v1.P4_GROUPS`` for version 1); runs tagged ``tag``."""
     from analysis.laws import distilled_loss
 
+    _table(table), _fits(fits), _noise(noise)
+    _design(design)
+    if not isinstance(tag, str) or not tag:
+        raise TypeError(f"tag must be a protocol tag (a non-empty string); got {shown(tag)}")
     dist = table.distilled
     N_S, D_S, L_T = dist.N.to_numpy(float), dist.tokens.to_numpy(float), dist.teacher_loss.to_numpy(float)
     sup = fits.supervised.coefficients
@@ -887,7 +970,7 @@ def teacher_loss_only(table: RunTable, fits: ReplicationFits, noise: SeedNoise,
                                                        == (c.teacher_tokens / c.teacher_N).max())))
     cells = pd.DataFrame(cells)
     if cells.empty:
-        raise ValueError(f"no group of the design has two teachers with runs tagged {tag!r}")
+        raise ValueError(f"no group of the design has two teachers with runs tagged {shown(tag)}")
     cells["resolved"] = cells.beyond_law > 2 * noise.rel
     by_group = cells.groupby("group").agg(L_T=("L_T", "mean"), teacher_spread=("teacher_spread", "max"),
                                           resolved=("resolved", "all"), any_resolved=("resolved", "any"))
@@ -943,7 +1026,9 @@ def capacity_gap(table: RunTable, noise: SeedNoise, *, min_teachers: int = 3) ->
                          best_over_twin=best.teacher_loss / best.twin_loss,
                          interior=interior, resolved=bool(interior and depth > 2 * noise.rel), depth=depth))
     if not rows:
-        raise ValueError(f"min_teachers={min_teachers} is too many: no (student, budget) has that many teachers")
+        most = int(table.distilled_seed0.groupby(["N", "tokens"]).size().max())
+        raise ValueError(f"min_teachers must be an integer in [2, {most}] for this table (no (student, "
+                         f"budget) has more teachers); got {shown(min_teachers)}")
     gap = pd.DataFrame(rows)
     n_interior, n_resolved = int(gap.interior.sum()), int(gap.resolved.sum())
     u = gap[gap.resolved]
@@ -1018,7 +1103,9 @@ def small_budget_advantage(table: RunTable, *, min_tokens: int = 3) -> SmallBudg
             crossings.append(dict(teacher=t_id, L_T=g.teacher_loss.iloc[0], N_S=n,
                                   D_cross=float(np.exp(x0 - y0 * (x1 - x0) / (y1 - y0)))))
     if not series:
-        raise ValueError(f"min_tokens={min_tokens} is too many: no (teacher, student) has that many budgets")
+        most = int(table.distilled_seed0.groupby(["teacher_cfg", "N"]).size().max())
+        raise ValueError(f"min_tokens must be an integer in [2, {most}] for this table (no (teacher, "
+                         f"student) has more budgets); got {shown(min_tokens)}")
     series, crossings = pd.DataFrame(series), pd.DataFrame(crossings)
     decreasing = float((series.rho < 0).mean())
     crossed = len(crossings) > 0
@@ -1125,7 +1212,9 @@ def calibration(table: RunTable, *, min_teachers: int = 3) -> Calibration:
     kl_rho = np.array([_spearman(g.teacher_loss, g.kl_to_teacher)
                        for _, g in table.distilled_seed0.groupby(["N", "tokens"]) if len(g) >= min_teachers])
     if kl_rho.size == 0:
-        raise ValueError(f"min_teachers={min_teachers} is too many: no (student, budget) has that many teachers")
+        most = int(table.distilled_seed0.groupby(["N", "tokens"]).size().max())
+        raise ValueError(f"min_teachers must be an integer in [2, {most}] for this table (no (student, "
+                         f"budget) has more teachers); got {shown(min_teachers)}")
     ece_t = dist.groupby("teacher_loss").ece_vs_teacher.median().sort_index()
     holds = teachers.ece_T.max() < 0.05 and dist.ece.max() < 0.05 and (kl_rho < 0).mean() >= 0.8
     return Calibration(
@@ -1196,9 +1285,13 @@ def recipe_comparison(table: RunTable, fits: ReplicationFits, *, box=(1e5, 1e12)
     from analysis.laws import PAPER_SUPERVISED, distilled_loss, supervised_loss
     from analysis.recipes import PAPER_SETTING, Setting, crossover_compute, optimal_teacher_loss
 
+    _table(table), _fits(fits)
+    box = positive_interval("box", box)
+    m_range = positive_interval("m_range", m_range)
     ours, sup = fits.distillation.coefficients, fits.supervised.coefficients
     setting = Setting(supervised=sup, distillation=ours, bounds=box)
-    ns_ours = np.geomspace(1e5, 3e6, 12) if ours_sizes is None else np.asarray(ours_sizes, float)
+    ns_ours = np.geomspace(1e5, 3e6, 12) if ours_sizes is None else values_in_range("ours_sizes", ours_sizes, *box)
+    paper_sizes = values_in_range("paper_sizes", paper_sizes, *PAPER_SETTING.bounds)
     ns_paper = np.geomspace(1e8, 1e10, 12)
     choice_ours = optimal_teacher_loss(ns_ours, 20 * ns_ours, setting=setting)
     choice_paper = optimal_teacher_loss(ns_paper, 20 * ns_paper)
@@ -1219,10 +1312,12 @@ def recipe_comparison(table: RunTable, fits: ReplicationFits, *, box=(1e5, 1e12)
         return np.array(out)
 
     student_sizes = np.sort(table.distilled.N.unique()).astype(float)
-    paper_sizes = np.asarray(paper_sizes, float)
     m_ours = tokens_per_param_at_crossover(student_sizes, setting)
     m_paper = tokens_per_param_at_crossover(paper_sizes, PAPER_SETTING)
     finite = np.isfinite(m_paper)
+    if not finite.any():
+        raise ValueError(f"paper_sizes must hold a size whose crossover lies inside m_range {shown(m_range)} "
+                         f"(tokens per parameter); got {shown(tuple(paper_sizes))}")
     curves.update(student_sizes=student_sizes, paper_sizes=paper_sizes, m_cross_ours=m_ours, m_cross_paper=m_paper)
     c = curves
     return RecipeComparison(
@@ -1263,6 +1358,11 @@ class CorpusSummary:
 
 
 def corpus_summary(manifest: Mapping) -> CorpusSummary:
+    """``manifest``: a corpus manifest (``load_manifest``)."""
+    keys = ("tokens", "chars_per_source", "total_tokens", "documents", "inputs", "corpus_sha256", "outputs")
+    if not isinstance(manifest, Mapping) or any(k not in manifest for k in keys):
+        raise TypeError(f"manifest must be a corpus manifest (a mapping with {', '.join(keys)}; load_manifest); "
+                        f"got {shown(manifest)}")
     tok = manifest["tokens"]
     src = pd.Series(manifest["chars_per_source"]).sort_values(ascending=False) / 1e6
     return CorpusSummary(
@@ -1301,7 +1401,16 @@ def family_flops(architectures: Sequence[Mapping], *, n_ctx: float, n_vocab: flo
     ``non_embedding_params`` and ``forward_flops_per_token`` (Eq. 59), smallest first."""
     from analysis.flops import forward_flops_per_token
 
+    keys = ("d_model", "non_embedding_params", "forward_flops_per_token")
+    if isinstance(architectures, (str, bytes)) or not isinstance(architectures, Sequence) or not architectures \
+            or not all(isinstance(a, Mapping) and all(k in a for k in keys) for a in architectures):
+        raise TypeError(f"architectures must be a non-empty sequence of mappings with {', '.join(keys)}; "
+                        f"got {shown(architectures)}")
+    n_ctx, n_vocab = in_range("n_ctx", n_ctx, 1.0, 1e9), in_range("n_vocab", n_vocab, 1.0, 1e9)
+    aspect_ratio = in_range("aspect_ratio", aspect_ratio, 1e-6, 1e6)
     fam = pd.DataFrame(list(architectures))
+    for k in keys:
+        positive_array(f"architectures[{k!r}]", fam[k].to_numpy(float))
     fam["F/2N"] = fam.forward_flops_per_token / (2 * fam.non_embedding_params)
     fam["vocab share of F"] = 2 * n_vocab * fam.d_model / fam.forward_flops_per_token
     fam["F(N), Eq. 69"] = forward_flops_per_token(fam.non_embedding_params.to_numpy(float), n_ctx=n_ctx,
@@ -1335,6 +1444,23 @@ class Throughput:
 
 def throughput_summary(tp: pd.DataFrame, *, up_to_layers: int, speedup_layers: int,
                        speedup_batch: int) -> Throughput:
+    """``tp``: the benchmark (``throughput.csv``), eager and compiled rows."""
+    frame("tp", tp, ("n_layers", "N", "batch_seqs", "compiled", "step_ms", "tokens_per_s", "model_tflops", "mfu"))
+    up_to_layers = integer("up_to_layers", up_to_layers, 1)
+    speedup_layers, speedup_batch = integer("speedup_layers", speedup_layers, 1), integer("speedup_batch",
+                                                                                        speedup_batch, 1)
+    compiled = tp.compiled.astype(bool)
+    if compiled.all() or not compiled.any():
+        raise ValueError("tp must hold eager and compiled rows (throughput.csv)")
+    both = tp[(tp.n_layers == speedup_layers) & (tp.batch_seqs == speedup_batch)].compiled.astype(bool)
+    if set(both) != {False, True}:
+        pairs = tp.groupby(["n_layers", "batch_seqs"]).compiled.nunique()
+        measured = ", ".join(f"({L}, {b})" for (L, b), n in pairs.items() if n == 2)
+        raise ValueError(f"speedup_layers, speedup_batch must be a (depth, batch) measured both eager and compiled "
+                         f"({measured}); got ({shown(speedup_layers)}, {shown(speedup_batch)})")
+    if not (tp.n_layers[~compiled] <= up_to_layers).any():
+        raise ValueError(f"up_to_layers must be at least the smallest eager depth ({int(tp.n_layers.min())}); "
+                         f"got {shown(up_to_layers)}")
     eager = tp[~tp.compiled.astype(bool)]
     largest = eager[eager.n_layers == eager.n_layers.max()].sort_values("mfu").iloc[-1]
     smallest = eager[eager.n_layers == eager.n_layers.min()].sort_values("mfu").iloc[-1]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis._checks import choice, existing_path, in_range, instance, integer, shown, values_in_range
 from analysis.fit import SUPERVISED, FitWarning, evaluate, fit_supervised
 from analysis.laws import supervised_loss
 
@@ -47,11 +48,36 @@ def _text(column: pd.Series) -> pd.Series:
     return column.map(lambda v: v if isinstance(v, str) else "")
 
 
+def _file(directory, name: str) -> Path:
+    """``directory / name`` after checking ``directory`` is an existing folder holding ``name``."""
+    folder = existing_path("directory", directory, folder=True)
+    if not (folder / name).is_file():
+        raise ValueError(f"directory must hold {name} (the replication's data live in data/replication/); "
+                         f"{shown(str(folder))} has none")
+    return folder / name
+
+
 def _csv(directory: Path, name: str) -> pd.DataFrame:
-    path = Path(directory) / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the replication's data live in data/replication/")
-    return pd.read_csv(path)
+    return pd.read_csv(_file(directory, name))
+
+
+def _json(directory, name: str) -> dict:
+    return json.loads(_file(directory, name).read_text())
+
+
+def _iterable(name: str, value):
+    try:
+        return list(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence; got {shown(value)}") from None
+
+
+def _runs(s):
+    return instance("s", s, SetupRuns, " (analysis.replication_setup.load)")
+
+
+def _min_tokens(min_tokens) -> float:
+    return in_range("min_tokens", min_tokens, 0.0, 1e15)
 
 
 @dataclass(frozen=True)
@@ -102,7 +128,8 @@ def _with_reruns(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def load(directory: str | Path = DIRECTORY) -> SetupRuns:
-    table = _csv(Path(directory), "runs.csv")
+    """The run table in ``directory`` split by what each run is for (``SetupRuns``)."""
+    table = _csv(directory, "runs.csv")
     table["name"] = "L" + table.n_layers.astype(str) + "d" + table.d_model.astype(str)
     table["M"] = table.tokens / table.N
     runs, reruns = _with_reruns(table)
@@ -119,8 +146,8 @@ def load(directory: str | Path = DIRECTORY) -> SetupRuns:
     seeds = teacher[counts > 1].sort_values(["N", "seed"])
     stu = sup[sup.split == "student"]
     twins = stu.merge(teacher, on=["N", "tokens", "seed"], suffixes=("_student", "_teacher"))
-    return SetupRuns(Path(directory), table, sweep, sup, ladder, iso.sort_values(["budget", "N"]), seeds, twins,
-                     reruns)
+    return SetupRuns(Path(directory).resolve(), table, sweep, sup, ladder, iso.sort_values(["budget", "N"]), seeds,
+                     twins, reruns)
 
 
 # -- corpus ------------------------------------------------------------------------------
@@ -155,7 +182,8 @@ class Corpus:
 
 
 def corpus(directory: str | Path = DIRECTORY) -> Corpus:
-    m = json.loads((Path(directory) / "corpus_manifest.json").read_text())
+    """The corpus manifest of ``directory`` in numbers."""
+    m = _json(directory, "corpus_manifest.json")
     src = pd.DataFrame({k: {"documents": v["documents"], "near duplicates": v["near_duplicates"],
                             **{f"{s} (M tokens)": v["tokens"].get(s, 0) / 1e6 for s in ("teacher", "student", "validation")}}
                         for k, v in m["sources"].items()}).T.sort_values("teacher (M tokens)", ascending=False)
@@ -184,7 +212,7 @@ def family_table(directory: str | Path = DIRECTORY) -> pd.DataFrame:
     from experiments.family import family
     from experiments.plan import batch_seqs
 
-    lr = json.loads((Path(directory) / "lr_choice.json").read_text())["lr"]
+    lr = _json(directory, "lr_choice.json")["lr"]
     return pd.DataFrame([{"name": a.name, "n_layers": a.n_layers, "d_model": a.d_model, "n_heads": a.n_heads,
                           "N (M)": a.non_embedding_params / 1e6, "total (M)": a.total_params / 1e6,
                           "embedding share": a.embedding_share, "F (MFLOP/token)": a.forward_flops_per_token / 1e6,
@@ -217,7 +245,9 @@ class Throughput:
 
 
 def throughput(directory: str | Path = DIRECTORY, peak: float = 790e12) -> Throughput:
-    tp = _csv(Path(directory), "throughput.csv")
+    """The benchmark of ``directory``; ``peak``: the GPU's peak FLOP/s the MFU is measured against."""
+    peak = in_range("peak", peak, 1e9, 1e18)
+    tp = _csv(directory, "throughput.csv")
     tab = tp.pivot_table(index=["N", "name"], columns="mode", values="mfu").reset_index("N").sort_values("N")
     big = tp[(tp["mode"] == "compile") & (tp.N >= 20e6)].sort_values("N")
     both = tab.dropna(subset=["compile", "graph"])
@@ -251,15 +281,18 @@ def sweep_rate(s: SetupRuns, git_rev: str | None = None) -> SweepRate:
     (each block's machine ran one revision: ``data/replication/README.md``). Without
     ``git_rev`` the table must hold one revision only: a wall time across machines would count
     the hours between sessions."""
+    _runs(s)
     rev = _text(s.runs.git_rev)
     revs = sorted(rev.unique())
     if git_rev is None:
         if len(revs) != 1:
             raise ValueError(f"git_rev=None but the runs come from {len(revs)} revisions ({', '.join(revs)}): name one")
         git_rev = revs[0]
+    if not isinstance(git_rev, str):
+        raise TypeError(f"git_rev must be a string (a revision of the run table); got {shown(git_rev)}")
     runs = s.runs[rev == git_rev]
     if runs.empty:
-        raise ValueError(f"git_rev={git_rev!r} names no run; the revisions are {', '.join(revs)}")
+        raise ValueError(f"git_rev={shown(git_rev)} names no run; the revisions are {', '.join(revs)}")
     t = pd.to_datetime(runs.finished_utc)
     end = (t - t.min()).dt.total_seconds()
     start = end - runs.wall_s
@@ -270,7 +303,7 @@ def sweep_rate(s: SetupRuns, git_rev: str | None = None) -> SweepRate:
 
 def sweep_rates(s: SetupRuns) -> pd.DataFrame:
     """:func:`sweep_rate` of every machine (revision) in the run table, in order of its first run."""
-    first = s.runs.groupby(_text(s.runs.git_rev)).finished_utc.min().sort_values()
+    first = _runs(s).runs.groupby(_text(s.runs.git_rev)).finished_utc.min().sort_values()
     return pd.DataFrame([vars(sweep_rate(s, rev)) for rev in first.index]).set_index("git_rev")
 
 
@@ -296,7 +329,7 @@ class LRSweep:
 
 
 def lr_sweep(s: SetupRuns) -> LRSweep:
-    choice = json.loads((s.directory / "lr_choice.json").read_text())
+    choice = _json(_runs(s).directory, "lr_choice.json")
     pts = s.sweep.assign(M=s.sweep.M.round().astype(int))[["name", "N", "M", "lr", "val_ce", "steps"]]
     opt = pd.DataFrame(choice["optima"]).T
     opt.index.name = "size@M"
@@ -324,7 +357,7 @@ class SeedNoise:
 
 
 def seed_noise(s: SetupRuns) -> SeedNoise:
-    g = s.seeds.groupby(["name", "N", "tokens"]).val_ce.agg(["count", "mean", "std"]).reset_index()
+    g = _runs(s).seeds.groupby(["name", "N", "tokens"]).val_ce.agg(["count", "mean", "std"]).reset_index()
     g["relative sd"] = g["std"] / g["mean"]
     if g.empty:
         raise ValueError("no configuration was trained with more than one seed")
@@ -348,6 +381,7 @@ class HalfGate:
 
 
 def half_gate(s: SetupRuns, noise: SeedNoise) -> HalfGate:
+    _runs(s), instance("noise", noise, SeedNoise, " (analysis.replication_setup.seed_noise)")
     t = s.twins.assign(gap=s.twins.val_ce_student / s.twins.val_ce_teacher - 1)
     limit = 2 * noise.pooled
     t["within 2 sd"] = t.gap.abs() <= limit
@@ -381,6 +415,8 @@ class SupervisedFit:
 
 
 def _fit_points(s: SetupRuns, min_tokens: float, exclude=()) -> pd.DataFrame:
+    if isinstance(exclude, str) or not all(isinstance(e, str) for e in _iterable("exclude", exclude)):
+        raise TypeError(f"exclude must be a sequence of run ids; got {shown(exclude)}")
     exclude = tuple(exclude)
     unknown = sorted(set(exclude) - set(s.supervised.run_id))
     if unknown:
@@ -404,7 +440,7 @@ def fresh_supervised_fit(s: SetupRuns, min_tokens: float = 0.0, exclude=()):
     """Eq. 1 fitted now (``fit_supervised``: the paper's grid, Huber loss) to the seed-0
     teacher-half runs with at least ``min_tokens`` tokens, less the run ids in ``exclude``;
     returns the ``FitResult``."""
-    pts = _fit_points(s, min_tokens, exclude)
+    pts = _fit_points(_runs(s), _min_tokens(min_tokens), exclude)
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
@@ -416,10 +452,22 @@ def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS,
     """Fit at each cut of ``cuts`` (all runs of at least that many tokens) and of
     ``copying_cuts`` (less the runs that the copying probe shows never copy, when any run
     records the probe) and write the optima (parameters in ``SUPERVISED``'s order), their
-    objective, diagnostics, the excluded runs and the digest of their runs to ``path``."""
+    objective, diagnostics, the excluded runs and the digest of their runs to ``path`` (a file
+    whose folder exists); the arguments are checked before the first fit."""
+    from os import PathLike
+
+    _runs(s)
+    if not isinstance(path, (str, PathLike)) or isinstance(path, bool) or str(path) == "":
+        raise TypeError(f"path must be a path (a non-empty string or pathlib.Path); got {shown(path)}")
+    if not Path(path).parent.is_dir() or Path(path).is_dir():
+        raise ValueError(f"path must name a file in an existing folder; got {shown(str(path))}")
+    cuts = values_in_range("cuts", cuts, 0.0, 1e15)
+    copying_cuts = values_in_range("copying_cuts", copying_cuts, 0.0, 1e15)
     variants = [(cut, ()) for cut in cuts]
     if (_text(s.runs.copy_curve) != "").any():
         variants += [(cut, copy_probe(s).not_copying) for cut in copying_cuts]
+    for cut, exclude in variants:
+        _fit_points(s, cut, exclude)
     rows = []
     for cut, exclude in variants:
         res = fresh_supervised_fit(s, cut, exclude)
@@ -428,7 +476,6 @@ def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS,
                      "diagnostics": ";".join(d.code for d in res.diagnostics),
                      "runs_sha256": _runs_digest(_fit_points(s, cut, exclude))})
     table = pd.DataFrame(rows)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.17g")
     return table
 
@@ -439,7 +486,14 @@ def _stored_fit(s: SetupRuns, min_tokens: float, path: Path, exclude=()):
     script = "scripts/make_replication_setup_fits.py"
     if not Path(path).exists():
         raise FileNotFoundError(f"{path} is missing: run {script}")
-    table = pd.read_csv(path, keep_default_na=False)
+    columns = ("min_tokens", "runs_sha256", "diagnostics", *SUPERVISED.parameters)
+    try:
+        table = pd.read_csv(path, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        table = None
+    if table is None or any(c not in table.columns for c in columns):
+        raise ValueError(f"stored must name a table of store_supervised_fits (columns {', '.join(columns)}); "
+                         f"{shown(str(path))} is not one")
     excluded = table.excluded.astype(str) if "excluded" in table else pd.Series("", index=table.index)
     row = table[np.isclose(table.min_tokens.astype(float), min_tokens, rtol=0, atol=0.5)
                 & (excluded == ";".join(sorted(exclude)))]
@@ -463,6 +517,10 @@ def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *, e
     """The supervised law on the seed-0 teacher-half runs with at least ``min_tokens``
     tokens, less the run ids in ``exclude``: the fit stored in ``stored`` (default ``FITS``)
     or, with ``stored=None``, a fit made now."""
+    _runs(s), instance("noise", noise, SeedNoise, " (analysis.replication_setup.seed_noise)")
+    min_tokens = _min_tokens(min_tokens)
+    if stored is not None:
+        stored = existing_path("stored", stored)
     pts = _fit_points(s, min_tokens, exclude)
     N, D, L = (pts[c].to_numpy(float) for c in ("N", "tokens", "val_ce"))
     if stored is None:
@@ -481,13 +539,18 @@ def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *, e
 def curve(run: pd.Series, column: str = "val_curve") -> pd.DataFrame:
     """A run's curve (tokens, loss) from its ``val_curve`` column (validation loss) or its
     ``copy_curve`` column (the copying probe's loss, in column ``val_ce`` too)."""
-    if column not in ("val_curve", "copy_curve"):
-        raise ValueError(f"column={column!r}: must be 'val_curve' or 'copy_curve'")
+    column = choice("column", column, ("val_curve", "copy_curve"))
+    if not isinstance(run, pd.Series) or column not in run.index:
+        raise TypeError(f"run must be a row of the run table (a pandas Series with {column}); got {shown(run)}")
     text = run[column]
     if not isinstance(text, str) or not text:
         raise ValueError(f"run {run.get('run_id', '?')} has no {column}")
-    pts = [p.split(":") for p in text.split(";")]
-    return pd.DataFrame({"tokens": [float(a) for a, _ in pts], "val_ce": [float(b) for _, b in pts]})
+    try:
+        pts = [p.split(":") for p in text.split(";")]
+        return pd.DataFrame({"tokens": [float(a) for a, _ in pts], "val_ce": [float(b) for _, b in pts]})
+    except ValueError:
+        raise ValueError(f"run must have a {column} of tokens:loss pairs separated by ';'; got "
+                         f"{shown(text)}") from None
 
 
 # -- the copying probe --------------------------------------------------------------------
@@ -518,11 +581,9 @@ class CopyProbe:
 
 
 def copy_probe(s: SetupRuns, *, drop: float = 0.5, vocab: int = 8192) -> CopyProbe:
-    if not (np.isfinite(drop) and drop > 0):
-        raise ValueError(f"drop={drop!r}: must be a positive number of nats")
-    if not (isinstance(vocab, (int, np.integer)) and vocab >= 2):
-        raise ValueError(f"vocab={vocab!r}: must be an integer >= 2")
-    runs = s.runs[_text(s.runs.copy_curve) != ""]
+    drop = in_range("drop", drop, 1e-6, 100.0)
+    vocab = integer("vocab", vocab, 2, 10**7)
+    runs = _runs(s).runs[_text(s.runs.copy_curve) != ""]
     if runs.empty:
         raise ValueError("no run records the copying probe (copy_curve)")
     ln_v = float(np.log(vocab))
@@ -551,7 +612,7 @@ def status(s: SetupRuns) -> pd.DataFrame:
     run table."""
     from experiments.plan import read_plan
 
-    done = set(s.runs.run_id)
+    done = set(_runs(s).runs.run_id)
     planned: dict[str, str] = {}  # a later block re-plans what an earlier one left: count each run once
     for p in sorted(s.directory.glob("plan_*.csv")):
         for r in read_plan(p):
@@ -571,8 +632,10 @@ def status(s: SetupRuns) -> pd.DataFrame:
 def source_gain(s: SetupRuns, shorter: str, longer: str) -> pd.DataFrame:
     """Per validation source (``val_ce_by_source``): the loss of run ``shorter``, of run
     ``longer`` and the gain from the first to the second (nats), largest gain first."""
-    runs = s.runs.set_index("run_id")
+    runs = _runs(s).runs.set_index("run_id")
     for arg, rid in (("shorter", shorter), ("longer", longer)):
+        if not isinstance(rid, str):
+            raise TypeError(f"{arg} must be a run id (a string); got {shown(rid)}")
         if rid not in runs.index:
             raise ValueError(f"{arg}={rid!r} is not a run of the table")
 

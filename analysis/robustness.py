@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import recipes as R
-from analysis._checks import choice, frame, integer
+from analysis._checks import choice, declaration, existing_path, frame, instance, integer, shown
 from analysis.checks import half_unit
 from analysis.flops import Scenario
 from analysis.laws import (PAPER_DISTILLATION, PAPER_DISTILLATION_INTERVALS, PAPER_SUPERVISED,
@@ -67,6 +67,19 @@ class Finding:
     criterion: str
     compute: Callable[[R.Setting], float]
     holds: Callable[[float], bool]
+
+    def __post_init__(self):
+        declaration(self, ("key", "ref", "statement", "quantity", "criterion"), ("compute", "holds"))
+
+
+def _findings(findings) -> tuple:
+    """``findings`` after checking it is a non-empty sequence of ``Finding``s with distinct keys."""
+    if isinstance(findings, (str, bytes)) or not isinstance(findings, (tuple, list)) or not findings \
+            or not all(isinstance(f, Finding) for f in findings) \
+            or len({f.key for f in findings}) != len(findings):
+        raise TypeError(f"findings must be a non-empty sequence of Findings with distinct keys "
+                        f"(analysis.robustness.FINDINGS); got {shown(findings)}")
+    return tuple(findings)
 
 
 def _infinite_data_gaps(s: R.Setting) -> np.ndarray:
@@ -230,6 +243,8 @@ def draws(kind: str, n: int, seed: int) -> list[R.Setting]:
 
 def evaluate(setting: R.Setting = R.PAPER_SETTING, findings=FINDINGS) -> pd.DataFrame:
     """Each finding's value and whether it holds under ``setting``."""
+    instance("setting", setting, R.Setting, " (analysis.recipes)")
+    findings = _findings(findings)
     rows = [{"key": f.key, "value": float(f.compute(setting))} for f in findings]
     out = pd.DataFrame(rows).set_index("key")
     out["holds"] = [bool(f.holds(v)) for f, v in zip(findings, out["value"])]
@@ -239,6 +254,7 @@ def evaluate(setting: R.Setting = R.PAPER_SETTING, findings=FINDINGS) -> pd.Data
 def run(kind: str, n: int, seed: int, findings=FINDINGS) -> pd.DataFrame:
     """One row per draw: the drawn coefficients (``sup_<name>``, ``dist_<name>``) and each
     finding's value."""
+    findings = _findings(findings)
     rows = []
     for k, s in enumerate(draws(kind, n, seed)):
         row = {"kind": kind, "draw": k}
@@ -266,6 +282,8 @@ def summary(table: pd.DataFrame, findings=FINDINGS) -> pd.DataFrame:
     """Per finding and kind of draw: the value at Table 6 as printed, the share of draws in
     which the finding holds, and the 5th and 95th percentiles of its finite values (a
     crossover beyond the searched range is infinite, a ratio of two such NaN)."""
+    findings = _findings(findings)
+    frame("table", table, ("kind", *(f.key for f in findings)))
     central = evaluate(R.PAPER_SETTING, findings)
     rows = []
     for f in findings:
@@ -288,8 +306,12 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "robustness"
 def load_draws(folder: Path | None = None) -> pd.DataFrame:
     """The stored study (``data/robustness/draws_<kind>.csv``): one row per draw of ``run``,
     every kind."""
-    return pd.concat([pd.read_csv((folder or DATA_DIR) / f"draws_{kind}.csv") for kind in KINDS],
-                     ignore_index=True)
+    folder = DATA_DIR if folder is None else existing_path("folder", folder, folder=True)
+    missing = [f"draws_{kind}.csv" for kind in KINDS if not (folder / f"draws_{kind}.csv").is_file()]
+    if missing:
+        raise ValueError(f"folder must hold {', '.join(missing)} (scripts/make_robustness_data.py); "
+                         f"{shown(str(folder))} has none")
+    return pd.concat([pd.read_csv(folder / f"draws_{kind}.csv") for kind in KINDS], ignore_index=True)
 
 
 def share_holding(table: pd.DataFrame, key: str, kind: str) -> float:
@@ -298,9 +320,9 @@ def share_holding(table: pd.DataFrame, key: str, kind: str) -> float:
     choice("key", key, [f.key for f in FINDINGS])
     finding = next(f for f in FINDINGS if f.key == key)
     if key not in table.columns:
-        raise ValueError(f"table must have a column for the finding {key!r} (analysis.robustness.load_draws)")
+        raise ValueError(f"table must have a column for the finding {shown(key)} (analysis.robustness.load_draws)")
     choice("kind", kind, KINDS)
     values = table.loc[table["kind"] == kind, key].to_numpy(float)
     if values.size == 0:
-        raise ValueError(f"no stored draws of kind {kind!r}")
+        raise ValueError(f"no stored draws of kind {shown(kind)}")
     return float(np.mean([finding.holds(v) for v in values]))

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import fit as F
-from analysis._checks import existing_path, frame, positive_array
+from analysis._checks import choice, existing_path, frame, positive_array, shown
 from analysis.designs import distillation_design, supervised_design
 from analysis.laws import DistillationCoefficients, SupervisedCoefficients
 
@@ -132,18 +132,31 @@ def _stored(arg: str, name, prefix: str, folder) -> str:
     """``name`` after checking it is one of the names stored as ``<prefix>_<name>.csv``
     in ``folder`` (``TypeError`` for a non-string, ``ValueError`` listing the stored ones)."""
     if not isinstance(name, str):
-        raise TypeError(f"{arg} must be a string naming a stored table; got {name!r}"[:300])
+        raise TypeError(f"{arg} must be a string naming a stored table; got {shown(name)}")
     names = sorted(p.name[len(prefix) + 1:-4] for p in _folder(folder).glob(f"{prefix}_*.csv"))
+    if not names and folder is not None:
+        raise ValueError(f"folder must hold the stored {prefix} tables ({prefix}_<name>.csv); "
+                         f"{shown(str(folder))} has none")
     if name not in names:
-        raise ValueError(f"{arg} must be one of the stored {prefix} tables ({', '.join(names)}); got {name!r}"[:600])
+        where = "" if folder is None else f" of folder {shown(str(folder))}"
+        raise ValueError(f"{arg} must be one of the stored {prefix} tables{where} ({', '.join(names)}); "
+                         f"got {shown(name)}")
     return name
 
 
-def _read(name: str, folder: Path | None, script: str = "scripts/make_fits.py") -> pd.DataFrame:
+def _path(name: str, folder: Path | None, script: str) -> Path:
+    """``folder / name`` (default folder ``FITS_DIR``): a folder given that lacks the file is
+    a ``ValueError`` naming ``folder``; the project's own missing file says which script makes it."""
     path = _folder(folder) / name
     if not path.is_file():
+        if folder is not None:
+            raise ValueError(f"folder must hold {name} (made by {script}); {shown(str(folder))} has none")
         raise FileNotFoundError(f"{path} does not exist; run {script}")
-    return pd.read_csv(path)
+    return path
+
+
+def _read(name: str, folder: Path | None, script: str = "scripts/make_fits.py") -> pd.DataFrame:
+    return pd.read_csv(_path(name, folder, script))
 
 
 def load_fits(folder: Path | None = None) -> pd.DataFrame:
@@ -155,9 +168,9 @@ def stored_coefficients(name: str, fits: pd.DataFrame | None = None):
     """The stored fit ``name`` as a coefficients object of ``analysis.laws``."""
     fits = load_fits() if fits is None else frame("fits", fits, ("kind",))
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string naming a stored fit; got {name!r}"[:300])
+        raise TypeError(f"name must be a string naming a stored fit; got {shown(name)}")
     if name not in fits.index:
-        raise ValueError(f"name must be a stored fit; no stored fit {name!r}; stored: {', '.join(fits.index)}")
+        raise ValueError(f"name must be a stored fit; no stored fit {shown(name)}; stored: {', '.join(fits.index)}")
     r = fits.loc[name]
     if r["kind"] == "distillation":
         return DistillationCoefficients(**{k: float(r[k]) for k in _DISTILLATION_COLUMNS})
@@ -184,9 +197,21 @@ def recovery_table(name: str, truth, extra=None, folder: Path | None = None) -> 
     generated its synthetic runs, with the 5% and 95% quantiles of its stored bootstrap.
     ``extra`` maps derived quantities to a function of a coefficients object or of the
     bootstrap frame. Returns (table, number of resamples that converged)."""
-    extra = dict(extra or {})
     boot = load_bootstrap(name, folder)
     fit = stored_coefficients(name, load_fits(folder))
+    if not isinstance(truth, Mapping) or not truth or not all(
+            isinstance(k, str) and isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+            and np.isfinite(v) for k, v in truth.items()):
+        raise TypeError(f"truth must be a non-empty mapping of coefficient name -> finite number; got {shown(truth)}")
+    if extra is not None and (not isinstance(extra, Mapping) or not all(
+            isinstance(k, str) and callable(f) for k, f in extra.items())):
+        raise TypeError(f"extra must be None or a mapping of name -> function of a coefficients object or "
+                        f"of the bootstrap frame; got {shown(extra)}")
+    extra = dict(extra or {})
+    unknown = [k for k in list(truth) + list(extra) if not (hasattr(fit, k) or k in extra)]
+    if unknown:
+        raise ValueError(f"truth must name coefficients of the fit {name!r} ({', '.join(fit.as_dict())}) or "
+                         f"quantities of extra; got {shown(unknown)}")
     rows = []
     for k in list(truth) + list(extra):
         t = truth.get(k, np.nan)
@@ -215,6 +240,7 @@ def recovery_at_noise(law: str, sigma: float) -> dict:
     at the true coefficients (Table 6) on the same runs."""
     from analysis.laws import PAPER_DISTILLATION, PAPER_SUPERVISED
 
+    choice("law", law, ("supervised", "distillation"))
     if law == "supervised":
         runs = supervised_design(sigma=sigma, seed=SEED)
         res = F.fit_supervised(runs.N, runs.D, runs.loss)
@@ -226,7 +252,7 @@ def recovery_at_noise(law: str, sigma: float) -> dict:
         truth = F.evaluate(F.DISTILLATION, _theta_of(F.DISTILLATION, PAPER_DISTILLATION),
                            N_S=runs.N_S, D_S=runs.D_S, L_T=runs.L_T, L_S=runs.L_S)
     else:
-        raise ValueError(f"law must be 'supervised' or 'distillation'; got {law!r}")
+        raise ValueError(f"law must be 'supervised' or 'distillation'; got {shown(law)}")
     row = {"law": law, "sigma": sigma, "runs": len(runs), "objective_found": res.objective,
            "objective_truth": truth.objective, "n_optima": len(res.optima)}
     row.update(res.coefficients.as_dict())
@@ -243,11 +269,11 @@ def capacity_gap_combination(c) -> float:
     below the break determine (``c`` a mapping or a frame with columns c1, f1, d1)."""
     if isinstance(c, pd.DataFrame):
         frame("c", c, ("c1", "f1", "d1"))
-        parts = [positive_array(f"c[{k!r}]", c[k].to_numpy(float)) for k in ("c1", "f1", "d1")]
+        parts = [positive_array(f"c[{shown(k)}]", c[k].to_numpy(float)) for k in ("c1", "f1", "d1")]
     elif isinstance(c, Mapping) or (hasattr(c, "c1") and hasattr(c, "f1") and hasattr(c, "d1")):
         get = c.__getitem__ if isinstance(c, Mapping) else lambda k: getattr(c, k)
         try:
-            parts = [positive_array(f"c[{k!r}]", get(k)) for k in ("c1", "f1", "d1")]
+            parts = [positive_array(f"c[{shown(k)}]", get(k)) for k in ("c1", "f1", "d1")]
         except KeyError as exc:
             raise ValueError(f"c must hold c1, f1 and d1; missing {exc}") from None
     else:
@@ -306,7 +332,7 @@ def fig1_fit_specs() -> dict:
 def load_fig1(table: str, folder: Path | None = None) -> pd.DataFrame:
     """``fig1_<table>.csv`` for ``table`` in ``FIG1_TABLES``; ``fits`` is indexed by fit name."""
     if not isinstance(table, str) or table not in FIG1_TABLES:
-        raise ValueError(f"table must be one of {', '.join(FIG1_TABLES)}; got {table!r}")
+        raise ValueError(f"table must be one of {', '.join(FIG1_TABLES)}; got {shown(table)}")
     frame = _read(f"fig1_{table}.csv", folder, _FIG1_SCRIPT)
     return frame.set_index("name") if table == "fits" else frame
 
@@ -315,19 +341,16 @@ def load_fig1_provenance(folder: Path | None = None) -> dict:
     """``fig1_provenance.json``: script, data checksum, grid, search, seeds, versions."""
     import json
 
-    path = _folder(folder) / "fig1_provenance.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run {_FIG1_SCRIPT}")
-    return json.loads(path.read_text())
+    return json.loads(_path("fig1_provenance.json", folder, _FIG1_SCRIPT).read_text())
 
 
 def fig1_coefficients(name: str, fits: pd.DataFrame | None = None) -> DistillationCoefficients:
     """The stored Fig. 1 refit ``name`` as distillation coefficients."""
     fits = load_fig1("fits") if fits is None else frame("fits", fits, _DISTILLATION_COLUMNS)
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string naming a stored Fig. 1 refit; got {name!r}"[:300])
+        raise TypeError(f"name must be a string naming a stored Fig. 1 refit; got {shown(name)}")
     if name not in fits.index:
-        raise ValueError(f"name must be a stored Fig. 1 refit; no stored Fig. 1 refit {name!r}; "
+        raise ValueError(f"name must be a stored Fig. 1 refit; no stored Fig. 1 refit {shown(name)}; "
                          f"stored: {', '.join(fits.index)}")
     return DistillationCoefficients(**{k: float(fits.loc[name, k]) for k in _DISTILLATION_COLUMNS})
 
@@ -341,5 +364,7 @@ def fig1_stored_fit(name: str, folder: Path | None = None) -> F.FitResult:
     from analysis import paper_runs as P
 
     fits = load_fig1("fits", folder)
-    res = P.evaluate_points(fig1_fit_specs()[name][1], fig1_coefficients(name, fits))
+    specs = fig1_fit_specs()
+    choice("name", name, [k for k in specs if k in fits.index])
+    res = P.evaluate_points(specs[name][1], fig1_coefficients(name, fits))
     return dataclasses.replace(res, start=res.parameters(), n_starts=int(fits.loc[name, "n_starts"]))

@@ -11,12 +11,17 @@ from pathlib import Path
 
 import yaml
 
+from analysis._checks import existing_path, shown
+
 __all__ = ["toc_chapters", "is_notebook"]
 
 
 def toc_chapters(root: Path) -> list[Path]:
     """Paths of the ``.md`` pages listed in ``root/_toc.yml`` (any nesting), in TOC order."""
-    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
+    root = existing_path("root", root, folder=True)
+    if not (root / "_toc.yml").is_file():
+        raise ValueError(f"root must be the book's folder holding _toc.yml; {shown(str(root))} has none")
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     found: list[Path] = []
 
     def walk(node):
@@ -37,5 +42,9 @@ def toc_chapters(root: Path) -> list[Path]:
 
 def is_notebook(path: Path) -> bool:
     """A MyST page is an executable notebook when its front matter declares a kernelspec."""
-    head = Path(path).read_text(encoding="utf-8")[:600]
+    path = existing_path("path", path)
+    try:
+        head = path.read_text(encoding="utf-8")[:600]
+    except UnicodeDecodeError:
+        raise ValueError(f"path must name a text page (UTF-8); got {shown(str(path))}") from None
     return head.startswith("---") and "kernelspec:" in head

@@ -1,5 +1,6 @@
 """analysis.checks: the three kinds of reproduction check."""
 
+import numpy as np
 import pytest
 
 from analysis import checks as K
@@ -51,3 +52,25 @@ def test_tables_split_by_kind_and_show_raises_on_a_failure(monkeypatch):
 def test_an_upper_bound_agrees_with_any_smaller_value():
     assert K.paper("e", 0.01, 0.002, tolerance=0.005, upper=True, reason="'about 1%'").ok
     assert not K.paper("e", 0.01, 0.016, tolerance=0.005, upper=True, reason="'about 1%'").ok
+
+
+@pytest.mark.parametrize("ours", [float("nan"), float("inf"), -float("inf"), np.float64("nan"),
+                                  (0.5, float("nan")), [1.0, float("inf")], np.array([1.0, np.nan])])
+def test_findings_and_differences_refuse_non_finite_values(ours):
+    # finding and differs showed NaN or inf as "ours" (and a finding whose test ignored
+    # its value held); paper refused them, but as "in [-inf, inf]"
+    with pytest.raises(ValueError, match="x: ours must be finite"):
+        K.finding("x", ours, True, "always")
+    with pytest.raises(ValueError, match="x: ours must be finite"):
+        K.differs("x", "the paper says 2", ours, True, "ours is 1")
+    if np.ndim(ours) == 0:
+        with pytest.raises(ValueError, match=r"ours must be a finite number; got -?(nan|inf)"):
+            K.paper("x", 2.0, ours, printed="2.0")
+
+
+def test_checks_keep_texts_booleans_tuples_and_huge_integers():
+    assert K.finding("x", "falls", True, "a text").ours == "falls"
+    assert K.finding("x", (0.408, 0.431), True, "a pair").ok
+    assert K.differs("x", "the paper says it rises", False, True, "it falls").ok
+    big = K.finding("x", 10**400, True, "an integer beyond a float")
+    assert K.tables([big])["finding"]["ours"].tolist() == ["an integer of 401 digits (1e+400)"]

@@ -47,7 +47,7 @@ def test_glue_fields_names_scalars_by_prefix_and_skips_frames_and_hidden_fields(
 
 
 def test_glue_fields_rejects_unknown_fields_and_other_objects(glued):
-    with pytest.raises(KeyError, match="'nope' is not a field of Result"):
+    with pytest.raises(ValueError, match="fields: 'nope' is not a field of Result"):
         G.glue_fields("rd", Result(1, 0.1, "x"), fields=["nope"])
     with pytest.raises(TypeError, match="dataclass instance or a mapping"):
         G.glue_fields("rd", [1, 2])

@@ -603,7 +603,7 @@ def test_break_even_with_shared_logits_needs_no_more_students():
 
 @pytest.mark.parametrize("kw, match", [
     ({"base": Scenario.TEACHER_INFERENCE}, "base must be a Table 2 scenario that charges"),
-    ({"base": "lunch"}, "scenario must be one of"),
+    ({"base": "lunch"}, "base must be a Table 2 scenario that charges"),
     ({"margin": -1}, "margin must be"),
     ({"max_students": 0}, "max_students must be an integer >= 1"),
     ({"max_students": math.inf}, "max_students must be finite"),

@@ -154,7 +154,8 @@ def test_seed_noise_by_hand(table):
     runs = pd.DataFrame(synthetic().rows)
     extra = runs.iloc[[0]].assign(run_id=runs.run_id.iloc[0] + "-r1", val_ce=9.0)
     assert R.seed_noise(_as_table(pd.concat([runs, extra]))).rel == noise.rel
-    with pytest.raises(ValueError, match="no configuration was trained with 4 or more seeds"):
+    with pytest.raises(ValueError, match=r"min_seeds must be an integer in \[2, 3\] for this table \(no configuration "
+                                         r"was trained with more seeds\); got 4"):
         R.seed_noise(table, min_seeds=4)
 
 

@@ -124,9 +124,9 @@ def test_copy_probe_finds_coinciding_drops_and_onsets(synthetic):
     assert p.onset_min == p.onset_max == 30 and len(p.not_copying) == 2
     row = p.table.set_index("run_id").loc[s.runs.run_id.iloc[0]]
     assert row["val drop at (M)"] == "0-0" and row["val drop"] == pytest.approx(0.9)
-    with pytest.raises(ValueError, match="drop="):
+    with pytest.raises(ValueError, match="drop must"):
         S.copy_probe(s, drop=float("nan"))
-    with pytest.raises(ValueError, match="vocab="):
+    with pytest.raises(ValueError, match="vocab must"):
         S.copy_probe(s, vocab=1)
     with pytest.raises(ValueError, match="no run records"):
         S.copy_probe(dataclasses.replace(s, runs=s.runs.assign(copy_curve="")))
@@ -135,7 +135,7 @@ def test_copy_probe_finds_coinciding_drops_and_onsets(synthetic):
 def test_curve_reads_the_probe_column_and_refuses_others():
     run = pd.Series({"run_id": "r", "val_curve": "10:3.5", "copy_curve": "10:9.5"})
     assert list(S.curve(run, "copy_curve").val_ce) == [9.5]
-    with pytest.raises(ValueError, match="column="):
+    with pytest.raises(ValueError, match="column must"):
         S.curve(run, "tokens")
     with pytest.raises(ValueError, match="has no copy_curve"):
         S.curve(pd.Series({"run_id": "r", "copy_curve": float("nan")}), "copy_curve")
