@@ -10,7 +10,8 @@
 * ``figure()``: a context manager for one figure of a chapter: it creates the
   figure in the book's style, yields ``(fig, axes)``, then shows it (inside a Jupyter
   kernel) and closes it, so a cell with a caption in its metadata (``mystnb: figure:``)
-  gets exactly one image;
+  gets exactly one image; before showing it, it drops the minor ticks that draw nothing
+  (same pixels, a faster render);
 * ``new_figure``: ``plt.subplots`` with a constrained layout and the book's sizes;
 * ``scenario_colors``: one fixed colour per compute scenario, the same in every chapter;
 * ``AXIS_LABELS`` and ``label_axes``: the book's axis labels, each with its unit;
@@ -159,9 +160,43 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float = 4
             if _in_kernel():
                 from IPython.display import display
 
+                _drop_invisible_minor_ticks(fig)
                 display(fig)
         finally:
             plt.close(fig)
+
+
+def _minor_ticks_draw_nothing(axis) -> bool:
+    """True if ``axis``'s minor ticks draw no tick mark, no grid line and no label text."""
+    params = axis.get_tick_params(which="minor")
+    sides = ("bottom", "top") if axis.axis_name == "x" else ("left", "right")
+    if any(params.get(side, True) for side in sides) or params.get("gridOn", True):
+        return False
+    if not any(params.get(f"label{side}", True) for side in sides):
+        return True
+    return not any(axis.get_minor_formatter().format_ticks(axis.get_minor_locator()()))
+
+
+def _drop_invisible_minor_ticks(fig) -> None:
+    """Remove the minor ticks of ``fig`` that draw nothing; the figure renders the same,
+    pixel for pixel.
+
+    The book's style draws no tick marks and only major grid lines, and log axes label
+    only their powers of ten, so the eight minor ticks per decade of a log axis are
+    invisible; matplotlib still creates and lays them out, at every draw, which is about a
+    third of the rendering time of a many-panel log-axis figure. An axis keeps its minor
+    ticks when any of them shows a mark, a grid line or a label, or when an axis sharing
+    them does (shared axes share their locators).
+    """
+    shared = {}
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            shared.setdefault(id(axis.minor), []).append(axis)
+    for group in shared.values():
+        if isinstance(group[0].get_minor_locator(), mticker.NullLocator):
+            continue
+        if all(_minor_ticks_draw_nothing(axis) for axis in group):
+            group[0].set_minor_locator(mticker.NullLocator())
 
 
 def label_axes(ax, x: str | None = None, y: str | None = None) -> None:
