@@ -20,8 +20,8 @@
 
 Importing this module changes nothing in matplotlib (no backend, no rcParams):
 scripts and tests choose their backend themselves, and a Jupyter kernel keeps its
-inline backend, which turns a figure into the PNG the page shows. seaborn is
-imported only when the style is first built.
+inline backend, which turns a figure into the PNG the page shows. Drawing a figure
+does not import seaborn either: its theme is written out in ``_SEABORN_WHITEGRID``.
 """
 
 from __future__ import annotations
@@ -69,6 +69,31 @@ AXIS_LABELS = MappingProxyType({
     "M": "tokens per parameter $M = D/N$",
 })
 
+#: seaborn's theme as the book applies it, ``seaborn.set_theme(context="notebook",
+#: style="whitegrid")`` of seaborn 0.13: written out, because importing seaborn (and the
+#: scipy.stats it loads) took about half a second of every page with a figure.
+#: tests/test_plots.py checks it against seaborn itself. Left out: seaborn's default
+#: colormap "rocket", which exists only once seaborn is imported (every figure of the
+#: book names its colormap, so an image without one gets matplotlib's default).
+_SEABORN_WHITEGRID = MappingProxyType({
+    # seaborn.plotting_context("notebook")
+    "axes.linewidth": 1.25, "grid.linewidth": 1, "lines.linewidth": 1.5, "lines.markersize": 6,
+    "patch.linewidth": 1, "xtick.major.width": 1.25, "ytick.major.width": 1.25,
+    "xtick.minor.width": 1, "ytick.minor.width": 1, "xtick.major.size": 6, "ytick.major.size": 6,
+    "xtick.minor.size": 4, "ytick.minor.size": 4, "font.size": 12, "axes.labelsize": 12,
+    "axes.titlesize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 11,
+    "legend.title_fontsize": 12,
+    # seaborn.axes_style("whitegrid", rc={"font.family": "sans-serif"}), less "image.cmap"
+    "figure.facecolor": "white", "axes.labelcolor": ".15", "xtick.direction": "out",
+    "ytick.direction": "out", "xtick.color": ".15", "ytick.color": ".15", "axes.axisbelow": True,
+    "grid.linestyle": "-", "text.color": ".15", "font.family": "sans-serif",
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True,
+    "xtick.top": False, "ytick.right": False, "axes.grid": True, "axes.facecolor": "white",
+    "axes.edgecolor": ".8", "grid.color": ".8", "axes.spines.left": True, "axes.spines.bottom": True,
+    "axes.spines.right": True, "axes.spines.top": True, "xtick.bottom": False, "ytick.left": False,
+})
+
 #: What the book changes on top of seaborn's theme: opaque white backgrounds, dark text.
 _STYLE = {
     "figure.facecolor": "white",
@@ -94,13 +119,13 @@ _STYLE = {
 @functools.cache
 def _book_rc() -> MappingProxyType:
     """The rcParams of the book's style: what ``seaborn.set_theme(context="notebook",
-    style="whitegrid", palette=PALETTE)`` sets, then ``_STYLE``."""
-    import seaborn as sns
+    style="whitegrid", palette=PALETTE)`` sets (``_SEABORN_WHITEGRID`` and the palette as
+    the colour cycle), then ``_STYLE``."""
     from cycler import cycler
 
-    rc = dict(sns.plotting_context("notebook"))
-    rc.update(sns.axes_style("whitegrid", rc={"font.family": "sans-serif"}))
-    rc["axes.prop_cycle"] = cycler("color", sns.color_palette(list(PALETTE)))
+    rc = dict(_SEABORN_WHITEGRID)
+    rc["font.sans-serif"] = list(rc["font.sans-serif"])
+    rc["axes.prop_cycle"] = cycler("color", list(PALETTE))
     rc.update(_STYLE)
     return MappingProxyType(rc)
 

@@ -55,18 +55,34 @@ def test_book_style_sets_opaque_faces_and_restores_the_rcparams():
 
 
 def test_use_book_style_is_seaborn_whitegrid_plus_the_book_overrides():
-    """The style is what the book applied with seaborn.set_theme before it became scoped."""
+    """The style is what the book applied with seaborn.set_theme before it became scoped,
+    less seaborn's default colormap (registered only when seaborn is imported)."""
     import seaborn as sns
 
     from analysis.plots import _STYLE
 
     with plt.rc_context():
+        default_cmap = plt.rcParams["image.cmap"]
         sns.set_theme(context="notebook", style="whitegrid", palette=list(PALETTE))
+        assert plt.rcParams["image.cmap"] == "rocket"
         plt.rcParams.update(_STYLE)
+        plt.rcParams["image.cmap"] = default_cmap
         reference = dict(plt.rcParams)
     with plt.rc_context():
         use_book_style()
         assert dict(plt.rcParams) == reference
+
+
+def test_the_written_out_theme_is_seaborns():
+    """_SEABORN_WHITEGRID is exactly what seaborn's notebook context and whitegrid style set."""
+    import seaborn as sns
+
+    from analysis.plots import _SEABORN_WHITEGRID
+
+    theme = dict(sns.plotting_context("notebook"))
+    theme.update(sns.axes_style("whitegrid", rc={"font.family": "sans-serif"}))
+    assert theme.pop("image.cmap") == "rocket"
+    assert dict(_SEABORN_WHITEGRID) == theme
 
 
 _NO_SIDE_EFFECTS = """
@@ -93,7 +109,7 @@ def test_importing_and_drawing_change_no_global_state():
     assert out.returncode == 0, out.stderr
     same_rc, seaborn_loaded = json.loads(out.stdout)
     assert same_rc
-    assert seaborn_loaded, "the style is built with seaborn when a figure is first made"
+    assert not seaborn_loaded, "drawing a book figure must not import seaborn (half a second a page)"
 
 
 def test_importing_the_plots_module_does_not_import_seaborn():
