@@ -13,7 +13,9 @@ JavaScript inline (Bokeh pinned in requirements.txt), so it needs no CDN and no 
   the teacher, the compute-optimal recipe of ``analysis.recipes.distillation_sweep`` (Eq. 10)
   and its supervised twin. Recipes cannot be solved in the browser, so ``recipe_grid``
   computes every combination of ``STUDENTS`` x ``BUDGETS`` x ``scenarios()`` here and the page
-  looks them up. Budgets below ``minimal_compute`` are listed as infeasible.
+  looks them up. Budgets below ``minimal_compute`` are listed as infeasible. The chapter reads
+  the grid of the paper's setting as stored by ``scripts/make_recipe_data.py``
+  (``stored_recipe_grid``) instead of solving its 728 recipes at every build.
 
 ``tests/browser/test_explorer.py`` moves the sliders and selectors in Chromium and compares
 what the page shows with this package.
@@ -23,17 +25,18 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 
 from analysis.flops import Scenario
 from analysis.laws import distilled_loss, supervised_loss
-from analysis._checks import in_range, shown
+from analysis._checks import existing_path, in_range, shown
 from analysis.recipes import PAPER_SETTING, Setting, _setting, distillation_sweep, minimal_compute
 
 __all__ = ["STUDENTS", "BUDGETS", "STUDENT_COUNTS", "TEACHER_LOSS_RANGE", "SLIDERS",
-           "law_coefficients", "scenarios", "recipe_grid", "eq8_curve", "explorer_layout",
-           "explorer_html", "EQ8_JS"]
+           "law_coefficients", "scenarios", "recipe_grid", "GRID_PATH", "stored_recipe_grid",
+           "eq8_curve", "explorer_layout", "explorer_html", "EQ8_JS"]
 
 #: Students of the recipe table: labels and non-embedding parameters.
 STUDENTS = {"300M": 3e8, "1B": 1e9, "3B": 3e9, "10B": 1e10}
@@ -87,6 +90,38 @@ def recipe_grid(setting: Setting = PAPER_SETTING) -> list[dict]:
                 for i, c in enumerate(budgets):
                     row = {k: float(v[i]) for k, v in sweep.items()}
                     rows.append({**base, **row, "compute": float(c), "feasible": True})
+    return rows
+
+
+#: ``recipe_grid()`` of the paper's setting, stored by ``scripts/make_recipe_data.py`` (JSON,
+#: so every float is the computed one); tests/test_recipe_data.py recomputes it.
+GRID_PATH = Path(__file__).resolve().parents[1] / "data" / "recipes" / "explorer_grid.json"
+
+
+def _grid_keys() -> list[tuple]:
+    """(scenario, students, student, compute) of every row ``recipe_grid`` makes."""
+    return [(slug, n_label, s_label, float(c))
+            for slug, (_, shared) in scenarios().items()
+            for n_label in (STUDENT_COUNTS if shared else ["any"])
+            for s_label in STUDENTS for c in BUDGETS]
+
+
+def stored_recipe_grid(path: str | Path | None = None) -> list[dict]:
+    """The rows of ``recipe_grid()`` for the paper's setting as stored in ``path`` (default
+    ``GRID_PATH``). ``ValueError`` naming ``path`` when the file is not such a grid or does
+    not hold exactly one row per choice of the page (then run ``scripts/make_recipe_data.py
+    --only explorer_grid``)."""
+    path = existing_path("path", GRID_PATH if path is None else path)
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        keys = [(r["scenario"], r["students"], r["student"], r["compute"]) for r in rows]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"path must name a JSON list of explorer recipes (scripts/make_recipe_data.py); "
+                         f"{path} is not one ({type(exc).__name__})") from None
+    expected = _grid_keys()
+    if len(keys) != len(expected) or set(keys) != set(expected):
+        raise ValueError(f"path {path} does not hold one recipe per choice of the page ({len(keys)} rows "
+                         f"for {len(expected)} choices): run scripts/make_recipe_data.py --only explorer_grid")
     return rows
 
 

@@ -93,9 +93,18 @@ def forward_flops_per_token(N, n_ctx: float = DEFAULT_N_CTX, n_vocab: float = DE
     vocabulary of a model with ``d_model / n_layers = aspect_ratio``.
     """
     N = positive_array("N", N, upper=_MAX)
+    return _forward(N, *_forward_constants(n_ctx, n_vocab, aspect_ratio, omega))
+
+
+def _forward_constants(n_ctx, n_vocab, aspect_ratio, omega) -> tuple:
+    """The checked constants of Eq. 69: (n_ctx, n_vocab, sigma_1, sigma_2)."""
     n_ctx = positive_array("n_ctx", n_ctx, upper=_MAX)
     n_vocab = positive_array("n_vocab", n_vocab, upper=_MAX)
-    s1, s2 = sigma_coefficients(aspect_ratio, omega)
+    return (n_ctx, n_vocab, *sigma_coefficients(aspect_ratio, omega))
+
+
+def _forward(N, n_ctx, n_vocab, s1, s2):
+    """Eq. 69 on a checked ``N`` and checked constants."""
     cube_root = np.cbrt(N)
     return 2.0 * N * (1.0 + s1 * n_ctx / cube_root + s2 * n_vocab / cube_root**2)
 
@@ -351,8 +360,15 @@ class CostModel:
             positive_array(name, getattr(self, name))
 
     def forward(self, N):
-        """F(N), forward FLOPs per token (Eq. 69)."""
-        return forward_flops_per_token(N, self.n_ctx, self.n_vocab, self.aspect_ratio, self.omega)
+        """F(N), forward FLOPs per token (Eq. 69), the same as ``forward_flops_per_token``.
+        The recipes' solvers call it thousands of times per solve, so the checked constants
+        are kept after the first call."""
+        N = positive_array("N", N, upper=_MAX)
+        constants = self.__dict__.get("_constants")
+        if constants is None:
+            constants = _forward_constants(self.n_ctx, self.n_vocab, self.aspect_ratio, self.omega)
+            object.__setattr__(self, "_constants", constants)  # a cache, not a field
+        return _forward(N, *constants)
 
     def as_kwargs(self) -> dict:
         """The constants as keyword arguments of ``forward_flops_per_token``."""

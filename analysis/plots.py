@@ -10,7 +10,8 @@
 * ``figure()``: a context manager for one figure of a chapter: it creates the
   figure in the book's style, yields ``(fig, axes)``, then shows it (inside a Jupyter
   kernel) and closes it, so a cell with a caption in its metadata (``mystnb: figure:``)
-  gets exactly one image;
+  gets exactly one image; before showing it, it drops the minor ticks that draw nothing
+  (same pixels, a faster render);
 * ``new_figure``: ``plt.subplots`` with a constrained layout and the book's sizes;
 * ``scenario_colors``: one fixed colour per compute scenario, the same in every chapter;
 * ``AXIS_LABELS`` and ``label_axes``: the book's axis labels, each with its unit;
@@ -19,8 +20,8 @@
 
 Importing this module changes nothing in matplotlib (no backend, no rcParams):
 scripts and tests choose their backend themselves, and a Jupyter kernel keeps its
-inline backend, which turns a figure into the PNG the page shows. seaborn is
-imported only when the style is first built.
+inline backend, which turns a figure into the PNG the page shows. Drawing a figure
+does not import seaborn either: its theme is written out in ``_SEABORN_WHITEGRID``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,31 @@ AXIS_LABELS = MappingProxyType({
     "M": "tokens per parameter $M = D/N$",
 })
 
+#: seaborn's theme as the book applies it, ``seaborn.set_theme(context="notebook",
+#: style="whitegrid")`` of seaborn 0.13: written out, because importing seaborn (and the
+#: scipy.stats it loads) took about half a second of every page with a figure.
+#: tests/test_plots.py checks it against seaborn itself. Left out: seaborn's default
+#: colormap "rocket", which exists only once seaborn is imported (every figure of the
+#: book names its colormap, so an image without one gets matplotlib's default).
+_SEABORN_WHITEGRID = MappingProxyType({
+    # seaborn.plotting_context("notebook")
+    "axes.linewidth": 1.25, "grid.linewidth": 1, "lines.linewidth": 1.5, "lines.markersize": 6,
+    "patch.linewidth": 1, "xtick.major.width": 1.25, "ytick.major.width": 1.25,
+    "xtick.minor.width": 1, "ytick.minor.width": 1, "xtick.major.size": 6, "ytick.major.size": 6,
+    "xtick.minor.size": 4, "ytick.minor.size": 4, "font.size": 12, "axes.labelsize": 12,
+    "axes.titlesize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 11,
+    "legend.title_fontsize": 12,
+    # seaborn.axes_style("whitegrid", rc={"font.family": "sans-serif"}), less "image.cmap"
+    "figure.facecolor": "white", "axes.labelcolor": ".15", "xtick.direction": "out",
+    "ytick.direction": "out", "xtick.color": ".15", "ytick.color": ".15", "axes.axisbelow": True,
+    "grid.linestyle": "-", "text.color": ".15", "font.family": "sans-serif",
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True,
+    "xtick.top": False, "ytick.right": False, "axes.grid": True, "axes.facecolor": "white",
+    "axes.edgecolor": ".8", "grid.color": ".8", "axes.spines.left": True, "axes.spines.bottom": True,
+    "axes.spines.right": True, "axes.spines.top": True, "xtick.bottom": False, "ytick.left": False,
+})
+
 #: What the book changes on top of seaborn's theme: opaque white backgrounds, dark text.
 _STYLE = {
     "figure.facecolor": "white",
@@ -95,13 +121,13 @@ _STYLE = {
 @functools.cache
 def _book_rc() -> MappingProxyType:
     """The rcParams of the book's style: what ``seaborn.set_theme(context="notebook",
-    style="whitegrid", palette=PALETTE)`` sets, then ``_STYLE``."""
-    import seaborn as sns
+    style="whitegrid", palette=PALETTE)`` sets (``_SEABORN_WHITEGRID`` and the palette as
+    the colour cycle), then ``_STYLE``."""
     from cycler import cycler
 
-    rc = dict(sns.plotting_context("notebook"))
-    rc.update(sns.axes_style("whitegrid", rc={"font.family": "sans-serif"}))
-    rc["axes.prop_cycle"] = cycler("color", sns.color_palette(list(PALETTE)))
+    rc = dict(_SEABORN_WHITEGRID)
+    rc["font.sans-serif"] = list(rc["font.sans-serif"])
+    rc["axes.prop_cycle"] = cycler("color", list(PALETTE))
     rc.update(_STYLE)
     return MappingProxyType(rc)
 
@@ -181,9 +207,43 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float = 4
             if _in_kernel():
                 from IPython.display import display
 
+                _drop_invisible_minor_ticks(fig)
                 display(fig)
         finally:
             plt.close(fig)
+
+
+def _minor_ticks_draw_nothing(axis) -> bool:
+    """True if ``axis``'s minor ticks draw no tick mark, no grid line and no label text."""
+    params = axis.get_tick_params(which="minor")
+    sides = ("bottom", "top") if axis.axis_name == "x" else ("left", "right")
+    if any(params.get(side, True) for side in sides) or params.get("gridOn", True):
+        return False
+    if not any(params.get(f"label{side}", True) for side in sides):
+        return True
+    return not any(axis.get_minor_formatter().format_ticks(axis.get_minor_locator()()))
+
+
+def _drop_invisible_minor_ticks(fig) -> None:
+    """Remove the minor ticks of ``fig`` that draw nothing; the figure renders the same,
+    pixel for pixel.
+
+    The book's style draws no tick marks and only major grid lines, and log axes label
+    only their powers of ten, so the eight minor ticks per decade of a log axis are
+    invisible; matplotlib still creates and lays them out, at every draw, which is about a
+    third of the rendering time of a many-panel log-axis figure. An axis keeps its minor
+    ticks when any of them shows a mark, a grid line or a label, or when an axis sharing
+    them does (shared axes share their locators).
+    """
+    shared = {}
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            shared.setdefault(id(axis.minor), []).append(axis)
+    for group in shared.values():
+        if isinstance(group[0].get_minor_locator(), mticker.NullLocator):
+            continue
+        if all(_minor_ticks_draw_nothing(axis) for axis in group):
+            group[0].set_minor_locator(mticker.NullLocator())
 
 
 def label_axes(ax, x: str | None = None, y: str | None = None) -> None:

@@ -10,6 +10,9 @@
                   many students per teacher (analysis.many_students): the break-even
                   number of students per size and budget, the crossover compute per size
                   and number of students, and the gain over a grid of budgets
+* explorer_grid.json
+                  every recipe the explorer page can show (analysis.explorer.recipe_grid),
+                  as JSON so that every float is stored exactly
 
 Deterministic (no randomness). tests/test_recipe_data.py recomputes a few rows.
 Run: PYTHONPATH=$PWD python scripts/make_recipe_data.py [--only NAME ...]   (a few minutes on 2 cores)
@@ -18,14 +21,15 @@ Run: PYTHONPATH=$PWD python scripts/make_recipe_data.py [--only NAME ...]   (a f
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from analysis import explorer, many_students
 from analysis.flops import Scenario, forward_flops_per_token
-from analysis import many_students
 from analysis.laws import supervised_loss_infinite_data
 from analysis.recipes import (
     crossover_compute,
@@ -91,11 +95,13 @@ TABLES = {
     "students_crossover": many_students.crossover_table,
     "students_sweep": lambda: many_students.gain_sweep(budgets=BUDGETS),
 }
+#: Stored as JSON (a list of records, every float exact), not as a table.
+RECORDS = {"explorer_grid": explorer.recipe_grid}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", choices=list(TABLES), help="make only these tables")
+    parser.add_argument("--only", nargs="+", choices=[*TABLES, *RECORDS], help="make only these tables")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     for name, make in TABLES.items():
@@ -105,6 +111,14 @@ def main() -> None:
         df = make()
         df.to_csv(OUT / f"{name}.csv", index=False, float_format="%.10g")
         print(f"{name}.csv: {len(df)} rows in {time.perf_counter() - t0:.1f} s")
+    for name, make in RECORDS.items():
+        if args.only and name not in args.only:
+            continue
+        t0 = time.perf_counter()
+        records = make()
+        lines = ",\n".join(json.dumps(r, ensure_ascii=False, allow_nan=False) for r in records)
+        (OUT / f"{name}.json").write_text(f"[\n{lines}\n]\n", encoding="utf-8")  # one record a line
+        print(f"{name}.json: {len(records)} records in {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

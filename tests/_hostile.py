@@ -217,6 +217,7 @@ def extra_calls() -> dict:
         # explorer
         "explorer.law_coefficients": (E.law_coefficients, (recipes.PAPER_SETTING,), {}),
         "explorer.eq8_curve": (E.eq8_curve, (1e9, 2e10), {}),
+        "explorer.stored_recipe_grid": (E.stored_recipe_grid, (), {"path": E.GRID_PATH}),
         # robustness
         "robustness.draws": (RB.draws, ("rounding", 2, 0), {}),
         "robustness.load_draws": (RB.load_draws, (), {}),

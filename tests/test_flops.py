@@ -175,6 +175,27 @@ def test_flops_broadcast():
     assert supervised_flops(N, np.ones((1, 5))).shape == (3, 5)
 
 
+def test_cost_model_forward_is_forward_flops_per_token_bit_for_bit():
+    """CostModel.forward keeps its checked constants after the first call (the recipes'
+    solvers call it thousands of times); its values, its errors and the model's equality
+    stay those of forward_flops_per_token and of the fields."""
+    import dataclasses
+
+    from analysis.flops import CostModel
+
+    N = np.geomspace(1e6, 1e17, 7)[:, None] * np.array([1.0, 1.5])
+    for cost in (CostModel(), CostModel(n_ctx=2048, n_vocab=50257, aspect_ratio=64, omega=14.0)):
+        for _ in range(2):  # before and after the constants are kept
+            expected = forward_flops_per_token(N, **cost.as_kwargs())
+            assert np.array_equal(cost.forward(N), expected)
+            assert np.array_equal(cost.forward(3e9), forward_flops_per_token(3e9, **cost.as_kwargs()))
+        assert cost == dataclasses.replace(cost) and hash(cost) == hash(dataclasses.replace(cost))
+    with pytest.raises(ValueError, match="^N must"):
+        CostModel().forward(-1.0)
+    with pytest.raises(ValueError, match="^n_ctx must"):
+        CostModel(n_ctx=1e60).forward(1e9)
+
+
 # --- scenarios -------------------------------------------------------------------
 
 def test_scenario_indicators():

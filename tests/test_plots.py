@@ -55,18 +55,34 @@ def test_book_style_sets_opaque_faces_and_restores_the_rcparams():
 
 
 def test_use_book_style_is_seaborn_whitegrid_plus_the_book_overrides():
-    """The style is what the book applied with seaborn.set_theme before it became scoped."""
+    """The style is what the book applied with seaborn.set_theme before it became scoped,
+    less seaborn's default colormap (registered only when seaborn is imported)."""
     import seaborn as sns
 
     from analysis.plots import _STYLE
 
     with plt.rc_context():
+        default_cmap = plt.rcParams["image.cmap"]
         sns.set_theme(context="notebook", style="whitegrid", palette=list(PALETTE))
+        assert plt.rcParams["image.cmap"] == "rocket"
         plt.rcParams.update(_STYLE)
+        plt.rcParams["image.cmap"] = default_cmap
         reference = dict(plt.rcParams)
     with plt.rc_context():
         use_book_style()
         assert dict(plt.rcParams) == reference
+
+
+def test_the_written_out_theme_is_seaborns():
+    """_SEABORN_WHITEGRID is exactly what seaborn's notebook context and whitegrid style set."""
+    import seaborn as sns
+
+    from analysis.plots import _SEABORN_WHITEGRID
+
+    theme = dict(sns.plotting_context("notebook"))
+    theme.update(sns.axes_style("whitegrid", rc={"font.family": "sans-serif"}))
+    assert theme.pop("image.cmap") == "rocket"
+    assert dict(_SEABORN_WHITEGRID) == theme
 
 
 _NO_SIDE_EFFECTS = """
@@ -93,7 +109,7 @@ def test_importing_and_drawing_change_no_global_state():
     assert out.returncode == 0, out.stderr
     same_rc, seaborn_loaded = json.loads(out.stdout)
     assert same_rc
-    assert seaborn_loaded, "the style is built with seaborn when a figure is first made"
+    assert not seaborn_loaded, "drawing a book figure must not import seaborn (half a second a page)"
 
 
 def test_importing_the_plots_module_does_not_import_seaborn():
@@ -182,6 +198,50 @@ def test_format_log_axis_sets_log_scale_and_labels():
     with pytest.raises(ValueError, match="style must be"):
         format_log_axis(ax, "x", style="words")
     plt.close(fig)
+
+
+def _log_panels(drop: bool, tweak=None) -> tuple[bytes, list]:
+    """PNG (as the inline backend saves it) of a 2x2 log-log figure with shared x axes,
+    with or without ``_drop_invisible_minor_ticks``; and its axes' minor locators."""
+    from analysis.plots import _drop_invisible_minor_ticks
+
+    with book_style():
+        fig, axes = new_figure(ncols=2, nrows=2, sharex=True)
+        for k, ax in enumerate(axes.ravel()):
+            ax.plot([1e20, 1e26], [1e8 * (k + 1), 1e15], label=f"panel {k}")
+            format_log_axis(ax, "x", "power")
+            ax.set_yscale("log")
+        if tweak:
+            tweak(axes)
+        if drop:
+            _drop_invisible_minor_ticks(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        locators = [(type(ax.xaxis.get_minor_locator()).__name__, type(ax.yaxis.get_minor_locator()).__name__)
+                    for ax in axes.ravel()]
+        plt.close(fig)
+    return buf.getvalue(), locators
+
+
+def test_invisible_minor_ticks_are_dropped_and_the_png_is_the_same():
+    """figure() drops the minor ticks that draw nothing before it shows a figure (a third of
+    the rendering of the book's many-panel log-axis figures): the PNG is byte-identical."""
+    kept, _ = _log_panels(drop=False)
+    dropped, locators = _log_panels(drop=True)
+    assert dropped == kept
+    assert set(locators) == {("NullLocator", "NullLocator")}
+
+
+@pytest.mark.parametrize("tweak", [
+    lambda axes: axes[1, 1].grid(True, which="minor"),                       # a minor grid line
+    lambda axes: axes[1, 1].tick_params(axis="x", which="minor", bottom=True),  # a minor tick mark
+    lambda axes: axes[1, 1].set_ylim(2e14, 5e14),                             # labelled minor ticks
+])
+def test_minor_ticks_that_show_something_are_kept(tweak):
+    kept, _ = _log_panels(drop=False, tweak=tweak)
+    dropped, locators = _log_panels(drop=True, tweak=tweak)
+    assert dropped == kept
+    assert "LogLocator" in {name for pair in locators for name in pair}
 
 
 def test_book_figure_is_one_png_inside_a_kernel(monkeypatch, repo_root):

@@ -55,3 +55,34 @@ def test_many_students_tables_recompute():
     s = sweep[(sweep.students == 16) & np.isclose(sweep.student_params, 1e9)].iloc[40]
     out = distillation_sweep(1e9, s.compute, shared(16))
     assert (out["supervised_loss"] - out["student_loss"]).item() == pytest.approx(s.gain, abs=1e-8)
+
+
+def test_explorer_grid_recomputes():
+    """data/recipes/explorer_grid.json, which the explorer page shows, is recipe_grid() of the
+    paper's setting: every row recomputed (the losses to 1e-8 nats, the rest to 0.1%)."""
+    from analysis import explorer
+
+    stored, fresh = explorer.stored_recipe_grid(), explorer.recipe_grid()
+    key = lambda r: (r["scenario"], r["students"], r["student"], r["compute"], r["feasible"])  # noqa: E731
+    assert [key(r) for r in stored] == [key(r) for r in fresh]
+    for s, f in zip(stored, fresh):
+        assert s.keys() == f.keys(), key(f)
+        for name, value in f.items():
+            if isinstance(value, float):
+                tol = {"abs": 1e-8} if name.endswith("_loss") else {"rel": 1e-3}
+                assert s[name] == pytest.approx(value, **tol), (key(f), name)
+
+
+def test_a_stale_explorer_grid_says_so(tmp_path):
+    import json
+
+    from analysis import explorer
+
+    rows = explorer.stored_recipe_grid()
+    (tmp_path / "grid.json").write_text(json.dumps(rows[:-1]))
+    with pytest.raises(ValueError, match="path .* does not hold one recipe per choice of the page"):
+        explorer.stored_recipe_grid(tmp_path / "grid.json")
+    (tmp_path / "other.json").write_text(json.dumps({"rows": rows}))
+    with pytest.raises(ValueError, match="path must name a JSON list of explorer recipes"):
+        explorer.stored_recipe_grid(tmp_path / "other.json")
+

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from threadpoolctl import threadpool_info
 
 from analysis import cli, recipes
+from analysis._checks import positive_array
 from analysis import data as data_mod
 from analysis import fit as F
 from analysis.data import DataError
@@ -791,3 +792,23 @@ def test_a_refused_figure_leaves_no_open_figure():
     with pytest.raises(ValueError, match="sharex"):
         plots.new_figure(sharex="nonsense")
     assert plt.get_fignums() == before
+
+# ------------------------------------------------------------------ the shared positivity check
+
+@pytest.mark.parametrize("value", [3.0, 7, np.float32(2.5), [1.0, 2e40], np.ones((2, 3)), np.array(5)])
+def test_positive_array_returns_the_value_as_floats(value):
+    out = positive_array("x", value)
+    assert out.dtype == float and np.array_equal(out, np.asarray(value, dtype=float))
+
+
+@pytest.mark.parametrize("value, upper, message", [
+    (0.0, np.inf, "finite and in the open interval (0, inf); got 0.0"),
+    (-0.0, np.inf, "got -0.0"), (float("nan"), np.inf, "got nan"), (float("inf"), np.inf, "got inf"),
+    (float("-inf"), 1e50, "got -inf"), ([1.0, 1e50], 1e50, "(0, 1e+50); got 1e+50"),
+    ([], np.inf, "must not be empty"), ("1", np.inf, "numeric, finite"), (True, np.inf, "numeric, finite"),
+])
+def test_positive_array_rejects_what_is_not_positive_and_below_upper(value, upper, message):
+    """The fast path for valid values must let through exactly what the full check does."""
+    with pytest.raises(ValueError, match="^x must") as err:
+        positive_array("x", value, upper=upper)
+    assert message in str(err.value)
