@@ -272,15 +272,69 @@ def summary(runs: Path) -> None:
               f"TFLOP/s, {float(r['wall_s']):.0f} s")
 
 
+#: Log lines left out of a stored block log: PyTorch's warning repeated at every compiled
+#: RMSNorm (and the source line it quotes), hundreds of identical lines a run.
+NOISE = ("Mismatch dtype", "return node.target")
+
+
+def ingest(config: Path, results: Path, tag: str, header: str) -> dict:
+    """Store what a block's calls copied back (``results``, the device's ``$OUT``) beside
+    the run table the block started from (its ``done_from``): append the runs not in the
+    table yet (each checked against the committed corpus manifest), store the block's
+    plan as ``plan_<tag>_main.csv`` (an existing one must be the same plan) and append its
+    log, under ``header``, to ``block_<tag>.log`` without :data:`NOISE`. Returns the counts."""
+    cfg = planmod.read_block(config)
+    if not cfg.get("done_from"):
+        raise ValueError(f"config {config} names no done_from run table to ingest into")
+    if not tag.isalnum():
+        raise ValueError(f"tag must be letters and digits (it names files), got {tag!r}")
+    table = Path(cfg["done_from"])
+    data = table.parent
+    sha = json.loads((data / "corpus_manifest.json").read_text())["corpus_sha256"]
+    with open(table, newline="") as f:
+        reader = csv.DictReader(f)
+        columns, have = reader.fieldnames, {r["run_id"] for r in reader}
+    new_path = results / "runs.csv"
+    with open(new_path, newline="") as f:
+        new = [r for r in csv.DictReader(f) if r["run_id"] not in have] if new_path.exists() else []
+    for r in new:
+        if r["corpus_sha256"] != sha:
+            raise ValueError(f"run {r['run_id']} names corpus {r['corpus_sha256']}, not the manifest's {sha}")
+        if set(r) - set(columns):
+            raise ValueError(f"run {r['run_id']} has columns the table lacks: {sorted(set(r) - set(columns))}")
+    with open(table, "a", newline="") as f:
+        csv.DictWriter(f, fieldnames=columns, restval="").writerows(new)
+    plan = results / "main.csv"
+    stored = data / f"plan_{tag}_main.csv"
+    if plan.exists():
+        if stored.exists() and stored.read_bytes() != plan.read_bytes():
+            raise ValueError(f"{stored} exists and holds another plan than {plan}")
+        shutil.copy(plan, stored)
+    log = results / "block.log"
+    lines = [ln for ln in log.read_text(errors="replace").splitlines() if not any(n in ln for n in NOISE)] \
+        if log.exists() else []
+    with open(data / f"block_{tag}.log", "a") as f:
+        f.write(f"# {header}\n" + "".join(ln + "\n" for ln in lines))
+    return {"runs_added": len(new), "runs_in_table": len(have) + len(new), "log_lines": len(lines)}
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="run one GPU block of the replication")
-    ap.add_argument("cmd", choices=["call", "drive"])
+    ap = argparse.ArgumentParser(description="run one GPU block of the replication, or store what it copied back")
+    ap.add_argument("cmd", choices=["call", "drive", "ingest"])
     ap.add_argument("config", type=Path)
     ap.add_argument("--work", type=Path, default=Path("/root/replication"))
     ap.add_argument("--carry", type=Path, default=Path(".carry"))
     ap.add_argument("--sleep", type=float, default=0.0)
     ap.add_argument("--tiny", action="store_true", help="a CPU rehearsal (tiny models, n_ctx 32, vocab 300)")
+    ap.add_argument("--results", type=Path, help="ingest: the folder a call copied back")
+    ap.add_argument("--tag", help="ingest: the block's letter in the stored file names (plan_<tag>_main.csv)")
+    ap.add_argument("--header", default="", help="ingest: the heading of this machine's log")
     a = ap.parse_args(argv)
+    if a.cmd == "ingest":
+        if a.results is None or a.tag is None:
+            ap.error("ingest needs --results and --tag")
+        print(json.dumps(ingest(a.config, a.results, a.tag, a.header or f"block {a.tag}")))
+        return
     block = Block(a.config, a.work, a.carry, a.tiny)
     if a.cmd == "call":
         block.call(a.sleep, Path(os.environ.get("OUT", "/tmp/out")))

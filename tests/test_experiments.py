@@ -402,3 +402,44 @@ def test_gpu_block_rehearsed_on_the_cpu(tiny_corpus, tmp_path):
     block = planmod.read_block(ROOT / "experiments" / "blocks" / "v2-part1-a.json")
     assert {r["protocol"] for r in rows} == set(block["protocols"]) | set(block["first"])
     assert json.loads((tmp_path / "out" / "lr_choice.json").read_text())["lr"]
+
+
+def _ingest_setup(tmp_path, sha="abc"):
+    data, results = tmp_path / "data", tmp_path / "results"
+    data.mkdir()
+    results.mkdir()
+    (data / "corpus_manifest.json").write_text(json.dumps({"corpus_sha256": "abc"}))
+    cols = ["run_id", "val_ce", "corpus_sha256"]
+    (data / "runs.csv").write_text(",".join(cols) + "\nold,3.0,abc\n")
+    (results / "runs.csv").write_text(",".join(cols) + f"\nold,3.0,abc\nnew,2.5,{sha}\n")
+    (results / "main.csv").write_text("run_id\nnew\n")
+    (results / "block.log").write_text("== w0-0.log\nMismatch dtype noise\ndone new\n")
+    cfg = json.loads((ROOT / "experiments" / "blocks" / "v2-part1-c.json").read_text())
+    cfg["done_from"] = str(data / "runs.csv")
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    return data, results, tmp_path / "c.json"
+
+
+def test_ingest_appends_new_runs_plan_and_log(tmp_path):
+    from experiments import block as blockmod
+    data, results, cfg = _ingest_setup(tmp_path)
+    got = blockmod.ingest(cfg, results, "c", "block c, first machine")
+    assert got == {"runs_added": 1, "runs_in_table": 2, "log_lines": 2}
+    assert [r["run_id"] for r in csv.DictReader(open(data / "runs.csv"))] == ["old", "new"]
+    assert (data / "plan_c_main.csv").read_text() == "run_id\nnew\n"
+    assert (data / "block_c.log").read_text() == "# block c, first machine\n== w0-0.log\ndone new\n"
+    again = blockmod.ingest(cfg, results, "c", "block c, second call")  # idempotent for the runs
+    assert again["runs_added"] == 0 and again["runs_in_table"] == 2
+    (results / "main.csv").write_text("run_id\nother\n")
+    with pytest.raises(ValueError, match="another plan"):
+        blockmod.ingest(cfg, results, "c", "x")
+
+
+def test_ingest_refuses_a_run_on_another_corpus_and_a_bad_tag(tmp_path):
+    from experiments import block as blockmod
+    data, results, cfg = _ingest_setup(tmp_path, sha="zzz")
+    with pytest.raises(ValueError, match="names corpus zzz"):
+        blockmod.ingest(cfg, results, "c", "x")
+    assert len(list(csv.DictReader(open(data / "runs.csv")))) == 1  # nothing appended
+    with pytest.raises(ValueError, match="tag must be"):
+        blockmod.ingest(cfg, results, "../c", "x")
