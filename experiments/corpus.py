@@ -277,8 +277,11 @@ def download(out: Path) -> None:
     pypi_dir.mkdir(parents=True, exist_ok=True)
     for src in SOURCES:
         for pin in src.packages:
-            if _deb_file(deb_dir, pin) is None:
-                subprocess.run(["apt-get", "download", pin], cwd=deb_dir, check=True)
+            if _deb_file(deb_dir, pin) is None and subprocess.run(
+                    ["apt-get", "download", pin], cwd=deb_dir).returncode != 0:
+                # a new machine's package lists may predate the pinned version
+                raise RuntimeError(f"apt-get download {pin} failed; if apt cannot find the pinned "
+                                   "version, refresh the package lists (apt-get update) and build again")
     for pin in _pypi_pins():
         if _wheel_file(pypi_dir, pin) is None:
             subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
