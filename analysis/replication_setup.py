@@ -38,9 +38,10 @@ FITS = Path(__file__).resolve().parents[1] / "data" / "fits" / "replication" / "
 #: The token cuts the chapter fits at: all runs; those past block a's drop (50M, a cut chosen
 #: after seeing the curves, as the chapter says); and the exercise's other cuts (30M, 100M).
 FIT_CUTS = (0.0, 30e6, 50e6, 100e6)
-#: The cuts also fitted without the runs whose copying probe never falls below ln(vocabulary)
-#: (``copy_probe(...).not_copying``), stored beside the plain ones.
-FIT_CUTS_COPYING = (50e6,)
+#: The cuts also fitted by the fit rule fixed before block c ran (only the runs whose copying
+#: probe falls below ln(vocabulary): ``copy_probe(...).fit_excluded`` leaves out the rest),
+#: stored beside the plain ones.
+FIT_CUTS_COPYING = (0.0,)
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -450,8 +451,8 @@ def fresh_supervised_fit(s: SetupRuns, min_tokens: float = 0.0, exclude=()):
 def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS,
                           copying_cuts=FIT_CUTS_COPYING) -> pd.DataFrame:
     """Fit at each cut of ``cuts`` (all runs of at least that many tokens) and of
-    ``copying_cuts`` (less the runs that the copying probe shows never copy, when any run
-    records the probe) and write the optima (parameters in ``SUPERVISED``'s order), their
+    ``copying_cuts`` (less the runs that the fit rule leaves out, ``copy_probe(s).fit_excluded``,
+    when any run records the probe) and write the optima (parameters in ``SUPERVISED``'s order), their
     objective, diagnostics, the excluded runs and the digest of their runs to ``path`` (a file
     whose folder exists); the arguments are checked before the first fit."""
     from os import PathLike
@@ -465,7 +466,7 @@ def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS,
     copying_cuts = values_in_range("copying_cuts", copying_cuts, 0.0, 1e15)
     variants = [(cut, ()) for cut in cuts]
     if (_text(s.runs.copy_curve) != "").any():
-        variants += [(cut, copy_probe(s).not_copying) for cut in copying_cuts]
+        variants += [(cut, copy_probe(s).fit_excluded) for cut in copying_cuts]
     for cut, exclude in variants:
         _fit_points(s, cut, exclude)
     rows = []
@@ -566,7 +567,10 @@ class CopyProbe:
     the two share that interval, the first curve point with the probe below ``ln_v``
     (``onset``, tokens) and the final probe loss. ``sudden``: the runs whose validation loss
     falls by more than ``drop`` nats between neighbouring points; ``sudden_same``: those of
-    them whose largest probe fall lies in the same interval."""
+    them whose largest probe fall lies in the same interval. ``fit_excluded``: the runs the
+    set-up chapter's fit rule (fixed before block c ran) leaves out of the supervised law's
+    fit, the seed-0 teacher-half supervised runs whose probe never falls below ``ln_v`` or that
+    record no probe."""
 
     table: pd.DataFrame
     runs: int
@@ -578,6 +582,7 @@ class CopyProbe:
     not_copying: tuple
     onset_min: float
     onset_max: float
+    fit_excluded: tuple = ()
 
 
 def copy_probe(s: SetupRuns, *, drop: float = 0.5, vocab: int = 8192) -> CopyProbe:
@@ -601,9 +606,12 @@ def copy_probe(s: SetupRuns, *, drop: float = 0.5, vocab: int = 8192) -> CopyPro
     tab = pd.DataFrame(rows).sort_values(["N", "tokens"]).reset_index(drop=True)
     sudden = tab[tab["val drop"] > drop]
     copying = tab["final probe"] < ln_v
+    sup = s.supervised
+    candidates = sup[(sup.split == "teacher") & (sup.seed == 0)].run_id
+    excluded = tuple(sorted(set(candidates) - set(tab.run_id[copying])))
     return CopyProbe(tab, len(tab), ln_v, drop, len(sudden), int(sudden["same interval"].sum()),
                      int(copying.sum()), tuple(tab.run_id[~copying]),
-                     float(tab.onset.min()), float(tab.onset.max()))
+                     float(tab.onset.min()), float(tab.onset.max()), excluded)
 
 
 def status(s: SetupRuns) -> pd.DataFrame:

@@ -69,6 +69,18 @@ def test_block_b_main_plan_is_recomputed(manifest, runs):
                planmod.block_plan(block["protocols"], planmod.Setting(_half(manifest), lr), done_before))
 
 
+def test_block_c_main_plan_is_recomputed(manifest, runs):
+    """Block c planned its protocols less the runs of blocks a and b, and trained again those of
+    them without the copying probe."""
+    block = planmod.read_block(BLOCKS / "v2-part1-c.json")
+    lr = json.loads((DATA / "lr_choice.json").read_text())["lr"]
+    before = [r for r in runs if r["git_rev"] != "82c759a"]  # block c's revision
+    unprobed = frozenset(r["run_id"] for r in before if not r["copy_curve"])
+    _same_plan(DATA / "plan_c_main.csv",
+               planmod.block_plan(block["protocols"], planmod.Setting(_half(manifest), lr, unprobed=unprobed),
+                                  {r["run_id"] for r in before}))
+
+
 def test_every_run_is_planned_and_names_the_corpus(runs, manifest):
     planned = {r["run_id"]: r for p in DATA.glob("plan_*.csv") for r in planmod.read_plan(p)}
     for r in runs:

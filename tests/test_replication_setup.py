@@ -161,10 +161,15 @@ def test_a_fit_less_some_runs_is_stored_and_read_back(synthetic, tmp_path):
     one = (s.supervised.run_id.iloc[0],)
     fresh = S.supervised_fit(s, S.seed_noise(s), exclude=one, stored=None)
     assert fresh.runs == 2 * len(NAMES) - 1
-    s = _probe_runs(s, [(s.runs.val_curve.iloc[0], "10:12;20:12.5")])  # a probe run that never copies
+    # every run records the probe; the first never copies, so the fit rule leaves it out
+    s = _probe_runs(s, [(v, "10:12;20:12.5" if i == 0 else "10:12;20:8.0") for i, v in enumerate(s.runs.val_curve)])
+    probe = S.copy_probe(s)
+    assert probe.fit_excluded == (s.runs.run_id.iloc[0],) == probe.not_copying
     S.store_supervised_fits(s, tmp_path / "fits.csv", cuts=(0.0,), copying_cuts=(0.0,))
-    back = S.supervised_fit(s, S.seed_noise(s), exclude=S.copy_probe(s).not_copying, stored=tmp_path / "fits.csv")
+    back = S.supervised_fit(s, S.seed_noise(s), exclude=probe.fit_excluded, stored=tmp_path / "fits.csv")
     assert back.runs == 2 * len(NAMES) - 1
+    unprobed = S.copy_probe(_probe_runs(s, [(s.runs.val_curve.iloc[0], "10:12;20:8.0")]))  # only one run has it
+    assert s.runs.run_id.iloc[0] not in unprobed.fit_excluded and len(unprobed.fit_excluded) == 2 * len(NAMES) - 1
     with pytest.raises(ValueError, match="not a stored cut"):
         S.supervised_fit(s, S.seed_noise(s), exclude=(s.supervised.run_id.iloc[1],), stored=tmp_path / "fits.csv")
     with pytest.raises(ValueError, match="not among the supervised runs"):
