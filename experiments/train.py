@@ -23,6 +23,10 @@ once as a CUDA graph and replayed (:class:`GraphedStep`); ``compile``, the forwa
 loss compiled with ``torch.compile``. They train the same model (``experiments.graph_check``
 compares them on the GPU). One model's training (model, optimiser, loss, schedule, curves, row)
 is one :class:`_Trainee`, whose objective is :func:`student_loss_fn`.
+
+:func:`train_group` trains several students of one teacher that see the same windows
+together: the teacher's forward pass, half of a distillation step's FLOPs, then runs once per
+window for all of them, and each student trains exactly as it would alone.
 """
 
 from __future__ import annotations
@@ -411,7 +415,8 @@ class _Trainee:
     """One model in training and what its row reports: the model, AdamW, the loss, the
     learning-rate schedule, the evaluation points and the two curves (validation loss and
     copying probe). :func:`train_run` feeds one its own windows; :func:`train_group`
-    can feed it the teacher's targets computed outside the step (``shared``)."""
+    feeds several from one stream, each batch with the teacher's targets computed outside
+    the step (``shared``)."""
 
     def __init__(self, cfg: RunConfig, val_tokens, tokens_per_epoch: int, device, teacher, mode: str, log,
                  val_sources, source_names, shared: bool):
@@ -552,6 +557,107 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
     train_wall = time.time() - t.t0
     t.finish()
     return t.row(train_wall, time.time() - t.t0), t.model
+
+
+#: What the students of a group must share: the teacher and its targets (tau, top-k) and
+#: the stream of windows (seed, split, context).
+SHARED_FIELDS = ("teacher_run_id", "seed", "split", "n_ctx", "distill_tau", "distill_topk")
+
+
+def check_group(cfgs, teacher) -> None:
+    """Raise ValueError unless ``cfgs`` can train as one group under ``teacher``."""
+    if not cfgs:
+        raise ValueError("cfgs must hold at least one student")
+    if teacher is None:
+        raise ValueError("teacher must be given: a group's students distil from it")
+    for name in SHARED_FIELDS:
+        values = sorted({repr(getattr(c, name)) for c in cfgs})
+        if len(values) > 1:
+            raise ValueError(f"cfgs: the students of a group must share {name} (it fixes the teacher's "
+                             f"targets or the order of windows), got {', '.join(values)}")
+    if not cfgs[0].teacher_run_id:
+        raise ValueError("cfgs: the students of a group must name their teacher (teacher_run_id is empty)")
+    ids = [c.run_id for c in cfgs]
+    if len(set(ids)) < len(ids):
+        raise ValueError(f"cfgs: run ids must be distinct, got {ids}")
+
+
+def _held_windows(held: list, start: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windows ``start`` to ``start + n`` of the stream and their teacher targets, from the
+    held blocks (first window's index, windows, targets)."""
+    ws, ts = [], []
+    for first, w, t_logp in held:
+        a, b = max(start - first, 0), min(start + n - first, w.shape[0])
+        if a < b:
+            ws.append(w[a:b])
+            ts.append(t_logp[a:b])
+    return (ws[0], ts[0]) if len(ws) == 1 else (torch.cat(ws), torch.cat(ts))
+
+
+def train_group(cfgs, train_tokens: torch.Tensor, val_tokens: torch.Tensor, device="cpu", teacher=None,
+                mode: str = "eager", log=None, val_sources: torch.Tensor | None = None, source_names=()):
+    """Train several students of one teacher together, computing the teacher's forward
+    pass once per window for all of them; returns [(row, model)] in the order of ``cfgs``.
+
+    The students must share :data:`SHARED_FIELDS` (:func:`check_group`); their sizes,
+    batches, token counts, lambdas and learning rates may differ. Students of one seed
+    draw the same stream of windows (:class:`Chunks`), a student of batch b taking the
+    next b windows at each step. The stream advances in blocks of the largest batch; the
+    teacher's targets (:func:`targets_of`) are computed once per block, and each student
+    then takes every whole batch the held windows allow, so it trains on exactly the
+    windows, with exactly the targets, that it would see alone. On the CPU the rows equal
+    :func:`train_run`'s bit for bit (the test checks it); on the GPU, the teacher's bf16
+    forward pass runs on another batch than alone, so its targets, and the rows, may
+    differ in the last bits (not measured: the CUDA paths, ``graph`` and ``compile``
+    included, have not run here).
+
+    Memory: every student's model, gradients and AdamW state are held at once, plus at
+    most two blocks of teacher targets, 2 x (largest batch) x n_ctx x vocab float32
+    values (at n_ctx 512 and vocab 8192, 16 MiB per window).
+
+    Time: ``group_wall_s`` is the group's wall time (all students, training and
+    evaluation). Each row's ``wall_s`` and its training time are the group's split by the
+    student's share of the group's training FLOPs (3 F(N) D), so the rows' ``wall_s`` sum
+    to the group's; ``tokens_per_s`` follows, and ``model_flops_per_s`` is then the group's
+    rate, the same for every student (the shared teacher's FLOPs are not counted, as in a
+    run alone). ``teacher_shared_by`` is the number of students, ``share_group`` the
+    first one's run id.
+    """
+    cfgs = list(cfgs)
+    check_group(cfgs, teacher)
+    _check_mode(mode, device)
+    chunks = Chunks(train_tokens, cfgs[0].n_ctx, cfgs[0].seed)
+    t0 = time.time()
+    trainees = [_Trainee(cfg, val_tokens, chunks.tokens_per_epoch, device, teacher, mode, log, val_sources,
+                         source_names, shared=True) for cfg in cfgs]
+    block = max(t.batch for t in trainees)
+    need = max(t.steps * t.batch for t in trainees)  # windows of the stream that some student takes
+    held = []  # blocks (first window's index, windows, targets) from the oldest a student still needs
+    end = 0
+    taken = [0] * len(trainees)  # windows of the stream each student has taken
+    while end < need:
+        w = chunks.next(min(block, need - end), device)
+        held.append((end, w, targets_of(teacher, w[:, :-1], cfgs[0], device)))
+        end += w.shape[0]
+        for i, t in enumerate(trainees):
+            while not t.done and taken[i] + t.batch <= end:
+                t.step(*_held_windows(held, taken[i], t.batch))
+                taken[i] += t.batch
+        oldest = min((taken[i] for i, t in enumerate(trainees) if not t.done), default=end)
+        held = [h for h in held if h[0] + h[1].shape[0] > oldest]
+    _synchronize(device)
+    train_wall = time.time() - t0
+    for t in trainees:
+        t.finish()
+    wall = time.time() - t0
+    flops = sum(t.train_flops for t in trainees)
+    out = []
+    for t in trainees:
+        share = t.train_flops / flops
+        row = t.row(train_wall * share, wall * share)
+        row.update(teacher_shared_by=len(trainees), share_group=cfgs[0].run_id, group_wall_s=wall)
+        out.append((row, t.model))
+    return out
 
 
 def config_dict(cfg: RunConfig) -> dict:

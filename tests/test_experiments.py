@@ -1,6 +1,7 @@
 """CPU tests of the replication's training stack on a tiny corpus made on the fly:
 corpus build (near-duplicates, split by unit, tokenizer, manifest, packing), supervised
-training and distillation, evaluation (KL, ECE, per-source loss), the plan's protocols,
+training and distillation (alone and as a group sharing the teacher's forward pass),
+evaluation (KL, ECE, per-source loss), the plan's protocols,
 the learning-rate rule, the sweep runner (idempotency, sharding, resume, row schema) and a
 whole GPU block rehearsed on the CPU."""
 
@@ -23,7 +24,8 @@ from experiments.family import SHAPES, architecture, by_name, family, nearest_ar
 from experiments.model import Transformer, count_non_embedding
 from experiments.schema import RUN_COLUMNS
 from experiments.sweep import in_shard, parse_shard
-from experiments.train import RunConfig, batch_seqs_for, copy_ce, copy_windows, ece, lr_factor, train_run
+from experiments.train import (RunConfig, batch_seqs_for, config_dict, copy_ce, copy_windows, ece, lr_factor, train_group,
+                               train_run)
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ("the model learns a law of scaling from small runs and the teacher gives its "
@@ -240,6 +242,72 @@ def test_supervised_and_distilled_losses_fall(tiny_corpus):
     assert 0 <= srow["ece"] <= 1 and 0 <= srow["ece_vs_teacher"] <= 1
     row2, _ = train_run(cfg, d["teacher"], d["validation"])  # deterministic
     assert row2["val_ce"] == row["val_ce"]
+
+
+#: Columns of a row that measure time rather than training.
+TIMINGS = ("wall_s", "tokens_per_s", "model_flops_per_s")
+
+
+def _students(**knobs):
+    """Three students of teacher "t" of different sizes, batches, steps, lambdas and rates."""
+    shapes = [(1, 64, 4, 30, 1.0, 0.01), (2, 64, 6, 15, 0.5, 0.02), (1, 128, 3, 37, 1.0, 0.01)]
+    return [RunConfig(f"s{i}", n_layers=L, d_model=d, tokens=N_CTX * b * steps, batch_seqs=b, split="student",
+                      seed=1, teacher_run_id="t", distill_lambda=lam, peak_lr=lr, n_ctx=N_CTX, n_vocab=VOCAB,
+                      eval_tokens=2048, **knobs)
+            for i, (L, d, b, steps, lam, lr) in enumerate(shapes)]
+
+
+def test_grouped_students_train_as_alone(tiny_corpus):
+    """Students trained together on one teacher forward pass per window get the rows they
+    get alone, bit for bit, though their batches (4, 6, 3 windows) cut the shared stream
+    of windows at different places."""
+    torch.set_num_threads(1)
+    out, _ = tiny_corpus
+    d = _splits(out)
+    src, names = corpusmod.load_validation_sources(out)
+    sources = torch.from_numpy(src.astype(np.int64))
+    tcfg = RunConfig("t", n_layers=1, d_model=64, tokens=256 * 20, batch_seqs=8, n_ctx=N_CTX, n_vocab=VOCAB,
+                     eval_tokens=2048)
+    _, teacher = train_run(tcfg, d["teacher"], d["validation"])
+    cfgs = _students(distill_tau=2.0, distill_topk=8)
+    alone = [train_run(c, d["student"], d["validation"], teacher=teacher, val_sources=sources,
+                       source_names=names)[0] for c in cfgs]
+    together = train_group(cfgs, d["student"], d["validation"], teacher=teacher, val_sources=sources,
+                           source_names=names)
+    assert [r["run_id"] for r, _ in together] == ["s0", "s1", "s2"]
+    assert [r["steps"] for r in alone] == [30, 15, 37]
+    for a, (g, model) in zip(alone, together):
+        assert {k: v for k, v in a.items() if k not in TIMINGS} == \
+            {k: v for k, v in g.items() if k in a and k not in TIMINGS}
+        assert g["teacher_shared_by"] == 3 and g["share_group"] == "s0" and isinstance(model, Transformer)
+    rows = [g for g, _ in together]
+    assert sum(r["wall_s"] for r in rows) == pytest.approx(rows[0]["group_wall_s"])
+    assert len({round(r["model_flops_per_s"]) for r in rows}) == 1  # the group's rate
+
+
+@pytest.mark.parametrize("field, value", [("teacher_run_id", "other"), ("seed", 2), ("split", "teacher"),
+                                          ("distill_tau", 2.0), ("distill_topk", 5), ("n_ctx", 16)])
+def test_a_group_refuses_students_that_cannot_share(field, value):
+    cfgs = _students()
+    cfgs[1] = RunConfig(**{**config_dict(cfgs[1]), field: value})
+    tokens = torch.randint(0, VOCAB, (4096,), dtype=torch.int32)
+    teacher = Transformer(architecture(1, 64, N_CTX, VOCAB))
+    with pytest.raises(ValueError, match=f"cfgs: .*share {field}"):
+        train_group(cfgs, tokens, tokens, teacher=teacher)
+
+
+def test_a_group_needs_a_named_teacher_and_distinct_students():
+    tokens = torch.randint(0, VOCAB, (4096,), dtype=torch.int32)
+    teacher = Transformer(architecture(1, 64, N_CTX, VOCAB))
+    with pytest.raises(ValueError, match="teacher must be given"):
+        train_group(_students(), tokens, tokens)
+    with pytest.raises(ValueError, match="at least one"):
+        train_group([], tokens, tokens, teacher=teacher)
+    with pytest.raises(ValueError, match="teacher_run_id is empty"):
+        train_group([RunConfig(**{**config_dict(c), "teacher_run_id": ""}) for c in _students()], tokens, tokens,
+                    teacher=teacher)
+    with pytest.raises(ValueError, match="distinct"):
+        train_group(_students()[:1] * 2, tokens, tokens, teacher=teacher)
 
 
 def test_fast_modes_need_a_gpu():
