@@ -11,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from experiments import lr_rule
 from experiments import plan as planmod
 from experiments.family import SHAPES, architecture, by_name, family, nearest_architecture
 from experiments.model import Transformer, count_non_embedding
-from experiments.schema import RUN_COLUMNS
+from experiments.schema import RUN_COLUMNS, SHARE_COLUMNS
 from experiments.sweep import in_shard, parse_shard
 from experiments.train import (RunConfig, batch_seqs_for, config_dict, copy_ce, copy_windows, ece, lr_factor, train_group,
                                train_run)
@@ -447,6 +448,92 @@ def test_sweep_end_to_end(tiny_corpus, tmp_path):
     with open(results / "runs.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
     assert not (results / "claims" / "stale").exists()
+
+
+def _share_plan_rows():
+    """Teacher t1 (done first), three students of it that can share its forward pass (sizes
+    and batches differ), one at another temperature and one of a later priority."""
+    t = _tiny_plan_rows()[0]
+    student = dict(t, protocol="p", priority=1, split="student", teacher_run_id="t1")
+    shapes = {"a": (1, 64, 8, 1.0, 1), "b": (1, 128, 4, 1.0, 1), "c": (2, 64, 6, 1.0, 1), "k": (1, 64, 8, 2.0, 1),
+              "late": (1, 64, 8, 1.0, 2)}
+    return [t] + [dict(student, run_id=rid, n_layers=L, d_model=d, batch_seqs=b, distill_tau=tau, priority=prio,
+                       tokens=32 * b * 12) for rid, (L, d, b, tau, prio) in shapes.items()]
+
+
+def _write_plan(rows, plan_dir):
+    plan_dir.mkdir()
+    plan = planmod.Plan()
+    for r in rows:
+        plan.add({k: v for k, v in r.items() if k not in ("protocol", "priority")}, r["protocol"], r["priority"])
+    planmod.write_plan(plan, plan_dir / "base.csv")
+
+
+def test_share_groups_keep_claims_and_priorities(tiny_corpus, tmp_path):
+    """A group takes runnable runs that can share, of the first one's priority, claimed
+    exclusively, up to --group-max and as many as end before the deadline; a run another
+    worker claimed stays out."""
+    from experiments.sweep import Worker, parse_args
+
+    out, _ = tiny_corpus
+    _write_plan(_share_plan_rows(), tmp_path / "plans")
+
+    def worker(results, *extra):
+        for sub in ("rows", "ckpt", "claims"):
+            (results / sub).mkdir(parents=True, exist_ok=True)
+        (results / "rows" / "t1.json").write_text(json.dumps({"run_id": "t1"}))
+        (results / "ckpt" / "t1.pt").write_text("")  # next_run only asks whether it exists
+        args = parse_args(["worker", "--plan-dir", str(tmp_path / "plans"), "--corpus", str(out), "--results",
+                           str(results), "--vocab", str(VOCAB), "--n-ctx", str(N_CTX), "--share-teacher", *extra])
+        return Worker(args, "cpu", "me")
+
+    def ids(group):
+        return group if group is None else [r["run_id"] for r in group]
+
+    w = worker(tmp_path / "r1")
+    (tmp_path / "r1" / "claims" / "b").write_text("other")
+    assert ids(w.next_run()) == ["a", "c"]
+    assert (tmp_path / "r1" / "claims" / "c").read_text() == "me"
+    assert ids(w.next_run()) == ["k"] and ids(w.next_run()) == ["late"] and w.next_run() is None
+    w = worker(tmp_path / "r2", "--group-max", "2")
+    assert [ids(w.next_run()) for _ in range(4)] == [["a", "b"], ["c"], ["k"], ["late"]]
+    w = worker(tmp_path / "r3", "--deadline", str(time.time() + 100), "--rate-hint", str(1e6 / 60))
+    assert ids(w.next_run()) == ["a"]  # a second 60-second student would end past the deadline
+    (tmp_path / "r2" / "runs.csv").write_text(",".join(RUN_COLUMNS) + "\n")
+    with pytest.raises(ValueError, match="written without --share-teacher"):  # a table of a sweep that did not share
+        worker(tmp_path / "r2")
+
+
+def test_sweep_shares_teachers(tiny_corpus, tmp_path):
+    """A sweep with --share-teacher trains the students of one teacher as one group and
+    gets the val_ce they get alone; a student at another temperature trains alone."""
+    out, _ = tiny_corpus
+    rows = [r for r in _share_plan_rows() if r["run_id"] != "late"]
+    _write_plan(rows, tmp_path / "plans")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), REPLICATION_GIT_REV="test", CUDA_VISIBLE_DEVICES="")
+
+    def sweep(results, *extra):
+        cmd = [sys.executable, "-m", "experiments.sweep", "run", "--plan-dir", str(tmp_path / "plans"),
+               "--corpus", str(out), "--results", str(results), "--vocab", str(VOCAB), "--n-ctx", str(N_CTX),
+               "--eval-tokens", "1024", "--save-teachers", *extra]
+        subprocess.run(cmd, check=True, env=env, timeout=600)
+        with open(results / "runs.csv", newline="") as f:
+            reader = csv.DictReader(f)
+            return reader.fieldnames, {r["run_id"]: r for r in reader}
+
+    _, alone = sweep(tmp_path / "alone")
+    shared_dir = tmp_path / "shared"  # the same teacher: its checkpoint and row carried over
+    for sub in ("rows", "ckpt"):
+        (shared_dir / sub).mkdir(parents=True)
+    (shared_dir / "rows" / "t1.json").write_bytes((tmp_path / "alone" / "rows" / "t1.json").read_bytes())
+    (shared_dir / "ckpt" / "t1.pt").write_bytes((tmp_path / "alone" / "ckpt" / "t1.pt").read_bytes())
+    columns, shared = sweep(shared_dir, "--share-teacher")
+    assert columns == RUN_COLUMNS + SHARE_COLUMNS and set(shared) == {"a", "b", "c", "k"}
+    for rid, r in shared.items():
+        assert r["val_ce"] == alone[rid]["val_ce"] and r["val_curve"] == alone[rid]["val_curve"], rid
+        assert r["teacher_loss"] == alone["t1"]["val_ce"]
+    assert {rid: (r["teacher_shared_by"], r["share_group"]) for rid, r in shared.items()} == \
+        {"a": ("3", "a"), "b": ("3", "a"), "c": ("3", "a"), "k": ("1", "k")}
 
 
 def test_gpu_block_rehearsed_on_the_cpu(tiny_corpus, tmp_path):
