@@ -26,3 +26,14 @@ REQUIRED = [c for c in RUN_COLUMNS if c not in (
 #: Columns that every distillation row must fill besides REQUIRED.
 DISTILLATION_ONLY = [c for c in RUN_COLUMNS
                      if c not in REQUIRED and c not in ("val_ce_by_source", "copy_curve")]
+
+#: Optional columns after RUN_COLUMNS, in the table of a sweep that shares teacher forward
+#: passes (``experiments.sweep --share-teacher``): how many students shared the teacher's
+#: forward pass, the group's id (its first student's run id) and the group's wall time
+#: (experiments.train.train_group). A table without them is whole.
+SHARE_COLUMNS = ["teacher_shared_by", "share_group", "group_wall_s"]
+
+
+def header_ok(fieldnames, columns=RUN_COLUMNS) -> bool:
+    """Whether a run table's header is ``columns``, alone or followed by SHARE_COLUMNS."""
+    return list(fieldnames or ()) in (list(columns), list(columns) + SHARE_COLUMNS)

@@ -2,6 +2,7 @@
 
     python -m experiments.sweep run --plan-dir P --corpus C --results R
         [--workers-per-gpu k] [--deadline UNIX_TIME] [--mode eager|graph|compile] [--shard i/n]
+        [--share-teacher [--group-max K]]
 
 Every ``*.csv`` in the plan directory is a plan (:mod:`experiments.plan`). ``run`` starts
 ``k`` worker processes per visible GPU (one on the CPU if there is none); with several per
@@ -14,6 +15,14 @@ not finish in time. ``--shard i/n`` keeps the runs whose id hashes to i modulo n
 one plan over machines. A distillation waits until its teacher's checkpoint exists;
 supervised runs on the teacher half save theirs in ``R/ckpt`` when ``--save-teachers`` is
 given. Each finished run appends one row to ``R/runs.csv``.
+
+With ``--share-teacher [--group-max K]``, a worker that claims a distillation also claims up
+to K - 1 other runnable runs of the same priority that can share its teacher's forward
+pass (:func:`share_key`: same teacher, seed, split, temperature, top-k, context and step
+mode) and trains them together (:func:`experiments.train.train_group`); their rows carry
+``teacher_shared_by``, ``share_group`` and ``group_wall_s`` (the table's header then ends
+with :data:`experiments.schema.SHARE_COLUMNS`, so one results folder takes sweeps of one
+kind only). A group fails as a whole: every member is recorded as failed.
 """
 
 from __future__ import annotations
@@ -37,8 +46,8 @@ from experiments import plan as planmod
 from experiments.corpus import corpus_sha256, load_split, load_validation_sources
 from experiments.family import architecture, by_name
 from experiments.model import Transformer
-from experiments.schema import RUN_COLUMNS
-from experiments.train import MODES, RunConfig, train_run
+from experiments.schema import RUN_COLUMNS, SHARE_COLUMNS
+from experiments.train import MODES, SHARED_FIELDS, RunConfig, train_group, train_run
 
 
 def git_rev() -> str:
@@ -67,19 +76,33 @@ def parse_shard(s: str) -> tuple[int, int]:
     return i, n
 
 
-def append_row(path: Path, row: dict) -> None:
-    """Append one row to a CSV with RUN_COLUMNS, writing the header if the file is new;
+def append_row(path: Path, row: dict, columns=RUN_COLUMNS) -> None:
+    """Append one row to a CSV with ``columns``, writing the header if the file is new;
     a file lock keeps concurrent workers' rows whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", newline="") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             if f.tell() == 0:
-                csv.writer(f).writerow(RUN_COLUMNS)
-            csv.DictWriter(f, fieldnames=RUN_COLUMNS, extrasaction="ignore").writerow(row)
+                csv.writer(f).writerow(columns)
+            csv.DictWriter(f, fieldnames=columns, extrasaction="ignore").writerow(row)
             f.flush()
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def table_columns(results: Path, share_teacher: bool) -> list[str]:
+    """The columns a sweep writes to ``results/runs.csv``: RUN_COLUMNS, then SHARE_COLUMNS if
+    it shares teachers. Raises ValueError if an existing table there has other columns."""
+    columns = RUN_COLUMNS + SHARE_COLUMNS if share_teacher else RUN_COLUMNS
+    path = results / "runs.csv"
+    if path.exists() and path.stat().st_size:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), [])
+        if header != columns:
+            raise ValueError(f"{path} was written {'without' if share_teacher else 'with'} --share-teacher (its "
+                             f"columns differ from this sweep's); use another results folder")
+    return columns
 
 
 def load_rows(results: Path) -> dict[str, dict]:
@@ -97,6 +120,7 @@ class Worker:
     def __init__(self, args, device: str, name: str):
         self.args, self.device, self.name = args, device, name
         self.R = Path(args.results)
+        self.columns = table_columns(self.R, args.share_teacher)
         for sub in ("rows", "claims", "ckpt", "failed", "logs"):
             (self.R / sub).mkdir(parents=True, exist_ok=True)
         self.logf = open(self.R / "logs" / f"{name}.log", "a")
@@ -139,12 +163,19 @@ class Worker:
         return [r for r in runs.values() if in_shard(r["run_id"], self.shard)]
 
     def next_run(self):
-        """The next runnable run (by priority, then cost, largest first), or "wait", or None."""
+        """The next runnable runs, claimed (by priority, then cost, largest first): one run
+        or, sharing teachers, a distillation and up to ``--group-max`` - 1 more of the same
+        priority that can share its teacher's forward pass; or "wait", or None."""
         rows = load_rows(self.R)
         waiting = False
         failed = {p.name for p in (self.R / "failed").glob("*")}
         claimed = {p.name for p in (self.R / "claims").iterdir()}
+        group = []
         for r in sorted(self.plans(), key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
+            if group and r["priority"] != group[0]["priority"]:
+                break
+            if group and self.share_key(r) != self.share_key(group[0]):
+                continue
             rid = r["run_id"]
             if rid in rows or rid in claimed or rid in failed:
                 continue
@@ -158,8 +189,7 @@ class Worker:
                 if not (self.R / "ckpt" / f"{t}.pt").exists():
                     waiting = True
                     continue
-            rate = self.expected_rate(r)
-            if self.args.deadline and rate > 0 and time.time() + r["cost_flops"] / rate > self.args.deadline:
+            if not self.in_time(group + [r]):
                 continue
             try:
                 fd = os.open(self.R / "claims" / rid, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -167,8 +197,28 @@ class Worker:
                 os.close(fd)
             except FileExistsError:
                 continue
-            return r
-        return "wait" if waiting else None
+            group.append(r)
+            if not (self.args.share_teacher and t) or len(group) >= self.args.group_max:
+                break
+        return group or ("wait" if waiting else None)
+
+    def share_key(self, r: dict) -> tuple:
+        """What runs trained together must share (experiments.train.SHARED_FIELDS) and the
+        step mode; supervised runs share with none."""
+        if not r["teacher_run_id"]:
+            return (r["run_id"],)
+        cfg = self.config(r)
+        return tuple(getattr(cfg, f) for f in SHARED_FIELDS) + (step_mode(r, self.args.mode, self.args.graph_below),)
+
+    def in_time(self, runs: list[dict]) -> bool:
+        """Whether ``runs``, one after another at their expected rates (a shared teacher only
+        shortens a group), end before the deadline; true without a deadline or a rate."""
+        if not self.args.deadline:
+            return True
+        rates = [self.expected_rate(r) for r in runs]
+        if min(rates) <= 0:
+            return True
+        return time.time() + sum(r["cost_flops"] / x for r, x in zip(runs, rates)) <= self.args.deadline
 
     def expected_rate(self, r: dict) -> float:
         """Model FLOP/s this worker should reach on run ``r``: its own median on finished runs
@@ -197,24 +247,40 @@ class Worker:
             self.teachers[run_id] = m
         return self.teachers[run_id]
 
-    def execute(self, r: dict) -> None:
+    def config(self, r: dict) -> RunConfig:
+        return RunConfig(run_id=r["run_id"], n_layers=r["n_layers"], d_model=r["d_model"], tokens=r["tokens"],
+                         split=r["split"], seed=r["seed"], protocol=r["protocol"],
+                         teacher_run_id=r["teacher_run_id"], distill_lambda=r["distill_lambda"],
+                         distill_tau=r["distill_tau"], distill_topk=r["distill_topk"], peak_lr=r["lr"],
+                         batch_seqs=r["batch_seqs"], n_vocab=int(self.args.vocab), n_ctx=self.args.n_ctx,
+                         eval_tokens=self.args.eval_tokens)
+
+    def execute(self, group: list[dict]) -> None:
+        """Train the claimed runs (one, or a group of one teacher's students) and store
+        their rows."""
+        cfgs = [self.config(r) for r in group]
+        t = group[0]["teacher_run_id"]
+        teacher = self.teacher(t) if t else None
+        self.log(f"start {' '.join(r['run_id'] for r in group)}")
+        how = dict(device=self.device, teacher=teacher, mode=step_mode(group[0], self.args.mode, self.args.graph_below),
+                   log=self.log, val_sources=self.val_sources, source_names=self.source_names)
+        data = self.split(group[0]["split"]), self.split("validation")
+        if self.args.share_teacher and teacher is not None:
+            trained = train_group(cfgs, *data, **how)
+        else:
+            trained = [train_run(cfgs[0], *data, **how)]
+        trow = load_rows(self.R).get(t, {}) if t else {}
+        for r, cfg, (row, model) in zip(group, cfgs, trained):
+            if teacher is not None:
+                row.update(teacher_tokens=trow.get("tokens", ""), teacher_loss=trow.get("val_ce", ""),
+                           teacher_ece=trow.get("ece", ""))
+            self.store(r, cfg, row, model)
+        del trained
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()  # other workers on this GPU may need the memory
+
+    def store(self, r: dict, cfg: RunConfig, row: dict, model) -> None:
         rid = r["run_id"]
-        cfg = RunConfig(run_id=rid, n_layers=r["n_layers"], d_model=r["d_model"], tokens=r["tokens"],
-                        split=r["split"], seed=r["seed"], protocol=r["protocol"],
-                        teacher_run_id=r["teacher_run_id"], distill_lambda=r["distill_lambda"],
-                        distill_tau=r["distill_tau"], distill_topk=r["distill_topk"], peak_lr=r["lr"],
-                        batch_seqs=r["batch_seqs"], n_vocab=int(self.args.vocab), n_ctx=self.args.n_ctx,
-                        eval_tokens=self.args.eval_tokens)
-        teacher = self.teacher(r["teacher_run_id"]) if r["teacher_run_id"] else None
-        self.log(f"start {rid}")
-        row, model = train_run(cfg, self.split(r["split"]), self.split("validation"), self.device,
-                               teacher=teacher, mode=step_mode(r, self.args.mode, self.args.graph_below),
-                               log=self.log,
-                               val_sources=self.val_sources, source_names=self.source_names)
-        if teacher is not None:
-            trow = load_rows(self.R).get(r["teacher_run_id"], {})
-            row.update(teacher_tokens=trow.get("tokens", ""), teacher_loss=trow.get("val_ce", ""),
-                       teacher_ece=trow.get("ece", ""))
         row.update(corpus_sha256=self.corpus_sha, git_rev=self.rev, gpu=self.gpu,
                    finished_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         if self.args.save_teachers and r["split"] == "teacher" and not r["teacher_run_id"]:
@@ -225,11 +291,9 @@ class Worker:
         tmp = self.R / "rows" / f"{rid}.json.tmp"
         tmp.write_text(json.dumps(row))
         tmp.replace(self.R / "rows" / f"{rid}.json")
-        append_row(self.R / "runs.csv", row)
-        del model
-        if self.device.startswith("cuda"):
-            torch.cuda.empty_cache()  # other workers on this GPU may need the memory
-        self.rate.setdefault(f"L{r['n_layers']}d{r['d_model']}", []).append(r["cost_flops"] / max(row["wall_s"], 1e-3))
+        append_row(self.R / "runs.csv", row, self.columns)
+        if row.get("teacher_shared_by", 1) == 1:  # a group's rate is not a run's alone (the deadline's)
+            self.rate.setdefault(f"L{r['n_layers']}d{r['d_model']}", []).append(r["cost_flops"] / max(row["wall_s"], 1e-3))
         self.log(f"done {rid} val_ce {row['val_ce']:.4f} wall {row['wall_s']:.1f}s "
                  f"{row['model_flops_per_s']:.3g} model FLOP/s")
 
@@ -239,19 +303,20 @@ class Worker:
             if self.args.deadline and time.time() > self.args.deadline:
                 self.log("deadline reached")
                 return n
-            r = self.next_run()
-            if r is None:
+            group = self.next_run()
+            if group is None:
                 self.log("nothing left")
                 return n
-            if r == "wait":
+            if group == "wait":
                 time.sleep(2.0)
                 continue
             try:
-                self.execute(r)
-                n += 1
+                self.execute(group)
+                n += len(group)
             except Exception:  # record and go on with the next run
-                (self.R / "failed" / r["run_id"]).write_text(traceback.format_exc())
-                self.log(f"FAILED {r['run_id']}\n{traceback.format_exc()}")
+                for r in group:
+                    (self.R / "failed" / r["run_id"]).write_text(traceback.format_exc())
+                self.log(f"FAILED {' '.join(r['run_id'] for r in group)}\n{traceback.format_exc()}")
                 if self.device.startswith("cuda"):
                     torch.cuda.empty_cache()
 
@@ -319,10 +384,12 @@ def passthrough(args) -> list[str]:
         out += ["--throughput", str(args.throughput)]
     if args.save_teachers:
         out.append("--save-teachers")
+    if args.share_teacher:
+        out += ["--share-teacher", "--group-max", str(args.group_max)]
     return out
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="run a replication plan")
     ap.add_argument("cmd", choices=["run", "worker"])
     ap.add_argument("--plan-dir", required=True)
@@ -341,9 +408,19 @@ def main(argv=None):
     ap.add_argument("--vocab", type=int, default=8192)
     ap.add_argument("--eval-tokens", type=int, default=0, help="validation tokens (0: all)")
     ap.add_argument("--n-ctx", type=int, default=512)
+    ap.add_argument("--share-teacher", action="store_true",
+                    help="train students that can share their teacher's forward pass together")
+    ap.add_argument("--group-max", type=int, default=8, help="with --share-teacher, students per group at most")
     ap.add_argument("--name", default="w0")
     args = ap.parse_args(argv)
     parse_shard(args.shard)
+    if args.group_max < 1:
+        ap.error(f"--group-max must be at least 1, got {args.group_max}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if args.cmd == "run":
         sys.exit(launch(args))
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -21,7 +21,12 @@ full distribution (or its top-k, renormalised) at temperature tau.
 Three ways to run a step (``mode``): ``eager`` PyTorch; ``graph``, the whole step captured
 once as a CUDA graph and replayed (:class:`GraphedStep`); ``compile``, the forward pass and
 loss compiled with ``torch.compile``. They train the same model (``experiments.graph_check``
-compares them on the GPU).
+compares them on the GPU). One model's training (model, optimiser, loss, schedule, curves, row)
+is one :class:`_Trainee`, whose objective is :func:`student_loss_fn`.
+
+:func:`train_group` trains several students of one teacher that see the same windows
+together: the teacher's forward pass, half of a distillation step's FLOPs, then runs once per
+window for all of them, and each student trains exactly as it would alone.
 """
 
 from __future__ import annotations
@@ -281,11 +286,12 @@ def evaluate(model, windows: torch.Tensor, device, teacher=None, batch: int = 64
     return out
 
 
-def optimiser_step(model, opt, loss_fn, w: torch.Tensor) -> torch.Tensor:
-    """One step on the windows ``w`` (inputs and shifted targets): loss, backward,
-    global gradient clipping, AdamW. Returns the cross-entropy (a device tensor)."""
+def optimiser_step(model, opt, loss_fn, w: torch.Tensor, t_logp: torch.Tensor | None = None) -> torch.Tensor:
+    """One step on the windows ``w`` (inputs and shifted targets) and, for a student of a
+    group, the teacher's log-probabilities ``t_logp`` on them: loss, backward, global
+    gradient clipping, AdamW. Returns the cross-entropy (a device tensor)."""
     opt.zero_grad(set_to_none=True)
-    loss, ce = loss_fn(w[:, :-1], w[:, 1:])
+    loss, ce = loss_fn(w[:, :-1], w[:, 1:], t_logp)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
     opt.step()
@@ -301,15 +307,19 @@ class GraphedStep:
     undone (parameters copied back, optimiser moments and step counts zeroed, which is
     exactly a fresh AdamW), so the run trains on the same batches as in eager mode.
     The learning rate lives in a device tensor per parameter group, set before each
-    replay."""
+    replay. The graph's inputs are the windows and, for a student of a group (whose
+    teacher's forward pass runs outside the step), the teacher's log-probabilities
+    (``example_targets``); each replay copies them into the captured buffers."""
 
-    def __init__(self, model, opt, loss_fn, example: torch.Tensor, warmup_steps: int = 3):
+    def __init__(self, model, opt, loss_fn, example: torch.Tensor, example_targets: torch.Tensor | None = None,
+                 warmup_steps: int = 3):
         self.model, self.opt = model, opt
         params = list(model.parameters())
         saved = [p.detach().clone() for p in params]
         for g in opt.param_groups:
             g["lr"] = torch.tensor(float(g["lr"]), dtype=torch.float32, device=example.device)
         self.w = example.clone()
+        self.t_logp = None if example_targets is None else example_targets.clone()
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
@@ -331,39 +341,199 @@ class GraphedStep:
         torch.cuda.synchronize()
 
     def _step(self, loss_fn):
-        return optimiser_step(self.model, self.opt, loss_fn, self.w)
+        return optimiser_step(self.model, self.opt, loss_fn, self.w, self.t_logp)
 
-    def __call__(self, w: torch.Tensor, lr_factor: float) -> torch.Tensor:
+    def __call__(self, w: torch.Tensor, lr_factor: float, t_logp: torch.Tensor | None = None) -> torch.Tensor:
+        if (t_logp is None) != (self.t_logp is None):
+            raise ValueError("t_logp must be given exactly when the graph was captured with example_targets")
         for g in self.opt.param_groups:
             g["lr"].fill_(g["peak_lr"] * lr_factor)
         self.w.copy_(w)
+        if t_logp is not None:
+            self.t_logp.copy_(t_logp)
         self.graph.replay()
         return self.ce
 
 
-def make_loss_fn(model, cfg: RunConfig, device, teacher=None):
-    """Training loss (cross-entropy, z-loss and, for a student, the distillation term)
-    and the cross-entropy, as a function of inputs and targets."""
-    distill = teacher is not None
+def targets_of(teacher, x: torch.Tensor, cfg: RunConfig, device) -> torch.Tensor:
+    """The teacher's log-probabilities on inputs ``x`` at ``cfg``'s temperature and top-k
+    (:func:`teacher_targets`), without gradient."""
+    with torch.no_grad(), _autocast(device):
+        t_logits = teacher(x)
+    return teacher_targets(t_logits, cfg.distill_tau, cfg.distill_topk)
 
-    def loss_fn(x, y):
+
+def student_loss_fn(logits: torch.Tensor, y: torch.Tensor, cfg: RunConfig,
+                    t_logp: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training loss and cross-entropy of a model's ``logits`` on targets ``y``: the
+    cross-entropy plus the z-loss and, given the teacher's log-probabilities ``t_logp``
+    (:func:`targets_of`), lambda tau^2 KL(p_T^tau || p_S^tau) - lambda CE. The one
+    definition of the objective, for a run alone and for a student of a group."""
+    logits = logits.float()
+    lse = torch.logsumexp(logits, dim=-1)
+    logp = logits - lse[..., None]
+    ce = F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1))
+    loss = ce + Z_LOSS * (lse ** 2).mean()
+    if t_logp is not None:
+        s_logp = F.log_softmax(logits / cfg.distill_tau, dim=-1) if cfg.distill_tau != 1.0 else logp
+        kl = kl_from_logprobs(t_logp, s_logp).mean()
+        loss = loss + cfg.distill_lambda * cfg.distill_tau ** 2 * kl - cfg.distill_lambda * ce
+    return loss, ce
+
+
+def make_loss_fn(model, cfg: RunConfig, device, teacher=None):
+    """The step's loss and cross-entropy as a function of inputs ``x``, targets ``y`` and
+    the teacher's log-probabilities ``t_logp``: the model's forward pass, then
+    :func:`student_loss_fn`. Given a ``teacher``, the function runs its forward pass
+    itself (so that a captured graph or a compiled function holds it, as a run alone
+    needs); without one, ``t_logp`` comes from the caller (a group's shared targets) or
+    is None (supervised)."""
+
+    def loss_fn(x, y, t_logp=None):
         with _autocast(device):
             logits = model(x)
-        logits = logits.float()
-        lse = torch.logsumexp(logits, dim=-1)
-        logp = logits - lse[..., None]
-        ce = F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1))
-        loss = ce + Z_LOSS * (lse ** 2).mean()
-        if distill:
-            with torch.no_grad(), _autocast(device):
-                t_logits = teacher(x)
-            t_logp = teacher_targets(t_logits, cfg.distill_tau, cfg.distill_topk)
-            s_logp = F.log_softmax(logits / cfg.distill_tau, dim=-1) if cfg.distill_tau != 1.0 else logp
-            kl = kl_from_logprobs(t_logp, s_logp).mean()
-            loss = loss + cfg.distill_lambda * cfg.distill_tau ** 2 * kl - cfg.distill_lambda * ce
-        return loss, ce
+        if teacher is not None:
+            t_logp = targets_of(teacher, x, cfg, device)
+        return student_loss_fn(logits, y, cfg, t_logp)
 
     return loss_fn
+
+
+def _check_mode(mode: str, device) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode != "eager" and torch.device(device).type != "cuda":
+        raise ValueError(f"mode {mode!r} needs a CUDA device")
+
+
+def _synchronize(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+class _Trainee:
+    """One model in training and what its row reports: the model, AdamW, the loss, the
+    learning-rate schedule, the evaluation points and the two curves (validation loss and
+    copying probe). :func:`train_run` feeds one its own windows; :func:`train_group`
+    feeds several from one stream, each batch with the teacher's targets computed outside
+    the step (``shared``)."""
+
+    def __init__(self, cfg: RunConfig, val_tokens, tokens_per_epoch: int, device, teacher, mode: str, log,
+                 val_sources, source_names, shared: bool):
+        _check_mode(mode, device)
+        self.cfg, self.device, self.teacher, self.mode, self.log = cfg, device, teacher, mode, log
+        self.tokens_per_epoch, self.source_names = tokens_per_epoch, source_names
+        arch = self.arch = cfg.arch
+        is_cuda = torch.device(device).type == "cuda"
+        torch.manual_seed(cfg.seed)
+        self.model = Transformer(arch).to(device)
+        opt_kwargs = {"fused": True} if is_cuda else {}
+        if mode == "graph":
+            opt_kwargs["capturable"] = True
+        self.opt = torch.optim.AdamW(self.model.param_groups(cfg.peak_lr, WEIGHT_DECAY), betas=(0.9, 0.95),
+                                     eps=1e-8, **opt_kwargs)
+        self.batch = cfg.batch_seqs or batch_seqs_for(arch)
+        self.batch_tokens = self.batch * cfg.n_ctx
+        self.steps = max(1, round(cfg.tokens / self.batch_tokens))
+        self.warmup = max(1, min(cfg.warmup_steps, self.steps // 10))
+        self.val_windows = validation_windows(val_tokens, cfg.n_ctx, cfg.eval_tokens)
+        self.src_windows = None
+        if val_sources is not None and len(source_names):
+            n = self.val_windows.shape[0]
+            self.src_windows = val_sources[1:1 + n * cfg.n_ctx].reshape(n, cfg.n_ctx)
+        # the curve's points use windows spread evenly over the split (it is ordered by source)
+        stride = max(1, self.val_windows.shape[0] // max(1, CURVE_EVAL_TOKENS // cfg.n_ctx))
+        self.curve_val = self.val_windows[::stride]
+        self.eval_at = sorted({max(1, round(self.steps * (k + 1) / cfg.n_evals)) for k in range(cfg.n_evals)})
+        self.curve, self.copy_curve = [], []
+        self.probe = copy_windows(cfg.n_ctx, cfg.n_vocab)
+        if teacher is not None:
+            teacher.eval()
+        self.loss_fn = make_loss_fn(self.model, cfg, device, None if shared else teacher)
+        if mode == "compile":
+            self.loss_fn = torch.compile(self.loss_fn)
+        self.t0 = time.time()
+        self.graphed = None
+        if mode == "graph":
+            example = self.val_windows[:self.batch].to(device).long()
+            targets = targets_of(teacher, example[:, :-1], cfg, device) if shared else None
+            self.graphed = GraphedStep(self.model, self.opt, self.loss_fn, example, targets)
+        self.step_no = 0
+        self.train_loss = float("nan")
+
+    @property
+    def done(self) -> bool:
+        return self.step_no >= self.steps
+
+    def step(self, w: torch.Tensor, t_logp: torch.Tensor | None = None) -> None:
+        """One optimiser step on the windows ``w``, and a point of the curves where the
+        schedule has one."""
+        f = lr_factor(self.step_no, self.steps, self.warmup)
+        if self.graphed is not None:
+            ce = self.graphed(w, f, t_logp)
+        else:
+            for g in self.opt.param_groups:
+                g["lr"] = g["peak_lr"] * f
+            ce = optimiser_step(self.model, self.opt, self.loss_fn, w, t_logp)
+        self.step_no += 1
+        if self.step_no in self.eval_at:
+            self.train_loss = ce.item()
+            if not math.isfinite(self.train_loss):
+                raise FloatingPointError(f"{self.cfg.run_id}: training loss is {self.train_loss} at step {self.step_no}")
+            if self.step_no < self.steps:
+                r = evaluate(self.model, self.curve_val, self.device)
+                self._point(r["val_ce"])
+                if self.log:
+                    self.log(f"{self.cfg.run_id} step {self.step_no}/{self.steps} train {self.train_loss:.4f} "
+                             f"val {r['val_ce']:.4f}")
+
+    def _point(self, val_ce: float) -> None:
+        tokens = self.step_no * self.batch_tokens
+        self.curve.append(f"{tokens}:{val_ce:.4f}")
+        self.copy_curve.append(f"{tokens}:{copy_ce(self.model, self.probe, self.device):.4f}")
+
+    def finish(self) -> None:
+        """The final evaluation on the whole validation split (the curves' last point)."""
+        self.final = evaluate(self.model, self.val_windows, self.device, teacher=self.teacher,
+                              sources=self.src_windows, source_names=self.source_names)
+        self._point(self.final["val_ce"])
+
+    @property
+    def train_flops(self) -> float:
+        return 3.0 * self.arch.forward_flops_per_token * self.steps * self.batch_tokens
+
+    def row(self, train_wall: float, wall: float) -> dict:
+        """The run's row; ``train_wall`` (seconds of training) gives the rates, ``wall``
+        (training and evaluation) is ``wall_s``."""
+        cfg, arch, final, teacher = self.cfg, self.arch, self.final, self.teacher
+        tokens = self.steps * self.batch_tokens
+        distill = teacher is not None
+        return {
+            "run_id": cfg.run_id, "protocol": cfg.protocol,
+            "objective": "distillation" if distill else "supervised", "split": cfg.split,
+            "N": arch.non_embedding_params, "total_params": arch.total_params,
+            "n_layers": arch.n_layers, "d_model": arch.d_model, "n_heads": arch.n_heads,
+            "d_head": arch.d_head, "d_ff": arch.d_ff, "context": arch.n_ctx, "vocab": arch.n_vocab,
+            "tokens": tokens, "epochs": tokens / self.tokens_per_epoch,
+            "flops_per_token": arch.forward_flops_per_token,
+            "total_flops": 3.0 * arch.forward_flops_per_token * tokens,
+            "teacher_run_id": cfg.teacher_run_id if distill else "",
+            "teacher_N": teacher.arch.non_embedding_params if distill else "",
+            "teacher_inference_flops": teacher.arch.forward_flops_per_token * tokens if distill else "",
+            "distill_lambda": cfg.distill_lambda if distill else "",
+            "distill_tau": cfg.distill_tau if distill else "",
+            "distill_topk": cfg.distill_topk if distill else "",
+            "val_ce": final["val_ce"], "kl_to_teacher": final.get("kl_to_teacher", ""),
+            "ece": final["ece"], "ece_vs_teacher": final.get("ece_vs_teacher", ""),
+            "top1_acc": final["top1_acc"], "teacher_agreement": final.get("teacher_agreement", ""),
+            "train_ce_final": self.train_loss, "val_curve": ";".join(self.curve),
+            "copy_curve": ";".join(self.copy_curve), "eval_tokens": final["eval_tokens"],
+            "val_ce_by_source": ";".join(f"{k}:{v}" for k, v in final.get("val_ce_by_source", {}).items()),
+            "lr": cfg.peak_lr, "batch_size": self.batch, "batch_tokens": self.batch_tokens, "steps": self.steps,
+            "warmup_steps": self.warmup, "seed": cfg.seed, "tokens_per_s": tokens / train_wall,
+            "model_flops_per_s": 3.0 * arch.forward_flops_per_token * tokens / train_wall,
+            "wall_s": wall, "compiled": self.mode == "compile", "cuda_graph": self.mode == "graph",
+        }
 
 
 def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tensor,
@@ -374,101 +544,120 @@ def train_run(cfg: RunConfig, train_tokens: torch.Tensor, val_tokens: torch.Tens
     ``train_tokens`` and ``val_tokens`` are 1-D integer tensors (any device);
     ``teacher`` is a trained :class:`Transformer` in eval mode or None; ``mode`` is one of
     :data:`MODES` (``graph`` and ``compile`` need a CUDA device); ``val_sources`` gives the
-    source index of each validation token (names in ``source_names``).
+    source index of each validation token (names in ``source_names``). A teacher's forward
+    pass runs inside each step, on the run's own batch.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    is_cuda = torch.device(device).type == "cuda"
-    if mode != "eager" and not is_cuda:
-        raise ValueError(f"mode {mode!r} needs a CUDA device")
-    arch = cfg.arch
-    torch.manual_seed(cfg.seed)
-    model = Transformer(arch).to(device)
-    opt_kwargs = {"fused": True} if is_cuda else {}
-    if mode == "graph":
-        opt_kwargs["capturable"] = True
-    opt = torch.optim.AdamW(model.param_groups(cfg.peak_lr, WEIGHT_DECAY), betas=(0.9, 0.95),
-                            eps=1e-8, **opt_kwargs)
-    batch = cfg.batch_seqs or batch_seqs_for(arch)
-    batch_tokens = batch * cfg.n_ctx
-    steps = max(1, round(cfg.tokens / batch_tokens))
-    warmup = max(1, min(cfg.warmup_steps, steps // 10))
+    _check_mode(mode, device)
     chunks = Chunks(train_tokens, cfg.n_ctx, cfg.seed)
-    val_windows = validation_windows(val_tokens, cfg.n_ctx, cfg.eval_tokens)
-    src_windows = None
-    if val_sources is not None and len(source_names):
-        n = val_windows.shape[0]
-        src_windows = val_sources[1:1 + n * cfg.n_ctx].reshape(n, cfg.n_ctx)
-    # the curve's points use windows spread evenly over the split (it is ordered by source)
-    stride = max(1, val_windows.shape[0] // max(1, CURVE_EVAL_TOKENS // cfg.n_ctx))
-    curve_val = val_windows[::stride]
-    eval_at = sorted({max(1, round(steps * (k + 1) / cfg.n_evals)) for k in range(cfg.n_evals)})
-    curve, copy_curve = [], []
-    probe = copy_windows(cfg.n_ctx, cfg.n_vocab)
-    if teacher is not None:
-        teacher.eval()
-    loss_fn = make_loss_fn(model, cfg, device, teacher)
-    if mode == "compile":
-        loss_fn = torch.compile(loss_fn)
+    t = _Trainee(cfg, val_tokens, chunks.tokens_per_epoch, device, teacher, mode, log, val_sources,
+                 source_names, shared=False)
+    for _ in range(t.steps):
+        t.step(chunks.next(t.batch, device))
+    _synchronize(device)
+    train_wall = time.time() - t.t0
+    t.finish()
+    return t.row(train_wall, time.time() - t.t0), t.model
 
+
+#: What the students of a group must share: the teacher and its targets (tau, top-k) and
+#: the stream of windows (seed, split, context).
+SHARED_FIELDS = ("teacher_run_id", "seed", "split", "n_ctx", "distill_tau", "distill_topk")
+
+
+def check_group(cfgs, teacher) -> None:
+    """Raise ValueError unless ``cfgs`` can train as one group under ``teacher``."""
+    if not cfgs:
+        raise ValueError("cfgs must hold at least one student")
+    if teacher is None:
+        raise ValueError("teacher must be given: a group's students distil from it")
+    for name in SHARED_FIELDS:
+        values = sorted({repr(getattr(c, name)) for c in cfgs})
+        if len(values) > 1:
+            raise ValueError(f"cfgs: the students of a group must share {name} (it fixes the teacher's "
+                             f"targets or the order of windows), got {', '.join(values)}")
+    if not cfgs[0].teacher_run_id:
+        raise ValueError("cfgs: the students of a group must name their teacher (teacher_run_id is empty)")
+    ids = [c.run_id for c in cfgs]
+    if len(set(ids)) < len(ids):
+        raise ValueError(f"cfgs: run ids must be distinct, got {ids}")
+
+
+def _held_windows(held: list, start: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windows ``start`` to ``start + n`` of the stream and their teacher targets, from the
+    held blocks (first window's index, windows, targets)."""
+    ws, ts = [], []
+    for first, w, t_logp in held:
+        a, b = max(start - first, 0), min(start + n - first, w.shape[0])
+        if a < b:
+            ws.append(w[a:b])
+            ts.append(t_logp[a:b])
+    return (ws[0], ts[0]) if len(ws) == 1 else (torch.cat(ws), torch.cat(ts))
+
+
+def train_group(cfgs, train_tokens: torch.Tensor, val_tokens: torch.Tensor, device="cpu", teacher=None,
+                mode: str = "eager", log=None, val_sources: torch.Tensor | None = None, source_names=()):
+    """Train several students of one teacher together, computing the teacher's forward
+    pass once per window for all of them; returns [(row, model)] in the order of ``cfgs``.
+
+    The students must share :data:`SHARED_FIELDS` (:func:`check_group`); their sizes,
+    batches, token counts, lambdas and learning rates may differ. Students of one seed
+    draw the same stream of windows (:class:`Chunks`), a student of batch b taking the
+    next b windows at each step. The stream advances in blocks of the largest batch; the
+    teacher's targets (:func:`targets_of`) are computed once per block, and each student
+    then takes every whole batch the held windows allow, so it trains on exactly the
+    windows, with exactly the targets, that it would see alone. On the CPU the rows equal
+    :func:`train_run`'s bit for bit (the test checks it); on the GPU, the teacher's bf16
+    forward pass runs on another batch than alone, so its targets, and the rows, may
+    differ in the last bits (not measured: the CUDA paths, ``graph`` and ``compile``
+    included, have not run here).
+
+    Memory: every student's model, gradients and AdamW state are held at once, plus at
+    most two blocks of teacher targets, 2 x (largest batch) x n_ctx x vocab float32
+    values (at n_ctx 512 and vocab 8192, 16 MiB per window).
+
+    Time: ``group_wall_s`` is the group's wall time (all students, training and
+    evaluation). Each row's ``wall_s`` and its training time are the group's split by the
+    student's share of the group's training FLOPs (3 F(N) D), so the rows' ``wall_s`` sum
+    to the group's; ``tokens_per_s`` follows, and ``model_flops_per_s`` is then the group's
+    rate, the same for every student (the shared teacher's FLOPs are not counted, as in a
+    run alone). ``teacher_shared_by`` is the number of students, ``share_group`` the
+    first one's run id.
+    """
+    cfgs = list(cfgs)
+    check_group(cfgs, teacher)
+    _check_mode(mode, device)
+    chunks = Chunks(train_tokens, cfgs[0].n_ctx, cfgs[0].seed)
     t0 = time.time()
-    graphed = GraphedStep(model, opt, loss_fn, val_windows[:batch].to(device).long()) if mode == "graph" else None
-    train_loss = float("nan")
-    for step in range(steps):
-        f = lr_factor(step, steps, warmup)
-        w = chunks.next(batch, device)
-        if graphed is not None:
-            ce = graphed(w, f)
-        else:
-            for g in opt.param_groups:
-                g["lr"] = g["peak_lr"] * f
-            ce = optimiser_step(model, opt, loss_fn, w)
-        if step + 1 in eval_at:
-            train_loss = ce.item()
-            if not math.isfinite(train_loss):
-                raise FloatingPointError(f"{cfg.run_id}: training loss is {train_loss} at step {step + 1}")
-            if step + 1 < steps:
-                r = evaluate(model, curve_val, device)
-                curve.append(f"{(step + 1) * batch_tokens}:{r['val_ce']:.4f}")
-                copy_curve.append(f"{(step + 1) * batch_tokens}:{copy_ce(model, probe, device):.4f}")
-                if log:
-                    log(f"{cfg.run_id} step {step + 1}/{steps} train {train_loss:.4f} val {r['val_ce']:.4f}")
-    if is_cuda:
-        torch.cuda.synchronize()
+    trainees = [_Trainee(cfg, val_tokens, chunks.tokens_per_epoch, device, teacher, mode, log, val_sources,
+                         source_names, shared=True) for cfg in cfgs]
+    block = max(t.batch for t in trainees)
+    need = max(t.steps * t.batch for t in trainees)  # windows of the stream that some student takes
+    held = []  # blocks (first window's index, windows, targets) from the oldest a student still needs
+    end = 0
+    taken = [0] * len(trainees)  # windows of the stream each student has taken
+    while end < need:
+        w = chunks.next(min(block, need - end), device)
+        held.append((end, w, targets_of(teacher, w[:, :-1], cfgs[0], device)))
+        end += w.shape[0]
+        for i, t in enumerate(trainees):
+            while not t.done and taken[i] + t.batch <= end:
+                t.step(*_held_windows(held, taken[i], t.batch))
+                taken[i] += t.batch
+        oldest = min((taken[i] for i, t in enumerate(trainees) if not t.done), default=end)
+        held = [h for h in held if h[0] + h[1].shape[0] > oldest]
+    _synchronize(device)
     train_wall = time.time() - t0
-    final = evaluate(model, val_windows, device, teacher=teacher, sources=src_windows,
-                     source_names=source_names)
-    curve.append(f"{steps * batch_tokens}:{final['val_ce']:.4f}")
-    copy_curve.append(f"{steps * batch_tokens}:{copy_ce(model, probe, device):.4f}")
-    tokens = steps * batch_tokens
-    distill = teacher is not None
-    row = {
-        "run_id": cfg.run_id, "protocol": cfg.protocol,
-        "objective": "distillation" if distill else "supervised", "split": cfg.split,
-        "N": arch.non_embedding_params, "total_params": arch.total_params,
-        "n_layers": arch.n_layers, "d_model": arch.d_model, "n_heads": arch.n_heads,
-        "d_head": arch.d_head, "d_ff": arch.d_ff, "context": arch.n_ctx, "vocab": arch.n_vocab,
-        "tokens": tokens, "epochs": tokens / chunks.tokens_per_epoch,
-        "flops_per_token": arch.forward_flops_per_token,
-        "total_flops": 3.0 * arch.forward_flops_per_token * tokens,
-        "teacher_run_id": cfg.teacher_run_id if distill else "",
-        "teacher_N": teacher.arch.non_embedding_params if distill else "",
-        "teacher_inference_flops": teacher.arch.forward_flops_per_token * tokens if distill else "",
-        "distill_lambda": cfg.distill_lambda if distill else "",
-        "distill_tau": cfg.distill_tau if distill else "",
-        "distill_topk": cfg.distill_topk if distill else "",
-        "val_ce": final["val_ce"], "kl_to_teacher": final.get("kl_to_teacher", ""),
-        "ece": final["ece"], "ece_vs_teacher": final.get("ece_vs_teacher", ""),
-        "top1_acc": final["top1_acc"], "teacher_agreement": final.get("teacher_agreement", ""),
-        "train_ce_final": train_loss, "val_curve": ";".join(curve),
-        "copy_curve": ";".join(copy_curve), "eval_tokens": final["eval_tokens"],
-        "val_ce_by_source": ";".join(f"{k}:{v}" for k, v in final.get("val_ce_by_source", {}).items()),
-        "lr": cfg.peak_lr, "batch_size": batch, "batch_tokens": batch_tokens, "steps": steps,
-        "warmup_steps": warmup, "seed": cfg.seed, "tokens_per_s": tokens / train_wall,
-        "model_flops_per_s": 3.0 * arch.forward_flops_per_token * tokens / train_wall,
-        "wall_s": time.time() - t0, "compiled": mode == "compile", "cuda_graph": mode == "graph",
-    }
-    return row, model
+    for t in trainees:
+        t.finish()
+    wall = time.time() - t0
+    flops = sum(t.train_flops for t in trainees)
+    out = []
+    for t in trainees:
+        share = t.train_flops / flops
+        row = t.row(train_wall * share, wall * share)
+        row.update(teacher_shared_by=len(trainees), share_group=cfgs[0].run_id, group_wall_s=wall)
+        out.append((row, t.model))
+    return out
 
 
 def config_dict(cfg: RunConfig) -> dict:

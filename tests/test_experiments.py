@@ -1,6 +1,7 @@
 """CPU tests of the replication's training stack on a tiny corpus made on the fly:
 corpus build (near-duplicates, split by unit, tokenizer, manifest, packing), supervised
-training and distillation, evaluation (KL, ECE, per-source loss), the plan's protocols,
+training and distillation (alone and as a group sharing the teacher's forward pass),
+evaluation (KL, ECE, per-source loss), the plan's protocols,
 the learning-rate rule, the sweep runner (idempotency, sharding, resume, row schema) and a
 whole GPU block rehearsed on the CPU."""
 
@@ -10,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +23,10 @@ from experiments import lr_rule
 from experiments import plan as planmod
 from experiments.family import SHAPES, architecture, by_name, family, nearest_architecture
 from experiments.model import Transformer, count_non_embedding
-from experiments.schema import RUN_COLUMNS
+from experiments.schema import RUN_COLUMNS, SHARE_COLUMNS
 from experiments.sweep import in_shard, parse_shard
-from experiments.train import RunConfig, batch_seqs_for, copy_ce, copy_windows, ece, lr_factor, train_run
+from experiments.train import (RunConfig, batch_seqs_for, config_dict, copy_ce, copy_windows, ece, lr_factor, train_group,
+                               train_run)
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ("the model learns a law of scaling from small runs and the teacher gives its "
@@ -242,6 +245,72 @@ def test_supervised_and_distilled_losses_fall(tiny_corpus):
     assert row2["val_ce"] == row["val_ce"]
 
 
+#: Columns of a row that measure time rather than training.
+TIMINGS = ("wall_s", "tokens_per_s", "model_flops_per_s")
+
+
+def _students(**knobs):
+    """Three students of teacher "t" of different sizes, batches, steps, lambdas and rates."""
+    shapes = [(1, 64, 4, 30, 1.0, 0.01), (2, 64, 6, 15, 0.5, 0.02), (1, 128, 3, 37, 1.0, 0.01)]
+    return [RunConfig(f"s{i}", n_layers=L, d_model=d, tokens=N_CTX * b * steps, batch_seqs=b, split="student",
+                      seed=1, teacher_run_id="t", distill_lambda=lam, peak_lr=lr, n_ctx=N_CTX, n_vocab=VOCAB,
+                      eval_tokens=2048, **knobs)
+            for i, (L, d, b, steps, lam, lr) in enumerate(shapes)]
+
+
+def test_grouped_students_train_as_alone(tiny_corpus):
+    """Students trained together on one teacher forward pass per window get the rows they
+    get alone, bit for bit, though their batches (4, 6, 3 windows) cut the shared stream
+    of windows at different places."""
+    torch.set_num_threads(1)
+    out, _ = tiny_corpus
+    d = _splits(out)
+    src, names = corpusmod.load_validation_sources(out)
+    sources = torch.from_numpy(src.astype(np.int64))
+    tcfg = RunConfig("t", n_layers=1, d_model=64, tokens=256 * 20, batch_seqs=8, n_ctx=N_CTX, n_vocab=VOCAB,
+                     eval_tokens=2048)
+    _, teacher = train_run(tcfg, d["teacher"], d["validation"])
+    cfgs = _students(distill_tau=2.0, distill_topk=8)
+    alone = [train_run(c, d["student"], d["validation"], teacher=teacher, val_sources=sources,
+                       source_names=names)[0] for c in cfgs]
+    together = train_group(cfgs, d["student"], d["validation"], teacher=teacher, val_sources=sources,
+                           source_names=names)
+    assert [r["run_id"] for r, _ in together] == ["s0", "s1", "s2"]
+    assert [r["steps"] for r in alone] == [30, 15, 37]
+    for a, (g, model) in zip(alone, together):
+        assert {k: v for k, v in a.items() if k not in TIMINGS} == \
+            {k: v for k, v in g.items() if k in a and k not in TIMINGS}
+        assert g["teacher_shared_by"] == 3 and g["share_group"] == "s0" and isinstance(model, Transformer)
+    rows = [g for g, _ in together]
+    assert sum(r["wall_s"] for r in rows) == pytest.approx(rows[0]["group_wall_s"])
+    assert len({round(r["model_flops_per_s"]) for r in rows}) == 1  # the group's rate
+
+
+@pytest.mark.parametrize("field, value", [("teacher_run_id", "other"), ("seed", 2), ("split", "teacher"),
+                                          ("distill_tau", 2.0), ("distill_topk", 5), ("n_ctx", 16)])
+def test_a_group_refuses_students_that_cannot_share(field, value):
+    cfgs = _students()
+    cfgs[1] = RunConfig(**{**config_dict(cfgs[1]), field: value})
+    tokens = torch.randint(0, VOCAB, (4096,), dtype=torch.int32)
+    teacher = Transformer(architecture(1, 64, N_CTX, VOCAB))
+    with pytest.raises(ValueError, match=f"cfgs: .*share {field}"):
+        train_group(cfgs, tokens, tokens, teacher=teacher)
+
+
+def test_a_group_needs_a_named_teacher_and_distinct_students():
+    tokens = torch.randint(0, VOCAB, (4096,), dtype=torch.int32)
+    teacher = Transformer(architecture(1, 64, N_CTX, VOCAB))
+    with pytest.raises(ValueError, match="teacher must be given"):
+        train_group(_students(), tokens, tokens)
+    with pytest.raises(ValueError, match="at least one"):
+        train_group([], tokens, tokens, teacher=teacher)
+    with pytest.raises(ValueError, match="teacher_run_id is empty"):
+        train_group([RunConfig(**{**config_dict(c), "teacher_run_id": ""}) for c in _students()], tokens, tokens,
+                    teacher=teacher)
+    with pytest.raises(ValueError, match="distinct"):
+        train_group(_students()[:1] * 2, tokens, tokens, teacher=teacher)
+
+
 def test_fast_modes_need_a_gpu():
     cfg = RunConfig(run_id="g", n_layers=1, d_model=64, tokens=256 * 4, batch_seqs=8, n_ctx=32, n_vocab=300)
     tokens = torch.randint(0, 300, (4096,), dtype=torch.int32)
@@ -379,6 +448,92 @@ def test_sweep_end_to_end(tiny_corpus, tmp_path):
     with open(results / "runs.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
     assert not (results / "claims" / "stale").exists()
+
+
+def _share_plan_rows():
+    """Teacher t1 (done first), three students of it that can share its forward pass (sizes
+    and batches differ), one at another temperature and one of a later priority."""
+    t = _tiny_plan_rows()[0]
+    student = dict(t, protocol="p", priority=1, split="student", teacher_run_id="t1")
+    shapes = {"a": (1, 64, 8, 1.0, 1), "b": (1, 128, 4, 1.0, 1), "c": (2, 64, 6, 1.0, 1), "k": (1, 64, 8, 2.0, 1),
+              "late": (1, 64, 8, 1.0, 2)}
+    return [t] + [dict(student, run_id=rid, n_layers=L, d_model=d, batch_seqs=b, distill_tau=tau, priority=prio,
+                       tokens=32 * b * 12) for rid, (L, d, b, tau, prio) in shapes.items()]
+
+
+def _write_plan(rows, plan_dir):
+    plan_dir.mkdir()
+    plan = planmod.Plan()
+    for r in rows:
+        plan.add({k: v for k, v in r.items() if k not in ("protocol", "priority")}, r["protocol"], r["priority"])
+    planmod.write_plan(plan, plan_dir / "base.csv")
+
+
+def test_share_groups_keep_claims_and_priorities(tiny_corpus, tmp_path):
+    """A group takes runnable runs that can share, of the first one's priority, claimed
+    exclusively, up to --group-max and as many as end before the deadline; a run another
+    worker claimed stays out."""
+    from experiments.sweep import Worker, parse_args
+
+    out, _ = tiny_corpus
+    _write_plan(_share_plan_rows(), tmp_path / "plans")
+
+    def worker(results, *extra):
+        for sub in ("rows", "ckpt", "claims"):
+            (results / sub).mkdir(parents=True, exist_ok=True)
+        (results / "rows" / "t1.json").write_text(json.dumps({"run_id": "t1"}))
+        (results / "ckpt" / "t1.pt").write_text("")  # next_run only asks whether it exists
+        args = parse_args(["worker", "--plan-dir", str(tmp_path / "plans"), "--corpus", str(out), "--results",
+                           str(results), "--vocab", str(VOCAB), "--n-ctx", str(N_CTX), "--share-teacher", *extra])
+        return Worker(args, "cpu", "me")
+
+    def ids(group):
+        return group if group is None else [r["run_id"] for r in group]
+
+    w = worker(tmp_path / "r1")
+    (tmp_path / "r1" / "claims" / "b").write_text("other")
+    assert ids(w.next_run()) == ["a", "c"]
+    assert (tmp_path / "r1" / "claims" / "c").read_text() == "me"
+    assert ids(w.next_run()) == ["k"] and ids(w.next_run()) == ["late"] and w.next_run() is None
+    w = worker(tmp_path / "r2", "--group-max", "2")
+    assert [ids(w.next_run()) for _ in range(4)] == [["a", "b"], ["c"], ["k"], ["late"]]
+    w = worker(tmp_path / "r3", "--deadline", str(time.time() + 100), "--rate-hint", str(1e6 / 60))
+    assert ids(w.next_run()) == ["a"]  # a second 60-second student would end past the deadline
+    (tmp_path / "r2" / "runs.csv").write_text(",".join(RUN_COLUMNS) + "\n")
+    with pytest.raises(ValueError, match="written without --share-teacher"):  # a table of a sweep that did not share
+        worker(tmp_path / "r2")
+
+
+def test_sweep_shares_teachers(tiny_corpus, tmp_path):
+    """A sweep with --share-teacher trains the students of one teacher as one group and
+    gets the val_ce they get alone; a student at another temperature trains alone."""
+    out, _ = tiny_corpus
+    rows = [r for r in _share_plan_rows() if r["run_id"] != "late"]
+    _write_plan(rows, tmp_path / "plans")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), REPLICATION_GIT_REV="test", CUDA_VISIBLE_DEVICES="")
+
+    def sweep(results, *extra):
+        cmd = [sys.executable, "-m", "experiments.sweep", "run", "--plan-dir", str(tmp_path / "plans"),
+               "--corpus", str(out), "--results", str(results), "--vocab", str(VOCAB), "--n-ctx", str(N_CTX),
+               "--eval-tokens", "1024", "--save-teachers", *extra]
+        subprocess.run(cmd, check=True, env=env, timeout=600)
+        with open(results / "runs.csv", newline="") as f:
+            reader = csv.DictReader(f)
+            return reader.fieldnames, {r["run_id"]: r for r in reader}
+
+    _, alone = sweep(tmp_path / "alone")
+    shared_dir = tmp_path / "shared"  # the same teacher: its checkpoint and row carried over
+    for sub in ("rows", "ckpt"):
+        (shared_dir / sub).mkdir(parents=True)
+    (shared_dir / "rows" / "t1.json").write_bytes((tmp_path / "alone" / "rows" / "t1.json").read_bytes())
+    (shared_dir / "ckpt" / "t1.pt").write_bytes((tmp_path / "alone" / "ckpt" / "t1.pt").read_bytes())
+    columns, shared = sweep(shared_dir, "--share-teacher")
+    assert columns == RUN_COLUMNS + SHARE_COLUMNS and set(shared) == {"a", "b", "c", "k"}
+    for rid, r in shared.items():
+        assert r["val_ce"] == alone[rid]["val_ce"] and r["val_curve"] == alone[rid]["val_curve"], rid
+        assert r["teacher_loss"] == alone["t1"]["val_ce"]
+    assert {rid: (r["teacher_shared_by"], r["share_group"]) for rid, r in shared.items()} == \
+        {"a": ("3", "a"), "b": ("3", "a"), "c": ("3", "a"), "k": ("1", "k")}
 
 
 def test_gpu_block_rehearsed_on_the_cpu(tiny_corpus, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.schema import DISTILLATION_ONLY, REQUIRED, RUN_COLUMNS, V1_COLUMNS
+from experiments.schema import DISTILLATION_ONLY, REQUIRED, RUN_COLUMNS, SHARE_COLUMNS, V1_COLUMNS, header_ok
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "replication"
 TABLES = {"v2": (DATA / "runs.csv", RUN_COLUMNS), "v1": (DATA / "v1" / "runs.csv", V1_COLUMNS)}
@@ -20,8 +20,14 @@ def rows(request):
         pytest.fail(f"{path} is missing")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        assert reader.fieldnames == columns
+        assert header_ok(reader.fieldnames, columns)
         return list(reader)
+
+
+def test_share_columns_are_optional():
+    assert header_ok(RUN_COLUMNS) and header_ok(RUN_COLUMNS + SHARE_COLUMNS) and header_ok(V1_COLUMNS, V1_COLUMNS)
+    assert not header_ok(RUN_COLUMNS[:-1]) and not header_ok(RUN_COLUMNS + SHARE_COLUMNS[:1])
+    assert not header_ok(SHARE_COLUMNS + RUN_COLUMNS) and not set(SHARE_COLUMNS) & set(REQUIRED)
 
 
 def test_rows_are_complete_and_unique(rows):
@@ -55,3 +61,7 @@ def test_values_are_in_range(rows):
             assert float(r["kl_to_teacher"]) >= 0
             t = by_id[r["teacher_run_id"]]
             assert t["split"] == "teacher" and float(r["teacher_loss"]) == pytest.approx(float(t["val_ce"]))
+        if r.get("share_group"):  # a student of a group (experiments.train.train_group)
+            group = [g for g in rows if g.get("share_group") == r["share_group"]]
+            assert r["objective"] == "distillation" and int(r["teacher_shared_by"]) == len(group)
+            assert float(r["group_wall_s"]) == pytest.approx(sum(float(g["wall_s"]) for g in group), rel=1e-6)
