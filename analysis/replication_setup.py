@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._checks import choice, existing_path, in_range, instance, integer, shown, values_in_range
-from analysis.fit import SUPERVISED, FitWarning, evaluate, fit_supervised
+from analysis.fit import SUPERVISED, BootstrapResult, FitWarning, bootstrap, evaluate, fit_supervised
 from analysis.laws import supervised_loss
 
 DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "replication"
@@ -35,6 +35,10 @@ V1_FLOPS_PER_GPU_S = 2.8e13
 MIN_STEPS = 1000
 #: The stored fits of the supervised law (scripts/make_replication_setup_fits.py).
 FITS = Path(__file__).resolve().parents[1] / "data" / "fits" / "replication" / "setup_supervised.csv"
+#: The bootstrap of the fit rule's fit (``store_rule_bootstrap``): one row per resample.
+BOOTSTRAP = FITS.parent / "setup_rule_bootstrap.csv"
+#: Resamples and seed of that bootstrap.
+BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED = 1000, 0
 #: The token cuts the chapter fits at: all runs; those past block a's drop (50M, a cut chosen
 #: after seeing the curves, as the chapter says); and the exercise's other cuts (30M, 100M).
 FIT_CUTS = (0.0, 30e6, 50e6, 100e6)
@@ -535,6 +539,58 @@ def supervised_fit(s: SetupRuns, noise: SeedNoise, min_tokens: float = 0.0, *, e
     rms = float(np.sqrt(np.mean(r ** 2)))
     return SupervisedFit(min_tokens, len(pts), res.coefficients, rms, rms / noise.pooled, float(r[i]),
                          str(pts.run_id.iloc[i]), tab, res, codes)
+
+
+def _rule_fit(s: SetupRuns, stored: Path):
+    """The fit rule's stored fit (``FitResult``) and the digest of its runs."""
+    exclude = copy_probe(s).fit_excluded
+    res, _ = _stored_fit(s, 0.0, stored, exclude)
+    return res, _runs_digest(_fit_points(s, 0.0, exclude))
+
+
+def store_rule_bootstrap(s: SetupRuns, path: str | Path = BOOTSTRAP, *, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                         seed: int = BOOTSTRAP_SEED, stored: str | Path = FITS) -> pd.DataFrame:
+    """Bootstrap the fit rule's fit (the runs that copy, ``copy_probe(s).fit_excluded`` left
+    out; its optimum read from ``stored``) over its runs (``analysis.fit.bootstrap``: runs
+    resampled with replacement, each resample polished from the optimum) and write the
+    resamples to ``path`` (a file in an existing folder), with the digest of the runs."""
+    from os import PathLike
+
+    _runs(s)
+    if not isinstance(path, (str, PathLike)) or isinstance(path, bool) or str(path) == "":
+        raise TypeError(f"path must be a path (a non-empty string or pathlib.Path); got {shown(path)}")
+    if not Path(path).parent.is_dir() or Path(path).is_dir():
+        raise ValueError(f"path must name a file in an existing folder; got {shown(str(path))}")
+    n_resamples = integer("n_resamples", n_resamples, 2, 10**6)
+    seed = integer("seed", seed, 0, 2**32 - 1)
+    res, digest = _rule_fit(s, Path(existing_path("stored", stored)))
+    b = bootstrap(res, n_resamples=n_resamples, seed=seed)
+    table = pd.DataFrame(b.samples, columns=b.names).assign(seed=seed, runs_sha256=digest)
+    table.to_csv(path, index=False, float_format="%.17g")
+    return table
+
+
+def rule_bootstrap(s: SetupRuns, *, level: float = 0.9, stored: str | Path = BOOTSTRAP,
+                   fits: str | Path = FITS) -> BootstrapResult:
+    """The stored bootstrap of the fit rule's fit (``store_rule_bootstrap``) with percentile
+    intervals at ``level``; an error naming the script when it was made from other runs."""
+    _runs(s)
+    level = in_range("level", level, 0.0, 1.0)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in the open interval (0, 1); got {shown(level)}")
+    script = "scripts/make_replication_setup_fits.py"
+    path = Path(existing_path("stored", stored))
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        table = pd.DataFrame()
+    if any(k not in table for k in ("runs_sha256", "seed", "E", "A", "B", "alpha", "beta", "gamma")):
+        raise ValueError(f"stored must name a table of store_rule_bootstrap; {shown(str(path))} is not one")
+    _, digest = _rule_fit(s, Path(existing_path("fits", fits)))
+    if set(table.runs_sha256) != {digest}:
+        raise ValueError(f"the stored bootstrap ({path}) was made from other runs than the fit rule keeps now: run {script}")
+    names = [c for c in table.columns if c not in ("seed", "runs_sha256")]
+    return BootstrapResult.from_samples(names, table[names].to_numpy(float), level, int(table.seed.iloc[0]))
 
 
 def curve(run: pd.Series, column: str = "val_curve") -> pd.DataFrame:

@@ -310,6 +310,8 @@ def _completion_calls(table, fits, noise, points) -> dict:
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     stored_setup = scratch / "setup_supervised.csv"
     RS.store_supervised_fits(setup, stored_setup, cuts=(0.0,))
+    stored_boot = scratch / "setup_rule_bootstrap.csv"
+    RS.store_rule_bootstrap(setup, stored_boot, n_resamples=4, stored=stored_setup)
     grid = E.recipe_grid()
     draws = RB.load_draws()
     c = laws.PAPER_SUPERVISED
@@ -457,6 +459,10 @@ def _completion_calls(table, fits, noise, points) -> dict:
         "replication_setup.store_supervised_fits": (RS.store_supervised_fits, (setup, "setup.csv", (0.0,)), {}),
         "replication_setup.supervised_fit": (RS.supervised_fit, (setup, setup_noise, 0.0),
                                              {"stored": stored_setup}),
+        "replication_setup.store_rule_bootstrap": (RS.store_rule_bootstrap, (setup, "boot.csv"),
+                                                   {"n_resamples": 4, "seed": 0, "stored": stored_setup}),
+        "replication_setup.rule_bootstrap": (RS.rule_bootstrap, (setup,),
+                                             {"level": 0.9, "stored": stored_boot, "fits": stored_setup}),
         "replication_setup.curve": (RS.curve, (setup.runs.iloc[0],), {}),
         "replication_setup.status": (RS.status, (setup,), {}),
         # robustness: two findings, one draw

@@ -176,6 +176,32 @@ def test_a_fit_less_some_runs_is_stored_and_read_back(synthetic, tmp_path):
         S.supervised_fit(s, S.seed_noise(s), exclude=("nope",), stored=None)
 
 
+def test_rule_bootstrap_is_stored_read_back_and_tied_to_its_runs(synthetic, tmp_path):
+    s = S.load(synthetic)
+    s = _probe_runs(s, [(v, "10:12;20:12.5" if i == 0 else "10:12;20:8.0") for i, v in enumerate(s.runs.val_curve)])
+    fits, boot = tmp_path / "fits.csv", tmp_path / "boot.csv"
+    S.store_supervised_fits(s, fits, cuts=(0.0,), copying_cuts=(0.0,))
+    table = S.store_rule_bootstrap(s, boot, n_resamples=20, seed=3, stored=fits)
+    assert len(table) == 20 and set(table.seed) == {3}
+    b = S.rule_bootstrap(s, stored=boot, fits=fits, level=0.8)
+    assert b.level == 0.8 and b.samples.shape[0] == 20
+    lo, hi = b.intervals["alpha"]
+    assert lo <= hi
+    # runs on an exact law: every resample keeps the stored optimum (any subset fits exactly)
+    stored_alpha = pd.read_csv(fits, keep_default_na=False).query("excluded != ''").alpha.iloc[0]
+    assert np.nanmax(np.abs(b.samples[:, list(b.names).index("alpha")] - stored_alpha)) < 1e-4
+    changed = dataclasses.replace(s, runs=s.runs.assign(val_ce=s.runs.val_ce * 1.01),
+                                  supervised=s.supervised.assign(val_ce=s.supervised.val_ce * 1.01))
+    with pytest.raises(ValueError, match="other runs"):
+        S.rule_bootstrap(changed, stored=boot, fits=fits)
+    with pytest.raises(ValueError, match="n_resamples must"):
+        S.store_rule_bootstrap(s, boot, n_resamples=1, stored=fits)
+    with pytest.raises(ValueError, match="level must"):
+        S.rule_bootstrap(s, stored=boot, fits=fits, level=1.0)
+    with pytest.raises(ValueError, match="not one"):
+        S.rule_bootstrap(s, stored=fits, fits=fits)
+
+
 def test_source_gain_compares_two_runs_per_source(synthetic):
     s = S.load(synthetic)
     runs = s.runs.copy()
