@@ -419,6 +419,34 @@ class SupervisedFit:
     diagnostics: tuple = ()
 
 
+def _fit_candidates(s: SetupRuns) -> pd.DataFrame:
+    """The runs a supervised fit may use: the seed-0 teacher-half supervised runs."""
+    return s.supervised[(s.supervised.split == "teacher") & (s.supervised.seed == 0)]
+
+
+def _output_path(path) -> None:
+    """Check that ``path`` names a file to write in an existing folder."""
+    from os import PathLike
+
+    if not isinstance(path, (str, PathLike)) or isinstance(path, bool) or str(path) == "":
+        raise TypeError(f"path must be a path (a non-empty string or pathlib.Path); got {shown(path)}")
+    if not Path(path).parent.is_dir() or Path(path).is_dir():
+        raise ValueError(f"path must name a file in an existing folder; got {shown(str(path))}")
+
+
+def _read_table(path, columns, maker: str, **read_csv) -> pd.DataFrame:
+    """The CSV at ``path`` if it has ``columns``; otherwise a ValueError saying it is not a
+    table of ``maker``."""
+    try:
+        table = pd.read_csv(path, **read_csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        table = None
+    if table is None or any(c not in table.columns for c in columns):
+        raise ValueError(f"stored must name a table of {maker} (columns {', '.join(columns)}); "
+                         f"{shown(str(path))} is not one")
+    return table
+
+
 def _fit_points(s: SetupRuns, min_tokens: float, exclude=()) -> pd.DataFrame:
     if isinstance(exclude, str) or not all(isinstance(e, str) for e in _iterable("exclude", exclude)):
         raise TypeError(f"exclude must be a sequence of run ids; got {shown(exclude)}")
@@ -426,8 +454,8 @@ def _fit_points(s: SetupRuns, min_tokens: float, exclude=()) -> pd.DataFrame:
     unknown = sorted(set(exclude) - set(s.supervised.run_id))
     if unknown:
         raise ValueError(f"exclude names {len(unknown)} run(s) not among the supervised runs: {', '.join(unknown[:3])}")
-    pts = s.supervised[(s.supervised.split == "teacher") & (s.supervised.seed == 0)
-                       & (s.supervised.tokens >= min_tokens) & ~s.supervised.run_id.isin(exclude)]
+    pts = _fit_candidates(s)
+    pts = pts[(pts.tokens >= min_tokens) & ~pts.run_id.isin(exclude)]
     if len(pts) < 7:
         raise ValueError(f"min_tokens={min_tokens:g} leaves {len(pts)} runs, fewer than the law's 6 parameters + 1")
     return pts
@@ -459,13 +487,8 @@ def store_supervised_fits(s: SetupRuns, path: str | Path = FITS, cuts=FIT_CUTS,
     when any run records the probe) and write the optima (parameters in ``SUPERVISED``'s order), their
     objective, diagnostics, the excluded runs and the digest of their runs to ``path`` (a file
     whose folder exists); the arguments are checked before the first fit."""
-    from os import PathLike
-
     _runs(s)
-    if not isinstance(path, (str, PathLike)) or isinstance(path, bool) or str(path) == "":
-        raise TypeError(f"path must be a path (a non-empty string or pathlib.Path); got {shown(path)}")
-    if not Path(path).parent.is_dir() or Path(path).is_dir():
-        raise ValueError(f"path must name a file in an existing folder; got {shown(str(path))}")
+    _output_path(path)
     cuts = values_in_range("cuts", cuts, 0.0, 1e15)
     copying_cuts = values_in_range("copying_cuts", copying_cuts, 0.0, 1e15)
     variants = [(cut, ()) for cut in cuts]
@@ -492,13 +515,7 @@ def _stored_fit(s: SetupRuns, min_tokens: float, path: Path, exclude=()):
     if not Path(path).exists():
         raise FileNotFoundError(f"{path} is missing: run {script}")
     columns = ("min_tokens", "runs_sha256", "diagnostics", *SUPERVISED.parameters)
-    try:
-        table = pd.read_csv(path, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        table = None
-    if table is None or any(c not in table.columns for c in columns):
-        raise ValueError(f"stored must name a table of store_supervised_fits (columns {', '.join(columns)}); "
-                         f"{shown(str(path))} is not one")
+    table = _read_table(path, columns, "store_supervised_fits", keep_default_na=False)
     excluded = table.excluded.astype(str) if "excluded" in table else pd.Series("", index=table.index)
     row = table[np.isclose(table.min_tokens.astype(float), min_tokens, rtol=0, atol=0.5)
                 & (excluded == ";".join(sorted(exclude)))]
@@ -554,13 +571,8 @@ def store_rule_bootstrap(s: SetupRuns, path: str | Path = BOOTSTRAP, *, n_resamp
     out; its optimum read from ``stored``) over its runs (``analysis.fit.bootstrap``: runs
     resampled with replacement, each resample polished from the optimum) and write the
     resamples to ``path`` (a file in an existing folder), with the digest of the runs."""
-    from os import PathLike
-
     _runs(s)
-    if not isinstance(path, (str, PathLike)) or isinstance(path, bool) or str(path) == "":
-        raise TypeError(f"path must be a path (a non-empty string or pathlib.Path); got {shown(path)}")
-    if not Path(path).parent.is_dir() or Path(path).is_dir():
-        raise ValueError(f"path must name a file in an existing folder; got {shown(str(path))}")
+    _output_path(path)
     n_resamples = integer("n_resamples", n_resamples, 2, 10**6)
     seed = integer("seed", seed, 0, 2**32 - 1)
     res, digest = _rule_fit(s, Path(existing_path("stored", stored)))
@@ -580,12 +592,7 @@ def rule_bootstrap(s: SetupRuns, *, level: float = 0.9, stored: str | Path = BOO
         raise ValueError(f"level must be in the open interval (0, 1); got {shown(level)}")
     script = "scripts/make_replication_setup_fits.py"
     path = Path(existing_path("stored", stored))
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        table = pd.DataFrame()
-    if any(k not in table for k in ("runs_sha256", "seed", "E", "A", "B", "alpha", "beta", "gamma")):
-        raise ValueError(f"stored must name a table of store_rule_bootstrap; {shown(str(path))} is not one")
+    table = _read_table(path, ("runs_sha256", "seed", "E", "A", "B", "alpha", "beta", "gamma"), "store_rule_bootstrap")
     _, digest = _rule_fit(s, Path(existing_path("fits", fits)))
     if set(table.runs_sha256) != {digest}:
         raise ValueError(f"the stored bootstrap ({path}) was made from other runs than the fit rule keeps now: run {script}")
@@ -662,9 +669,7 @@ def copy_probe(s: SetupRuns, *, drop: float = 0.5, vocab: int = 8192) -> CopyPro
     tab = pd.DataFrame(rows).sort_values(["N", "tokens"]).reset_index(drop=True)
     sudden = tab[tab["val drop"] > drop]
     copying = tab["final probe"] < ln_v
-    sup = s.supervised
-    candidates = sup[(sup.split == "teacher") & (sup.seed == 0)].run_id
-    excluded = tuple(sorted(set(candidates) - set(tab.run_id[copying])))
+    excluded = tuple(sorted(set(_fit_candidates(s).run_id) - set(tab.run_id[copying])))
     return CopyProbe(tab, len(tab), ln_v, drop, len(sudden), int(sudden["same interval"].sum()),
                      int(copying.sum()), tuple(tab.run_id[~copying]),
                      float(tab.onset.min()), float(tab.onset.max()), excluded)
