@@ -69,14 +69,22 @@ def test_block_b_main_plan_is_recomputed(manifest, runs):
                planmod.block_plan(block["protocols"], planmod.Setting(_half(manifest), lr), done_before))
 
 
-def test_block_c_main_plan_is_recomputed(manifest, runs):
-    """Block c planned its protocols less the runs of blocks a and b, and trained again those of
-    them without the copying probe."""
-    block = planmod.read_block(BLOCKS / "v2-part1-c.json")
+#: The revisions of the blocks after b, in the order they ran (every row's ``git_rev``).
+LATER_BLOCKS = [("c", "82c759a"), ("d", "4e4e3bb")]
+
+
+@pytest.mark.parametrize("k", range(len(LATER_BLOCKS)), ids=[t for t, _ in LATER_BLOCKS])
+def test_later_block_main_plan_is_recomputed(manifest, runs, k):
+    """Blocks c and d planned their protocols less the runs of the blocks before them, and
+    trained again those of them without the copying probe."""
+    tag, _ = LATER_BLOCKS[k]
+    block = planmod.read_block(BLOCKS / f"v2-part1-{tag}.json")
     lr = json.loads((DATA / "lr_choice.json").read_text())["lr"]
-    before = [r for r in runs if r["git_rev"] != "82c759a"]  # block c's revision
+    later = {rev for _, rev in LATER_BLOCKS[k:]}
+    before = [r for r in runs if r["git_rev"] not in later]
+    assert len(before) < len(runs)  # the block's own runs are in the table
     unprobed = frozenset(r["run_id"] for r in before if not r["copy_curve"])
-    _same_plan(DATA / "plan_c_main.csv",
+    _same_plan(DATA / f"plan_{tag}_main.csv",
                planmod.block_plan(block["protocols"], planmod.Setting(_half(manifest), lr, unprobed=unprobed),
                                   {r["run_id"] for r in before}))
 
