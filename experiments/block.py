@@ -179,7 +179,7 @@ class Block:
             mode = self.cfg["mode"]  # checked on this software by an earlier block
         elif not self.tiny and self.cfg.get("check_modes", True):
             python(["-m", "experiments.graph_check", "--corpus", str(self.corpus),
-                    "--out", str(self.W / "graph_check.json")], self.log, timeout=300)
+                    "--out", str(self.W / "graph_check.json")], self.log, timeout=600)
             try:
                 fit = json.loads((self.W / "graph_check.json").read_text())["fit_for_sweep"]
             except (OSError, KeyError, json.JSONDecodeError):

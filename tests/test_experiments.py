@@ -286,6 +286,28 @@ def test_grouped_students_train_as_alone(tiny_corpus):
     assert len({round(r["model_flops_per_s"]) for r in rows}) == 1  # the group's rate
 
 
+def test_sharing_check_passes_where_a_group_trains_as_alone(tiny_corpus):
+    """The device's sharing check (experiments.graph_check.sharing_check), on the CPU in eager
+    mode: a group's students match themselves alone, so the mode is fit for sharing; a
+    tolerance below zero fails it (the verdict is computed, not assumed)."""
+    from experiments.graph_check import sharing_check
+    torch.set_num_threads(1)
+    out, _ = tiny_corpus
+    d = _splits(out)
+    tcfg = RunConfig("t", n_layers=1, d_model=64, tokens=256 * 20, batch_seqs=8, n_ctx=N_CTX, n_vocab=VOCAB,
+                     eval_tokens=2048)
+    _, teacher = train_run(tcfg, d["teacher"], d["validation"])
+    group = (((1, 64), N_CTX * 4 * 12), ((2, 64), N_CTX * 4 * 9))
+    knobs = dict(batch_seqs=4, n_ctx=N_CTX, n_vocab=VOCAB, eval_tokens=2048)
+    got = sharing_check(teacher, d["teacher"], d["validation"], "cpu", modes=("eager",), group=group, **knobs)
+    assert got["fit_for_sharing"] == {"eager": True}
+    assert [r["abs_diff"] for r in got["group_results"]] == [0.0, 0.0]
+    assert all(r["wall_ratio"] > 0 for r in got["group_results"])
+    strict = sharing_check(teacher, d["teacher"], d["validation"], "cpu", modes=("eager",), group=group,
+                           tol=-1.0, **knobs)
+    assert strict["fit_for_sharing"] == {"eager": False}
+
+
 @pytest.mark.parametrize("field, value", [("teacher_run_id", "other"), ("seed", 2), ("split", "teacher"),
                                           ("distill_tau", 2.0), ("distill_topk", 5), ("n_ctx", 16)])
 def test_a_group_refuses_students_that_cannot_share(field, value):
