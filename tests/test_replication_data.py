@@ -70,7 +70,7 @@ def test_block_b_main_plan_is_recomputed(manifest, runs):
 
 
 #: The revisions of the blocks after b, in the order they ran (every row's ``git_rev``).
-LATER_BLOCKS = [("c", "82c759a"), ("d", "4e4e3bb")]
+LATER_BLOCKS = [("c", "82c759a"), ("d", "4e4e3bb"), ("e", "eec8092")]
 
 
 @pytest.mark.parametrize("k", range(len(LATER_BLOCKS)), ids=[t for t, _ in LATER_BLOCKS])
