@@ -620,3 +620,17 @@ def test_ingest_refuses_a_run_on_another_corpus_and_a_bad_tag(tmp_path):
     assert len(list(csv.DictReader(open(data / "runs.csv")))) == 1  # nothing appended
     with pytest.raises(ValueError, match="tag must be"):
         blockmod.ingest(cfg, results, "../c", "x")
+
+
+def test_share_bench_times_a_group_against_its_students_alone():
+    """experiments.share_bench on the CPU (eager, tiny context): one row with both wall times,
+    the teacher's forward FLOPs counted per student token; a bad mode is named."""
+    from experiments.share_bench import bench
+    torch.set_num_threads(1)
+    row = bench("L2d64", ["L2d64", "L2d128"], "eager", N_CTX * 4 * 6, "cpu", n_ctx=N_CTX, n_vocab=VOCAB,
+                batch_seqs=4, eval_tokens=256)
+    assert row["alone_wall_s"] > 0 and row["group_wall_s"] > 0
+    assert row["group_over_alone"] == pytest.approx(row["group_wall_s"] / row["alone_wall_s"])
+    assert row["teacher_forward_flops"] == pytest.approx(by_name("L2d64").forward_flops_per_token * 2 * N_CTX * 4 * 6)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        bench("L2d64", ["L2d64"], "fast", 1024, "cpu")
