@@ -39,7 +39,8 @@ def bench(teacher_name: str, students: list[str], mode: str, tokens: int, device
     n_vocab = cfg_knobs.get("n_vocab", by_name(teacher_name).n_vocab)
     n_ctx = cfg_knobs.get("n_ctx", by_name(teacher_name).n_ctx)
     train = torch.randint(0, n_vocab, (max(4 * tokens, 64 * n_ctx),), generator=g, dtype=torch.int32).to(device)
-    val = torch.randint(0, n_vocab, (16 * (n_ctx + 1),), generator=g, dtype=torch.int32).to(device)
+    # graph replay captures its step on one batch of validation windows: hold more than any batch
+    val = torch.randint(0, n_vocab, (512 * n_ctx + 1,), generator=g, dtype=torch.int32).to(device)
     ta = by_name(teacher_name)
     arch = architecture(ta.n_layers, ta.d_model, n_ctx, n_vocab)
     torch.manual_seed(seed)

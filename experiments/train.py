@@ -455,6 +455,9 @@ class _Trainee:
         self.t0 = time.time()
         self.graphed = None
         if mode == "graph":
+            if self.val_windows.shape[0] < self.batch:  # the graph's static input is one batch of them
+                raise ValueError(f"mode 'graph' captures its step on {self.batch} validation windows; the "
+                                 f"validation split holds {self.val_windows.shape[0]}")
             example = self.val_windows[:self.batch].to(device).long()
             targets = targets_of(teacher, example[:, :-1], cfg, device) if shared else None
             self.graphed = GraphedStep(self.model, self.opt, self.loss_fn, example, targets)
