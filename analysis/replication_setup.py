@@ -107,6 +107,10 @@ class SetupRuns:
     reruns: pd.DataFrame = None
 
 
+#: The prefix of part 2's protocol names (experiments.plan.PROTOCOLS).
+PART2_PREFIX = "p2-"
+
+
 def _tags(runs: pd.DataFrame) -> pd.Series:
     return runs.protocol.str.split("+")
 
@@ -133,8 +137,12 @@ def _with_reruns(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def load(directory: str | Path = DIRECTORY) -> SetupRuns:
-    """The run table in ``directory`` split by what each run is for (``SetupRuns``)."""
+    """The run table of part 1 in ``directory`` split by what each run is for
+    (``SetupRuns``); part 2's runs (distillations, their twins and the teachers trained again
+    for them: protocols named ``p2-...``) are left out."""
     table = _csv(directory, "runs.csv")
+    part2 = table.protocol.str.split("+").apply(lambda tags: any(t.startswith(PART2_PREFIX) for t in tags))
+    table = table[~part2].reset_index(drop=True)
     table["name"] = "L" + table.n_layers.astype(str) + "d" + table.d_model.astype(str)
     table["M"] = table.tokens / table.N
     runs, reruns = _with_reruns(table)

@@ -166,7 +166,29 @@ class Block:
                 "--results", str(self.W / "results"), "--workers-per-gpu", str(self.cfg["workers_per_gpu"]),
                 "--deadline", str(deadline), "--mode", mode, "--throughput", str(self.throughput()),
                 "--graph-below", str(self.cfg.get("graph_below", 0))]
-               + (["--save-teachers"] if self.cfg.get("save_teachers") else []), self.log)
+               + (["--save-teachers"] if self.cfg.get("save_teachers") else [])
+               + (["--share-teacher", "--group-max", str(self.cfg.get("group_max", 4))] if self.sharing(mode) else []),
+               self.log)
+
+    def sharing(self, mode: str) -> bool:
+        """Whether the sweep trains students of one teacher as groups: the block asks for it
+        (``share_teacher``) and the sharing check passed for the step modes the sweep uses
+        (this block's graph_check.json, else the one named by ``checked_by``; a CPU
+        rehearsal trains eager, where the tests check that a group trains as its students
+        alone)."""
+        if not self.cfg.get("share_teacher"):
+            return False
+        if self.tiny:
+            return True
+        check = self.W / "graph_check.json"
+        if not check.exists() and self.cfg.get("checked_by"):
+            check = Path(self.cfg["checked_by"])
+        try:
+            fit = json.loads(check.read_text())["fit_for_sharing"]
+        except (OSError, KeyError, json.JSONDecodeError):
+            return False
+        modes = {mode, "graph"} if mode == "compile" and self.cfg.get("graph_below") else {mode}
+        return all(fit.get(m) for m in modes)
 
     def throughput(self) -> Path:
         """The benchmark rows (an earlier block's, named by ``throughput_from``, then this
@@ -204,8 +226,7 @@ class Block:
             with open(self.cfg["done_from"], newline="") as f:
                 done = {r["run_id"] for r in csv.DictReader(f)}
             without_probe = planmod.unprobed(Path(self.cfg["done_from"]))
-        rows = planmod.block_plan(self.cfg["protocols"], planmod.Setting(half, lr, unprobed=without_probe),
-                                  done).rows() \
+        rows = planmod.plan_of_block(self.cfg, planmod.Setting(half, lr, unprobed=without_probe), done).rows() \
             if not self.tiny else tiny_rows(self.cfg["protocols"])
         self.sweep("main", rows, self.deadline(), mode)
         self.mark("finished")
@@ -247,15 +268,26 @@ def fastest_mode(throughput: Path, allowed: list[str]) -> str:
 
 
 def tiny_rows(protocols: list[str]) -> list[dict]:
-    """A CPU rehearsal's plan (n_ctx 32, vocab 300): two runs of the smallest shape per protocol."""
+    """A CPU rehearsal's plan (n_ctx 32, vocab 300): two runs of the smallest shape per
+    protocol; for a distillation protocol, a teacher, two students of it that can share its
+    forward pass (one of them larger) and a twin, with the priorities of :func:`experiments.plan.block_plan`."""
     rows = []
+    base = {"seed": 0, "teacher_run_id": "", "distill_lambda": 1.0, "distill_tau": 1.0, "distill_topk": 0,
+            "lr": 1e-2, "batch_seqs": 8, "cost_flops": 1e6, "n_layers": 1, "d_model": 64, "tokens": 32 * 8 * 12}
     for k, name in enumerate(protocols):
+        if planmod.PROTOCOLS[name].part == 2:
+            first = 2 * (len(protocols) + k)
+            teacher = f"tiny-{name}-teacher"
+            rows += [{**base, "run_id": teacher, "protocol": planmod.TEACHERS_PROTOCOL, "priority": first,
+                      "split": "teacher", "n_layers": 2}]
+            rows += [{**base, "run_id": f"d-tiny-{name}-{j}", "protocol": name, "priority": first + 1,
+                      "split": "student", "teacher_run_id": teacher, "d_model": d} for j, d in enumerate((64, 128))]
+            rows.append({**base, "run_id": f"tiny-{name}-twin", "protocol": name, "priority": first + 1,
+                         "split": "student"})
+            continue
         for j, lr in enumerate((1e-2, 2e-2, 4e-2) if name == "lr-sweep" else (1e-2,)):
-            rid = f"tiny-{name}-{j}"
-            rows.append({"run_id": rid, "protocol": name, "priority": k, "n_layers": 1, "d_model": 64,
-                         "tokens": 32 * 8 * 12, "split": "student" if name == "twins" else "teacher",
-                         "seed": 0, "teacher_run_id": "", "distill_lambda": 1.0, "distill_tau": 1.0,
-                         "distill_topk": 0, "lr": lr, "batch_seqs": 8, "cost_flops": 1e6})
+            rows.append({**base, "run_id": f"tiny-{name}-{j}", "protocol": name, "priority": k, "lr": lr,
+                         "split": "student" if name == "twins" else "teacher"})
     return rows
 
 

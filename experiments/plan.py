@@ -179,6 +179,164 @@ def unprobed(runs_csv: Path) -> frozenset:
         return frozenset(r["run_id"] for r in csv.DictReader(f) if not r.get("copy_curve"))
 
 
+# -- part 2: distillation ------------------------------------------------------------------
+#
+# A distillation names its teacher by the part-1 run it repeats (``teacher_run_id`` in a
+# protocol's rows, and the teacher's part in the run id), so that ids stay the same from
+# block to block and finished runs drop out of later plans. Checkpoints do not outlive a
+# GPU machine, so every block trains its teachers again (same configuration and seed, id
+# suffix ``teacher_suffix``; :func:`block_plan`) and its rows name that retrained run. The
+# retrained teacher of group g (in the block's order) has priority 2 (P + g), after the P
+# protocols of the block, and its students and their twins that priority + 1: a block cut short leaves
+# whole groups, and a worker waiting for a teacher trains twins meanwhile.
+
+#: Fixed-M teachers (M = 20 on the teacher half) of protocol 1: five sizes, 3.2M-21.8M.
+FIXED_M_TEACHERS = ("L4d256", "L5d256", "L5d320", "L6d384", "L7d512")
+#: Protocol 1's student budgets C = 3 F(N_S) D_S in FLOPs (the teacher's cost is not counted,
+#: as in the paper's IsoFLOP students).
+STUDENT_BUDGETS = (5e14, 1.5e15, 4e15)
+#: Student sizes per budget of protocol 1: the largest sizes that fit the student half.
+ISOFLOP_STUDENTS = 5
+#: Protocol 2: the IsoFLOP profiles of part 1 whose every run teaches, and the teachers of the
+#: largest profile (its measured minimum, L6d384, and the sizes either side: retraining all
+#: seven of its runs would cost 1.4e17 FLOPs, more than half a block).
+ISOFLOP_TEACHER_BUDGETS = (1.5e15, 4e15, 1e16)
+ISOFLOP_2E16_TEACHERS = ("L5d320", "L6d384", "L7d448")
+#: Protocol 2's students (M = 20): 0.11M-4.0M non-embedding parameters, 1.57 decades.
+ISOFLOP_TEACHER_STUDENTS = ("L2d64", "L2d128", "L3d192", "L4d256", "L5d256")
+#: Protocol 3: teachers at M = 20 across the ladder, students at M = 20 ... 320.
+FIXED_M_RANGE_TEACHERS = ("L2d128", "L3d192", "L4d256", "L5d320", "L6d384", "L7d512")
+FIXED_M_STUDENTS = ("L2d128", "L3d192", "L4d256")
+STUDENT_M = (20, 40, 80, 160, 320)
+#: Protocol 4: groups of part-1 runs (size, tokens) of about equal validation loss (measured
+#: in part 1: 1.886, 2.03, 2.19 and 2.35 nats; tests/test_replication_data.py checks the
+#: spread against the table) and students at M = 20.
+EQUAL_LOSS_GROUPS = (
+    (("L7d448", 149188463), ("L6d384", 212451840), ("L5d320", 351380222)),
+    (("L6d384", 111497875), ("L4d256", 285607224), ("L5d320", 120915200)),
+    (("L5d320", 70276044), ("L4d256", 114242890), ("L4d192", 178358418)),
+    (("L4d256", 64281600), ("L3d128", 367976073)),
+)
+EQUAL_LOSS_STUDENTS = ("L3d192", "L4d256", "L5d320")
+#: Protocol 5: seeds 1 and 2 of twenty distillations where the strong students and the
+#: extrapolation targets are: protocol 1's two strongest teachers at its largest budget
+#: (10), protocol 3's largest student from the L5d320 and L7d512 teachers at M = 20, 40, 80
+#: (6; M = 160 would cost 9e16 FLOPs a seed pair) and protocol 4's largest student from the
+#: first teacher of each group (4).
+DISTILL_SEEDS = (1, 2)
+
+
+def teacher_of(name: str, tokens: int) -> str:
+    """The id of the part-1 run (teacher half, seed 0) that a distillation's teacher repeats."""
+    return supervised_id(arch_of(name), tokens, "teacher")
+
+
+_SUPERVISED = re.compile(r"^s-(L\d+d\d+)-D(\d+)-(t|s)-s(\d+)$")
+
+
+def parse_teacher(run_id: str) -> tuple[Architecture, int]:
+    """(architecture, tokens) of a teacher id (a part-1 run id, teacher half, seed 0, or that
+    id with a block's suffix)."""
+    m = _SUPERVISED.match(re.sub(r"-p2[a-z0-9]+$", "", run_id))
+    if not m or m.group(3) != "t" or m.group(4) != "0":
+        raise ValueError(f"teacher id must name a teacher-half seed-0 supervised run, got {run_id!r}")
+    return arch_of(m.group(1)), int(m.group(2))
+
+
+def distillation(s: Setting, teacher: str, arch: Architecture, tokens: int, seed: int = 0) -> dict | None:
+    """A distillation on the student half (lambda 1, tau 1, full distribution) from the teacher
+    of part-1 id ``teacher``, or None if it would exceed MAX_EPOCHS or take fewer than
+    MIN_STEPS steps. ``cost_flops`` counts the student's training and the teacher's forward
+    pass on the student's tokens."""
+    if tokens > s.max_tokens or steps_of(arch, tokens) < MIN_STEPS:
+        return None
+    t_arch, t_tokens = parse_teacher(teacher)
+    return {"run_id": distill_id(f"{t_arch.name}-D{t_tokens}", arch, tokens, seed), "n_layers": arch.n_layers,
+            "d_model": arch.d_model, "tokens": tokens, "split": "student", "seed": seed,
+            "teacher_run_id": teacher, "distill_lambda": 1.0, "distill_tau": 1.0, "distill_topk": 0,
+            "lr": s.lr_of(arch), "batch_seqs": batch_seqs(arch),
+            "cost_flops": (3.0 * arch.forward_flops_per_token + t_arch.forward_flops_per_token) * tokens}
+
+
+def isoflop_students(s: Setting, C: float) -> list[Architecture]:
+    """The ISOFLOP_STUDENTS largest sizes whose run at budget ``C`` fits the student half."""
+    fit = [a for a in family() if distillation(s, teacher_of("L2d64", m_tokens(arch_of("L2d64"), 20)),
+                                               a, isoflop_tokens(a, C)) is not None]
+    return sorted(fit, key=lambda a: a.non_embedding_params)[-ISOFLOP_STUDENTS:]
+
+
+def fixed_m_isoflop_students(s: Setting) -> Iterable[dict]:
+    for t in FIXED_M_TEACHERS:
+        teacher = teacher_of(t, m_tokens(arch_of(t), LADDER_M))
+        for C in STUDENT_BUDGETS:
+            for a in isoflop_students(s, C):
+                yield distillation(s, teacher, a, isoflop_tokens(a, C))
+
+
+def isoflop_teachers(s: Setting) -> list[str]:
+    """Protocol 2's teachers: part 1's IsoFLOP runs (every one of ISOFLOP_TEACHER_BUDGETS'
+    profiles, ISOFLOP_2E16_TEACHERS of the 2e16 profile)."""
+    out = []
+    for C in ISOFLOP_BUDGETS:
+        for r in isoflop_runs(C)(s):
+            if r is not None and (C in ISOFLOP_TEACHER_BUDGETS or
+                                  (C == 2e16 and f"L{r['n_layers']}d{r['d_model']}" in ISOFLOP_2E16_TEACHERS)):
+                out.append(r["run_id"])
+    return out
+
+
+def isoflop_teacher_students(s: Setting) -> Iterable[dict]:
+    for teacher in isoflop_teachers(s):
+        for name in ISOFLOP_TEACHER_STUDENTS:
+            a = arch_of(name)
+            yield distillation(s, teacher, a, m_tokens(a, LADDER_M))
+
+
+def fixed_m_students(s: Setting) -> Iterable[dict]:
+    for t in FIXED_M_RANGE_TEACHERS:
+        teacher = teacher_of(t, m_tokens(arch_of(t), LADDER_M))
+        for name in FIXED_M_STUDENTS:
+            a = arch_of(name)
+            for M in STUDENT_M:
+                yield distillation(s, teacher, a, m_tokens(a, M))
+
+
+def equal_loss_students(s: Setting) -> Iterable[dict]:
+    for group in EQUAL_LOSS_GROUPS:
+        for t, tokens in group:
+            for name in EQUAL_LOSS_STUDENTS:
+                a = arch_of(name)
+                yield distillation(s, teacher_of(t, tokens), a, m_tokens(a, LADDER_M))
+
+
+def seeded_configs(s: Setting) -> list[dict]:
+    """The twenty seed-0 distillations that protocol 5 repeats (see DISTILL_SEEDS)."""
+    out = []
+    for t in FIXED_M_TEACHERS[-2:]:
+        teacher = teacher_of(t, m_tokens(arch_of(t), LADDER_M))
+        out += [distillation(s, teacher, a, isoflop_tokens(a, STUDENT_BUDGETS[-1]))
+                for a in isoflop_students(s, STUDENT_BUDGETS[-1])]
+    for t in ("L5d320", "L7d512"):
+        a = arch_of(FIXED_M_STUDENTS[-1])
+        out += [distillation(s, teacher_of(t, m_tokens(arch_of(t), LADDER_M)), a, m_tokens(a, M)) for M in STUDENT_M[:3]]
+    for group in EQUAL_LOSS_GROUPS:
+        a = arch_of(EQUAL_LOSS_STUDENTS[-1])
+        out.append(distillation(s, teacher_of(*group[0]), a, m_tokens(a, LADDER_M)))
+    return [r for r in out if r is not None]
+
+
+def seed_distillations(s: Setting) -> Iterable[dict]:
+    for r in seeded_configs(s):
+        a = architecture(r["n_layers"], r["d_model"])
+        for seed in DISTILL_SEEDS:
+            yield distillation(s, r["teacher_run_id"], a, r["tokens"], seed)
+
+
+def twin_of(s: Setting, run: dict) -> dict:
+    """A distillation's supervised twin: same size, tokens and seed on the student half."""
+    return supervised(s, architecture(run["n_layers"], run["d_model"]), run["tokens"], "student", run["seed"])
+
+
 @dataclass(frozen=True)
 class Protocol:
     """One protocol of the replication: its runs, and one sentence for the design table."""
@@ -186,6 +344,7 @@ class Protocol:
     name: str
     what: str
     runs: Callable[[Setting], Iterable[dict]]
+    part: int = 1  # of the replication: 1 supervised, 2 distillation
 
 
 def _budget_tag(C: float) -> str:
@@ -203,7 +362,25 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("twins", "student-half twins (M = 20) of the student sizes part 2 distils", twin_runs),
     Protocol("probe", "the supervised protocols' finished runs that lack the copying probe, trained "
              "again with it (id suffix -r1)", probe_reruns),
+    Protocol("p2-fixed-m-teachers", f"fixed-M teachers / IsoFLOP students: {len(FIXED_M_TEACHERS)} teachers at "
+             f"M = {LADDER_M} x {len(STUDENT_BUDGETS)} student budgets x the {ISOFLOP_STUDENTS} largest students "
+             "that fit each", fixed_m_isoflop_students, part=2),
+    Protocol("p2-isoflop-teachers", "IsoFLOP teachers / fixed-M students: every IsoFLOP run of part 1 at 1.5e15, "
+             f"4e15 and 1e16 and three at 2e16 x {len(ISOFLOP_TEACHER_STUDENTS)} students at M = {LADDER_M}",
+             isoflop_teacher_students, part=2),
+    Protocol("p2-fixed-m-students", f"fixed-M teachers / fixed-M students: {len(FIXED_M_RANGE_TEACHERS)} teachers "
+             f"at M = {LADDER_M} x {len(FIXED_M_STUDENTS)} students at M = {min(STUDENT_M)} ... {max(STUDENT_M)} "
+             "(where the student half allows)", fixed_m_students, part=2),
+    Protocol("p2-equal-loss", f"teacher-loss equivalence: {len(EQUAL_LOSS_GROUPS)} groups of part-1 runs of about "
+             f"equal loss and different (N_T, D_T) x {len(EQUAL_LOSS_STUDENTS)} students at M = {LADDER_M}",
+             equal_loss_students, part=2),
+    Protocol("p2-seeds", f"seeds 1 and 2 of twenty distillations (the strong students and the extrapolation "
+             "targets)", seed_distillations, part=2),
 )}
+#: The protocol of the teachers each part-2 block trains again (not a protocol of its own:
+#: :func:`block_plan` adds them).
+TEACHERS_PROTOCOL = "p2-teachers"
+_SUFFIX = re.compile(r"^-p2[a-z0-9]+$")
 
 
 class Plan:
@@ -225,16 +402,54 @@ class Plan:
         return sorted(self.runs.values(), key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"]))
 
 
-def block_plan(protocols: list[str], setting: Setting, done: set[str] = frozenset()) -> Plan:
-    """The runs of ``protocols`` (in this order of priority), leaving out ids in ``done``."""
+def block_plan(protocols: list[str], setting: Setting, done: set[str] = frozenset(),
+               teachers: list[str] | None = None, teacher_suffix: str = "") -> Plan:
+    """The runs of ``protocols`` (in this order of priority), leaving out ids in ``done``.
+
+    Distillations (part 2) go by teacher group: each teacher that a remaining distillation
+    needs (only those of ``teachers``, part-1 run ids in this order, if given) is trained
+    again under its id plus ``teacher_suffix`` (``-p2`` and letters or digits) at priority
+    2 (len(protocols) + g), and its distillations, each with its twin (:func:`twin_of`), at
+    that priority + 1."""
     plan = Plan()
+    groups: dict[str, list] = {}
     for k, name in enumerate(protocols):
         if name not in PROTOCOLS:
             raise ValueError(f"unknown protocol {name!r}; known: {sorted(PROTOCOLS)}")
         for run in PROTOCOLS[name].runs(setting):
-            if run is not None and run["run_id"] not in done:
+            if run is None or run["run_id"] in done:
+                continue
+            if run["teacher_run_id"]:
+                groups.setdefault(run["teacher_run_id"], []).append((run, name))
+            else:
                 plan.add(run, name, k)
+    if teachers is not None:
+        for t in teachers:
+            parse_teacher(t)  # a malformed id is an error; a teacher with nothing left to teach drops out
+        groups = {t: groups[t] for t in teachers if t in groups}
+    if groups and not _SUFFIX.match(teacher_suffix):
+        raise ValueError(f"teacher_suffix must be '-p2' and letters or digits (teachers are trained again under "
+                         f"their id plus it), got {teacher_suffix!r}")
+    for g, (teacher, members) in enumerate(groups.items()):
+        t_arch, t_tokens = parse_teacher(teacher)
+        retrained = supervised(setting, t_arch, t_tokens, "teacher")
+        if retrained is None or retrained["run_id"] != teacher:
+            raise ValueError(f"teacher {teacher!r} is not a run part 1 could plan in this setting")
+        retrained = {**retrained, "run_id": teacher + teacher_suffix}
+        first = 2 * (len(protocols) + g)
+        plan.add(retrained, TEACHERS_PROTOCOL, first)
+        for run, name in members:
+            plan.add({**run, "teacher_run_id": retrained["run_id"]}, name, first + 1)
+            twin = twin_of(setting, run)
+            if twin["run_id"] not in done:
+                plan.add(twin, name, first + 1)
     return plan
+
+
+def plan_of_block(block: dict, setting: Setting, done: set[str] = frozenset()) -> Plan:
+    """The plan of a block's configuration (:func:`read_block`): its protocols, and for part
+    2 its teachers and their suffix."""
+    return block_plan(block["protocols"], setting, done, block.get("teachers"), block.get("teacher_suffix", ""))
 
 
 def write_plan(plan: Plan, path: Path) -> None:
@@ -264,7 +479,8 @@ def read_plan(path: Path) -> list[dict]:
 #: The keys of a block's configuration (what ``experiments.block`` reads; the rest describes it).
 BLOCK_KEYS = frozenset({"name", "what", "usage", "session_seconds", "mps", "workers_per_gpu", "benchmark",
                         "check_modes", "checked_by", "mode", "graph_below", "throughput_from", "lr_from",
-                        "done_from", "first", "protocols", "save_teachers"})
+                        "done_from", "first", "protocols", "save_teachers", "teachers", "teacher_suffix",
+                        "share_teacher", "group_max"})
 
 
 def read_block(path: Path) -> dict:
@@ -280,24 +496,40 @@ def read_block(path: Path) -> dict:
     return block
 
 
-def expected_minutes(rows: list[dict], throughput: list[dict], mode: str) -> float:
-    """GPU minutes of the runs at the benchmark's model FLOP/s of each size in step mode
-    ``mode`` (the nearest measured size where a size was not measured), one run at a time."""
+def rates_of(throughput: list[dict], mode: str) -> Callable[[Architecture], float]:
+    """Model FLOP/s of a size in step mode ``mode`` at the benchmark (the nearest measured
+    size where a size was not measured)."""
     rate = {(int(t["n_layers"]), int(t["d_model"])): float(t["model_flops_per_s"])
             for t in throughput if t["mode"] == mode}
     if not rate:
         raise ValueError(f"the throughput table has no rows of mode {mode!r}")
-    known = sorted(rate.items(), key=lambda kv: architecture(*kv[0]).non_embedding_params)
-    total = 0.0
-    for r in rows:
-        key = (r["n_layers"], r["d_model"])
+
+    def of(arch: Architecture) -> float:
+        key = (arch.n_layers, arch.d_model)
         if key in rate:
-            v = rate[key]
-        else:  # the nearest measured size
-            n = architecture(*key).non_embedding_params
-            v = min(known, key=lambda kv: abs(math.log(architecture(*kv[0]).non_embedding_params / n)))[1]
-        total += r["cost_flops"] / v
-    return total / 60.0
+            return rate[key]
+        n = arch.non_embedding_params
+        return min(rate.items(), key=lambda kv: abs(math.log(architecture(*kv[0]).non_embedding_params / n)))[1]
+    return of
+
+
+def run_seconds(r: dict, rate: Callable[[Architecture], float], teacher: Architecture | None = None) -> float:
+    """Seconds of run ``r`` alone: its training, 3 F(N) D, at ``rate`` of its size, and for a
+    distillation the teacher's forward pass, F(N_T) D, at ``rate`` of the teacher's size
+    (``teacher``, or parsed from the run's teacher id)."""
+    a = architecture(r["n_layers"], r["d_model"])
+    seconds = 3.0 * a.forward_flops_per_token * r["tokens"] / rate(a)
+    if r["teacher_run_id"]:
+        t = teacher or parse_teacher(r["teacher_run_id"])[0]
+        seconds += t.forward_flops_per_token * r["tokens"] / rate(t)
+    return seconds
+
+
+def expected_minutes(rows: list[dict], throughput: list[dict], mode: str) -> float:
+    """GPU minutes of the runs at the benchmark's model FLOP/s of each size in step mode
+    ``mode`` (:func:`run_seconds`), one run at a time."""
+    rate = rates_of(throughput, mode)
+    return sum(run_seconds(r, rate) for r in rows) / 60.0
 
 
 def design_table(setting: Setting, protocols: list[str] | None = None) -> list[dict]:
@@ -337,7 +569,7 @@ def main(argv=None):
         with open(a.done, newline="") as f:
             done = {r["run_id"] for r in csv.DictReader(f)}
         without_probe = unprobed(a.done)
-    plan = block_plan(block["protocols"], Setting(a.half_tokens, lr, unprobed=without_probe), done)
+    plan = plan_of_block(block, Setting(a.half_tokens, lr, unprobed=without_probe), done)
     write_plan(plan, a.out)
     rows = plan.rows()
     print(f"{len(rows)} runs, {sum(r['cost_flops'] for r in rows):.3e} model FLOPs, "

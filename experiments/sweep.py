@@ -170,6 +170,7 @@ class Worker:
         waiting = False
         failed = {p.name for p in (self.R / "failed").glob("*")}
         claimed = {p.name for p in (self.R / "claims").iterdir()}
+        busy = len(claimed - set(rows) - failed)  # runs in progress on the other workers
         group = []
         for r in sorted(self.plans(), key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
             if group and r["priority"] != group[0]["priority"]:
@@ -189,7 +190,7 @@ class Worker:
                 if not (self.R / "ckpt" / f"{t}.pt").exists():
                     waiting = True
                     continue
-            if not self.in_time(group + [r]):
+            if not self.in_time(group + [r], busy, rows.get(t) if t else None):
                 continue
             try:
                 fd = os.open(self.R / "claims" / rid, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -210,21 +211,42 @@ class Worker:
         cfg = self.config(r)
         return tuple(getattr(cfg, f) for f in SHARED_FIELDS) + (step_mode(r, self.args.mode, self.args.graph_below),)
 
-    def in_time(self, runs: list[dict]) -> bool:
-        """Whether ``runs``, one after another at their expected rates (a shared teacher only
-        shortens a group), end before the deadline; true without a deadline or a rate."""
+    def in_time(self, runs: list[dict], busy: int = 0, teacher_row: dict | None = None) -> bool:
+        """Whether ``runs`` (one run, or a group of one teacher's students) end before the
+        deadline at their expected rates (:meth:`expected_rate`, with ``busy`` other runs on
+        the GPU): the students' training (their ``cost_flops`` less the teacher's forward pass)
+        one after another, and the teacher's forward pass (its size from ``teacher_row``, the
+        teacher's row) over the longest student's tokens if they share it, over each
+        student's if not; true without a deadline or a rate."""
         if not self.args.deadline:
             return True
-        rates = [self.expected_rate(r) for r in runs]
-        if min(rates) <= 0:
-            return True
-        return time.time() + sum(r["cost_flops"] / x for r, x in zip(runs, rates)) <= self.args.deadline
+        rate = {}
 
-    def expected_rate(self, r: dict) -> float:
-        """Model FLOP/s this worker should reach on run ``r``: its own median on finished runs
-        of that size, else the benchmark's rate (this mode, the nearest measured size) shared
-        by every worker of the GPU, else ``--rate-hint``; 0 if none is known (then no
-        deadline check)."""
+        def of(arch):
+            key = (arch.n_layers, arch.d_model)
+            if key not in rate:
+                rate[key] = self.expected_rate({"n_layers": arch.n_layers, "d_model": arch.d_model}, busy)
+            return rate[key]
+
+        archs = [architecture(r["n_layers"], r["d_model"]) for r in runs]
+        if min(of(a) for a in archs) <= 0:
+            return True
+        forward = [0.0] * len(runs)  # the teacher's forward FLOPs in each run's cost (experiments.plan.distillation)
+        if teacher_row and teacher_row.get("n_layers"):
+            ta = architecture(int(teacher_row["n_layers"]), int(teacher_row["d_model"]))
+            forward = [ta.forward_flops_per_token * r["tokens"] for r in runs]
+            if of(ta) <= 0:
+                return True
+        seconds = sum((r["cost_flops"] - f) / of(a) for a, r, f in zip(archs, runs, forward))
+        if any(forward):
+            seconds += (max(forward) if self.args.share_teacher else sum(forward)) / of(ta)
+        return time.time() + seconds <= self.args.deadline
+
+    def expected_rate(self, r: dict, busy: int = 0) -> float:
+        """Model FLOP/s this worker should reach on a run of ``r``'s size: its own median on
+        finished runs of that size, else the benchmark's rate (this mode, the nearest
+        measured size) shared with the ``busy`` runs in progress on the other workers of the
+        GPU, else ``--rate-hint``; 0 if none is known (then no deadline check)."""
         name = f"L{r['n_layers']}d{r['d_model']}"
         if self.rate.get(name):
             return float(np.median(self.rate[name]))
@@ -232,7 +254,7 @@ class Worker:
         if measured:  # the benchmark's rate of the nearest measured size
             n = architecture(r["n_layers"], r["d_model"]).non_embedding_params
             near = min(measured, key=lambda k: abs(np.log(by_name(k).non_embedding_params / n)))
-            return measured[near] / max(1, self.args.workers_per_gpu)
+            return measured[near] / min(max(1, self.args.workers_per_gpu), 1 + busy)
         return self.args.rate_hint
 
     def teacher(self, run_id: str) -> Transformer:

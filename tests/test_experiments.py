@@ -354,7 +354,7 @@ def test_protocols_meet_the_design():
         for r in prof:
             a = architecture(r["n_layers"], r["d_model"])
             assert 3 * a.forward_flops_per_token * r["tokens"] == pytest.approx(C, rel=1e-6)
-    everything = planmod.block_plan(list(planmod.PROTOCOLS), s).rows()
+    everything = planmod.block_plan([n for n, p in planmod.PROTOCOLS.items() if p.part == 1], s).rows()
     for r in everything:
         a = architecture(r["n_layers"], r["d_model"])
         assert r["tokens"] <= 4 * s.half_tokens
@@ -581,6 +581,34 @@ def test_gpu_block_rehearsed_on_the_cpu(tiny_corpus, tmp_path):
     assert json.loads((tmp_path / "out" / "lr_choice.json").read_text())["lr"]
 
 
+def test_part2_block_rehearsed_on_the_cpu(tiny_corpus, tmp_path):
+    """A part-2 block's calls: each protocol's teacher trained first and saved, its two
+    students trained as one group sharing its forward pass, and a twin; the table carries
+    the share columns."""
+    out, _ = tiny_corpus
+    carry = tmp_path / "carry"
+    corpusmod.pack(out, carry, part_bytes=10 ** 9)
+    config = ROOT / "experiments" / "blocks" / "v2-part2-a.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), REPLICATION_GIT_REV="test", CUDA_VISIBLE_DEVICES="",
+               OUT=str(tmp_path / "out"))
+    cmd = [sys.executable, "-m", "experiments.block", "call", str(config), "--work", str(tmp_path / "work"),
+           "--carry", str(carry), "--tiny", "--sleep", "300"]
+    subprocess.run(cmd, check=True, env=env, timeout=600)
+    with open(tmp_path / "out" / "runs.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == RUN_COLUMNS + SHARE_COLUMNS
+        rows = {r["run_id"]: r for r in reader}
+    block = planmod.read_block(config)
+    assert {r["protocol"] for r in rows.values()} == set(block["protocols"]) | {planmod.TEACHERS_PROTOCOL}
+    for name in block["protocols"]:
+        students = [r for r in rows.values() if r["protocol"] == name and r["objective"] == "distillation"]
+        assert len(students) == 2 and {r["teacher_shared_by"] for r in students} == {"2"}, name
+        teacher = rows[students[0]["teacher_run_id"]]
+        assert teacher["protocol"] == planmod.TEACHERS_PROTOCOL and students[0]["teacher_loss"] == teacher["val_ce"]
+        assert (tmp_path / "work" / "results" / "ckpt" / f"{teacher['run_id']}.pt").exists()
+    assert "--share-teacher" in (tmp_path / "out" / "block.log").read_text()
+
+
 def _ingest_setup(tmp_path, sha="abc"):
     data, results = tmp_path / "data", tmp_path / "results"
     data.mkdir()
@@ -634,3 +662,115 @@ def test_share_bench_times_a_group_against_its_students_alone():
     assert row["teacher_forward_flops"] == pytest.approx(by_name("L2d64").forward_flops_per_token * 2 * N_CTX * 4 * 6)
     with pytest.raises(ValueError, match="mode must be one of"):
         bench("L2d64", ["L2d64"], "fast", 1024, "cpu")
+
+
+PART2 = [n for n, p in planmod.PROTOCOLS.items() if p.part == 2]
+HALF = 198_123_305  # the student half of corpus v2 (the smaller half: what the blocks plan with)
+
+
+def _distillations(s, name):
+    return [r for r in planmod.PROTOCOLS[name].runs(s) if r is not None]
+
+
+def test_part2_protocols_meet_the_issue():
+    """Issue 19's design: the five protocols' sizes, budgets, ratios, groups and seeds, every
+    run within four epochs of the student half and at least 1000 steps, 300 distillations."""
+    s = planmod.Setting(HALF)
+    N = lambda r: architecture(r["n_layers"], r["d_model"]).non_embedding_params  # noqa: E731
+    p1 = _distillations(s, "p2-fixed-m-teachers")
+    per_teacher = {}
+    for r in p1:
+        a = architecture(r["n_layers"], r["d_model"])
+        C = 3 * a.forward_flops_per_token * r["tokens"]
+        per_teacher.setdefault(r["teacher_run_id"], {}).setdefault(round(C, -12), set()).add(a.name)
+    assert len(per_teacher) >= 5
+    assert all(len(b) >= 3 and all(len(v) == 5 for v in b.values()) for b in per_teacher.values())
+    p2 = _distillations(s, "p2-isoflop-teachers")
+    iso = {r["run_id"] for C in (1.5e15, 4e15, 1e16) for r in planmod.isoflop_runs(C)(s) if r is not None}
+    assert iso <= {r["teacher_run_id"] for r in p2}
+    Ns = {N(r) for r in p2}
+    assert len(Ns) >= 5 and math.log10(max(Ns) / min(Ns)) >= 1.5
+    p3 = _distillations(s, "p2-fixed-m-students")
+    assert len({N(r) for r in p3}) >= 3
+    tN = {planmod.parse_teacher(r["teacher_run_id"])[0].non_embedding_params for r in p3}
+    assert min(tN) < 0.4e6 and max(tN) > 20e6
+    for name in planmod.FIXED_M_STUDENTS:
+        a = planmod.arch_of(name)
+        fits = {M for M in planmod.STUDENT_M if planmod.m_tokens(a, M) <= s.max_tokens}
+        got = {round(r["tokens"] / a.non_embedding_params) for r in p3 if (r["n_layers"], r["d_model"]) == (a.n_layers, a.d_model)}
+        assert got == fits and {20, 40, 80} <= got, name
+    assert {320} <= {round(r["tokens"] / N(r)) for r in p3}
+    p4 = _distillations(s, "p2-equal-loss")
+    assert len(planmod.EQUAL_LOSS_GROUPS) >= 4
+    for group in planmod.EQUAL_LOSS_GROUPS:
+        ids = {planmod.teacher_of(*t) for t in group}
+        assert len({planmod.arch_of(t).non_embedding_params for t, _ in group}) == len(group) >= 2
+        students = {N(r) for r in p4 if r["teacher_run_id"] in ids}
+        assert len(students) >= 3 and planmod.arch_of(planmod.EQUAL_LOSS_STUDENTS[-1]).non_embedding_params in students
+    seeded = planmod.seeded_configs(s)
+    everything = {r["run_id"]: r for name in PART2 for r in _distillations(s, name)}
+    assert len(seeded) >= 20 and all(r["run_id"] in everything for r in seeded)
+    key = lambda r: (r["teacher_run_id"], r["n_layers"], r["d_model"], r["tokens"])  # noqa: E731
+    seeds = {}
+    for r in everything.values():
+        seeds.setdefault(key(r), set()).add(r["seed"])
+    assert sum(v == {0, 1, 2} for v in seeds.values()) >= 20
+    assert len(everything) >= 300
+    for r in everything.values():
+        a = architecture(r["n_layers"], r["d_model"])
+        assert r["tokens"] <= 4 * HALF and planmod.steps_of(a, r["tokens"]) >= planmod.MIN_STEPS
+        assert r["split"] == "student" and r["run_id"].startswith("d-")
+
+
+def test_part2_block_plan_groups_teachers_with_their_students_and_twins():
+    s = planmod.Setting(HALF)
+    plan = planmod.block_plan(PART2, s, teacher_suffix="-p2x").rows()
+    teachers = [r for r in plan if r["protocol"] == planmod.TEACHERS_PROTOCOL]
+    assert all(r["run_id"].endswith("-p2x") and r["split"] == "teacher" and r["priority"] % 2 == 0 for r in teachers)
+    prio = {r["run_id"]: r["priority"] for r in teachers}
+    ids = {r["run_id"] for r in plan}
+    for r in plan:
+        if r["teacher_run_id"]:
+            assert r["priority"] == prio[r["teacher_run_id"]] + 1
+            twin = planmod.twin_of(s, r)
+            assert twin["run_id"] in ids
+    # a teacher list keeps its order and drops what it does not name; finished runs drop out
+    some = [planmod.teacher_of("L5d320", 120915200), planmod.teacher_of("L2d64", 358733584)]
+    two = planmod.block_plan(PART2, s, teacher_suffix="-p2b", teachers=some).rows()
+    order = [r["run_id"] for r in two if r["protocol"] == planmod.TEACHERS_PROTOCOL]
+    assert order == [t + "-p2b" for t in some]
+    done = {r["run_id"] for r in two if r["teacher_run_id"] == some[1] + "-p2b"}
+    left = planmod.block_plan(PART2, s, done, teachers=some, teacher_suffix="-p2b").rows()
+    assert [r["run_id"] for r in left if r["protocol"] == planmod.TEACHERS_PROTOCOL] == [some[0] + "-p2b"]
+    with pytest.raises(ValueError, match="teacher_suffix"):
+        planmod.block_plan(PART2, s, teachers=some)
+    with pytest.raises(ValueError, match="teacher id"):
+        planmod.block_plan(PART2, s, teachers=["s-L5d320-D1-s-s0"], teacher_suffix="-p2b")
+
+
+def test_distillation_time_counts_the_teacher_forward_pass():
+    s = planmod.Setting(HALF)
+    r = planmod.distillation(s, planmod.teacher_of("L7d512", 435985920), planmod.arch_of("L2d128"), 7554560)
+    S, T = planmod.arch_of("L2d128"), planmod.arch_of("L7d512")
+    assert r["cost_flops"] == pytest.approx((3 * S.forward_flops_per_token + T.forward_flops_per_token) * 7554560)
+    rate = lambda a: 1e12 if a.name == "L2d128" else 1e14  # noqa: E731
+    assert planmod.run_seconds(r, rate) == pytest.approx(3 * S.forward_flops_per_token * 7554560 / 1e12
+                                                         + T.forward_flops_per_token * 7554560 / 1e14)
+    assert planmod.distillation(s, r["teacher_run_id"], S, 10 ** 10) is None  # past four epochs
+
+
+def test_benchmark_rate_is_shared_only_with_the_runs_in_progress(tiny_corpus, tmp_path):
+    from experiments.sweep import Worker, parse_args
+
+    out, _ = tiny_corpus
+    tp = tmp_path / "tp.csv"
+    a = planmod.arch_of("L2d64")
+    tp.write_text("name,n_layers,d_model,mode,batch_seqs,model_flops_per_s\n"
+                  f"L2d64,2,64,eager,{planmod.batch_seqs(a)},4e12\n")
+    (tmp_path / "plans").mkdir()
+    args = parse_args(["worker", "--plan-dir", str(tmp_path / "plans"), "--corpus", str(out), "--results",
+                       str(tmp_path / "r"), "--vocab", str(VOCAB), "--n-ctx", str(N_CTX), "--throughput", str(tp),
+                       "--workers-per-gpu", "4"])
+    w = Worker(args, "cpu", "me")
+    r = {"n_layers": 2, "d_model": 64}
+    assert [w.expected_rate(r, busy) for busy in (0, 1, 3, 7)] == [4e12, 2e12, 1e12, 1e12]

@@ -105,3 +105,32 @@ def test_corpus_meets_the_issue(manifest):
     assert manifest["tokens"]["validation"] >= 2e6
     for pair in ("validation->teacher", "validation->student"):
         assert manifest["overlap"]["pairs"][pair]["near_duplicate_char_share"] < 0.01
+
+
+PART2 = [n for n, p in planmod.PROTOCOLS.items() if p.part == 2]
+
+
+def test_part2_teachers_are_part1_runs_trained_again_as_they_were(runs, manifest):
+    """Every teacher of part 2 is a part-1 run of the table, and the block's retrained
+    teacher has its configuration (learning rate, batch, steps)."""
+    lr = json.loads((DATA / "lr_choice.json").read_text())["lr"]
+    s = planmod.Setting(_half(manifest), lr)
+    by_id = {r["run_id"]: r for r in runs}
+    plan = planmod.block_plan(PART2, s, teacher_suffix="-p2check").rows()
+    teachers = [r for r in plan if r["protocol"] == planmod.TEACHERS_PROTOCOL]
+    assert len(teachers) >= 25
+    for t in teachers:
+        old = by_id[t["run_id"][:-len("-p2check")]]
+        assert float(old["lr"]) == pytest.approx(t["lr"], rel=1e-12) and int(old["batch_size"]) == t["batch_seqs"]
+        assert int(old["steps"]) == planmod.steps_of(planmod.arch_of(f"L{t['n_layers']}d{t['d_model']}"), t["tokens"])
+
+
+def test_equal_loss_groups_have_equal_loss_in_part1(runs):
+    """Protocol 4's teachers of one group ended part 1 within 1.2% of each other (the pooled
+    seed noise is 0.59% a run), and their sizes differ by at least 1.5x across the group."""
+    loss = {r["run_id"]: float(r["val_ce"]) for r in runs}
+    for group in planmod.EQUAL_LOSS_GROUPS:
+        v = [loss[planmod.teacher_of(*t)] for t in group]
+        assert max(v) / min(v) - 1 < 0.012, group
+        Ns = [planmod.arch_of(t).non_embedding_params for t, _ in group]
+        assert max(Ns) / min(Ns) >= 1.5, group
