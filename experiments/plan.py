@@ -532,16 +532,40 @@ def expected_minutes(rows: list[dict], throughput: list[dict], mode: str) -> flo
     return sum(run_seconds(r, rate) for r in rows) / 60.0
 
 
-def design_table(setting: Setting, protocols: list[str] | None = None) -> list[dict]:
-    """One row per protocol (all of :data:`PROTOCOLS` by default): what it runs, how many
-    runs, the sizes it spans and its model FLOPs; the book's design table."""
+def design_table(setting: Setting, protocols: list[str] | None = None, part: int = 1) -> list[dict]:
+    """One row per protocol (those of ``part`` by default): what it runs, how many runs, the
+    sizes it spans, its model FLOPs and, for distillations, how many teachers and the
+    teacher forward passes' share of those FLOPs; the design table of the book and of
+    ``python -m experiments.plan --design``."""
     out = []
-    for name in protocols or list(PROTOCOLS):
+    for name in protocols or [n for n, p in PROTOCOLS.items() if p.part == part]:
         rows = [r for r in PROTOCOLS[name].runs(setting) if r is not None]
         Ns = [architecture(r["n_layers"], r["d_model"]).non_embedding_params for r in rows]
+        forward = sum(parse_teacher(r["teacher_run_id"])[0].forward_flops_per_token * r["tokens"]
+                      for r in rows if r["teacher_run_id"])
+        flops = sum(r["cost_flops"] for r in rows)
         out.append({"protocol": name, "what": PROTOCOLS[name].what, "runs": len(rows),
+                    "teachers": len({r["teacher_run_id"] for r in rows if r["teacher_run_id"]}),
                     "N_min": min(Ns) if Ns else 0, "N_max": max(Ns) if Ns else 0,
-                    "model_flops": sum(r["cost_flops"] for r in rows)})
+                    "model_flops": flops, "teacher_forward_share": forward / flops if flops else 0.0})
+    return out
+
+
+def part2_totals(setting: Setting, done: set[str] = frozenset()) -> dict:
+    """What part 2 still has to run (every part-2 protocol less ``done``), each teacher
+    trained once: distillations, twins, teachers and their model FLOPs."""
+    rows = block_plan([n for n, p in PROTOCOLS.items() if p.part == 2], setting, done,
+                      teacher_suffix="-p2all").rows()
+    kinds = {"distillations": [r for r in rows if r["teacher_run_id"]],
+             "teachers": [r for r in rows if r["protocol"] == TEACHERS_PROTOCOL]}
+    kinds["twins"] = [r for r in rows if not r["teacher_run_id"] and r["protocol"] != TEACHERS_PROTOCOL]
+    out = {}
+    for k, v in kinds.items():
+        out[k] = len(v)
+        out[f"{k}_flops"] = sum(r["cost_flops"] for r in v)
+    out["teacher_forward_flops"] = sum(parse_teacher(r["teacher_run_id"])[0].forward_flops_per_token * r["tokens"]
+                                       for r in kinds["distillations"])
+    out["model_flops"] = sum(r["cost_flops"] for r in rows)
     return out
 
 
@@ -553,22 +577,41 @@ def summary(plan: Plan) -> dict:
     return out
 
 
+def print_design(setting: Setting, part: int, done: set[str]) -> None:
+    for r in design_table(setting, part=part):
+        share = f", teacher forward {r['teacher_forward_share']:.0%}" if r["teachers"] else ""
+        print(f"{r['protocol']}: {r['runs']} runs, {r['teachers']} teachers, N {r['N_min'] / 1e6:.2f}M-"
+              f"{r['N_max'] / 1e6:.2f}M, {r['model_flops']:.2e} model FLOPs{share}\n    {r['what']}")
+    if part == 2:
+        t = part2_totals(setting, done)
+        print(f"left to run: {t['distillations']} distillations ({t['distillations_flops']:.2e} FLOPs, teacher "
+              f"forward passes {t['teacher_forward_flops']:.2e} of them), {t['twins']} twins "
+              f"({t['twins_flops']:.2e}), {t['teachers']} teachers trained once ({t['teachers_flops']:.2e}): "
+              f"{t['model_flops']:.2e} model FLOPs")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="write the run plan of a GPU block")
-    ap.add_argument("--block", type=Path, required=True, help="experiments/blocks/NAME.json")
+    ap.add_argument("--block", type=Path, help="experiments/blocks/NAME.json")
     ap.add_argument("--half-tokens", type=int, required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path, help="the block's plan (a CSV)")
+    ap.add_argument("--design", type=int, choices=(1, 2), help="print the design table of part 1 or 2 instead")
     ap.add_argument("--lr", type=Path, help="learning rates per size (data/replication/lr_choice.json)")
     ap.add_argument("--done", type=Path, help="runs.csv whose runs are left out")
     ap.add_argument("--throughput", type=Path, help="throughput.csv for the expected GPU minutes")
     a = ap.parse_args(argv)
-    block = read_block(a.block)
+    if a.design is None and (a.block is None or a.out is None):
+        ap.error("give --block and --out (a block's plan), or --design 1|2")
     lr = json.loads(a.lr.read_text())["lr"] if a.lr else {}
     done, without_probe = set(), frozenset()
     if a.done and a.done.exists():
         with open(a.done, newline="") as f:
             done = {r["run_id"] for r in csv.DictReader(f)}
         without_probe = unprobed(a.done)
+    if a.design:
+        print_design(Setting(a.half_tokens, lr, unprobed=without_probe), a.design, done)
+        return
+    block = read_block(a.block)
     plan = plan_of_block(block, Setting(a.half_tokens, lr, unprobed=without_probe), done)
     write_plan(plan, a.out)
     rows = plan.rows()
