@@ -306,7 +306,16 @@ def _completion_calls(table, fits, noise, points) -> dict:
     axes = Figure().subplots()
     setup = RS.load()
     setup_noise = RS.seed_noise(setup)
+    from analysis import replication_distill as RD
+    from tests.test_replication_distill import synthetic
+
+    distill_table, distill_groups = synthetic()
+    distill = RD.from_table(distill_table)
+    distill_noise = RD.seed_noise(distill)
     scratch = Path(tempfile.mkdtemp(prefix="hostile-"))
+    distill_dir = scratch / "distill"
+    distill_dir.mkdir(exist_ok=True)
+    distill_table.to_csv(distill_dir / "runs.csv", index=False)
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     stored_setup = scratch / "setup_supervised.csv"
     RS.store_supervised_fits(setup, stored_setup, cuts=(0.0,))
@@ -465,6 +474,26 @@ def _completion_calls(table, fits, noise, points) -> dict:
                                              {"level": 0.9, "stored": stored_boot, "fits": stored_setup}),
         "replication_setup.curve": (RS.curve, (setup.runs.iloc[0],), {}),
         "replication_setup.status": (RS.status, (setup,), {}),
+        # replication_distill: part 2's claims on the synthetic world of tests/test_replication_distill.py
+        "replication_distill.holm": (RD.holm, ([0.01, 0.2, 0.04],), {}),
+        "replication_distill.DistillRuns": (RD.DistillRuns, (distill.distilled, distill.twins, distill.teachers, ()),
+                                            {}),
+        "replication_distill.Noise": (RD.Noise, (distill_noise.student, distill_noise.teacher, 3), {}),
+        "replication_distill.ClaimResult": (RD.ClaimResult, ("a", {"a": "holds"}, {"pairs": 3}, pd.DataFrame({"x": [1]})),
+                                            {}),
+        "replication_distill.from_table": (RD.from_table, (distill_table,), {}),
+        "replication_distill.load": (RD.load, (distill_dir,), {}),
+        "replication_distill.seed_noise": (RD.seed_noise, (distill,), {"neighbours": 3}),
+        "replication_distill.teacher_loss_only": (RD.teacher_loss_only, (distill, distill_noise, distill_groups),
+                                                  {"alpha": 0.05, "equivalence": 0.02}),
+        "replication_distill.capacity_gap": (RD.capacity_gap, (distill, distill_noise),
+                                             {"min_teachers": 4, "alpha": 0.05}),
+        "replication_distill.small_budget_advantage": (RD.small_budget_advantage, (distill, distill_noise),
+                                                       {"alpha": 0.05, "min_budgets": 3}),
+        "replication_distill.student_beats_teacher": (RD.student_beats_teacher, (distill, distill_noise),
+                                                      {"alpha": 0.05}),
+        "replication_distill.calibration": (RD.calibration, (distill,),
+                                            {"min_teachers": 4, "limit": 0.02, "share": 0.8}),
         # robustness: two findings, one draw
         "robustness.evaluate": (RB.evaluate, (recipes.PAPER_SETTING, RB.FINDINGS[:2]), {}),
         "robustness.run": (RB.run, ("rounding", 1, 0, RB.FINDINGS[:2]), {}),

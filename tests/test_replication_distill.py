@@ -1,0 +1,148 @@
+"""The claims of part 2 (analysis.replication_distill) on synthetic run tables whose truth
+is known: a student's gain over its twin peaks at an interior teacher strength (a capacity
+gap), falls with tokens and crosses zero later for larger students, depends on the teacher
+only through its loss (or, in a variant, on its size too), and weak teachers are beaten."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import replication_distill as RD
+
+SIZES = (1e6, 2e6, 4e6)
+MS = (20, 40, 80, 160, 320)
+SD = 0.003
+
+
+def _sup(N, D):
+    return 1.6 + 40 * N ** -0.3 + 400 * D ** -0.3
+
+
+def _row(**kw):
+    base = dict(protocol="x", objective="supervised", split="student", teacher_run_id="", teacher_N=np.nan,
+                teacher_loss=np.nan, teacher_ece=np.nan, kl_to_teacher=np.nan, ece=0.004)
+    base.update(kw)
+    base["n_layers"], base["d_model"] = int(base["N"] // 1000), 64
+    return base
+
+
+def _partner_tokens(L, N):
+    """Tokens at which size N reaches loss L under _sup."""
+    return (400 / (L - 1.6 - 40 * N ** -0.3)) ** (1 / 0.3)
+
+
+def synthetic(size_effect=0.0, seed=0):
+    """Teachers k (ids s-L{k}d64-D...-t-s0, seeds 0-2 on the teacher half), their retrained
+    copies (-p2a), students of SIZES at MS distilled from every teacher (seeds 0-2 at a few
+    configurations) and their twins. Two groups of equal-loss teachers (a size-20M teacher and
+    a smaller one trained longer); ``size_effect``: extra log loss of the students of each
+    group's larger teacher (claim (a) then fails). Returns (table, groups)."""
+    rng = np.random.default_rng(seed)
+    teachers = [(k, N, 20 * N) for k, N in enumerate((0.5e6, 1e6, 3e6, 8e6, 20e6, 50e6))]
+    teachers += [(10, 3e6, _partner_tokens(_sup(8e6, 160e6), 3e6)), (11, 8e6, _partner_tokens(_sup(20e6, 400e6), 8e6))]
+    rows, losses = [], {}
+    for k, N, D in teachers:
+        L = _sup(N, D)
+        tid = f"s-L{k}d64-D{int(D)}-t-s0"
+        losses[tid] = (L, N)
+        for s in (0, 1, 2):
+            rows.append(_row(run_id=tid.replace("-s0", f"-s{s}"), split="teacher", N=N, tokens=int(D), seed=s,
+                             val_ce=L * math.exp(rng.normal(0, SD))))
+        rows.append(_row(run_id=tid + "-p2a", protocol="p2-teachers", split="teacher", N=N, tokens=int(D), seed=0,
+                         val_ce=L))
+    big = {tid for tid, (L, N) in losses.items() if tid.startswith(("s-L3d64", "s-L4d64"))}
+    for N in SIZES:
+        crossover = 60 * N / 1e6  # tokens per parameter where the gain reaches zero
+        for M in MS:
+            D = int(M * N)
+            Ls = _sup(N, D)
+            for s in (0, 1, 2):
+                rows.append(_row(run_id=f"s-{N:g}-{D}-s{s}", N=N, tokens=D, seed=s, val_ce=Ls * math.exp(rng.normal(0, SD))))
+            for tid, (LT, NT) in losses.items():
+                x = math.log(Ls / LT)
+                g = (0.5 * x - 1.0 * x * x) * (1 - math.log(M / 20) / math.log(crossover / 20))
+                extra = size_effect if tid in big else 0.0
+                for s in ((0, 1, 2) if M in (20, 40) and N == 4e6 else (0,)):
+                    rows.append(_row(run_id=f"d-{tid}--{N:g}-{D}-s{s}", protocol="p2-fixed-m-students+p2-equal-loss",
+                                     objective="distillation", N=N, tokens=D, seed=s, teacher_run_id=tid + "-p2a",
+                                     teacher_N=NT, teacher_loss=LT, teacher_ece=0.005, kl_to_teacher=0.1 + 0.5 * x,
+                                     val_ce=Ls * math.exp(-g + extra + rng.normal(0, SD))))
+    ids = {k: tid for tid in losses for k in range(12) if tid.startswith(f"s-L{k}d64-")}
+    return pd.DataFrame(rows), [[ids[3], ids[10]], [ids[4], ids[11]]]
+
+
+@pytest.fixture(scope="module")
+def honest():
+    table, groups = synthetic()
+    runs = RD.from_table(table)
+    return runs, RD.seed_noise(runs), groups
+
+
+def test_runs_pair_each_distillation_with_its_twin(honest):
+    runs, noise, _ = honest
+    d = runs.distilled
+    assert not runs.missing_twins and len(d) == 3 * 5 * 8 + 2 * 2 * 8
+    assert (d.teacher + "-p2a" == d.teacher_run_id).all()
+    assert np.allclose(d.gap, np.log(d.twin_loss / d.val_ce))
+    assert len(noise.student) == 16 and noise.dof == 6
+    assert noise.at([4e6], [80e6])[0] == pytest.approx(SD, rel=0.6)  # three seeds: a rough estimate
+
+
+def test_claims_on_a_world_where_they_hold(honest):
+    runs, noise, groups = honest
+    a = RD.teacher_loss_only(runs, noise, groups)
+    assert a.verdicts == {"a": "holds"} and a.values["differ"] == 0 and a.values["pairs"] == 2 * 3 * 5
+    b = RD.capacity_gap(runs, noise)
+    assert b.verdicts == {"b": "holds"} and b.values["resolved"] >= 2 and b.values["interior"] >= 2
+    assert 0.5 < b.values["ratio_min"] <= b.values["ratio_med"] <= b.values["ratio_max"] < 1.0
+    c = RD.small_budget_advantage(runs, noise)
+    assert c.verdicts == {"c1": "holds", "c2": "holds"} and c.values["trend_slope"] > 0
+    d = RD.student_beats_teacher(runs, noise)
+    assert d.verdicts == {"d": "holds"} and d.values["significant"] >= 1 and (d.table.margin > 0).all()
+    e = RD.calibration(runs)
+    assert e.verdicts == {"e1": "holds", "e2": "holds", "e3": "holds"} and e.values["kl_share"] == 1.0
+
+
+def test_claim_a_fails_where_the_teachers_size_matters():
+    table, groups = synthetic(size_effect=0.03)
+    runs = RD.from_table(table)
+    a = RD.teacher_loss_only(runs, RD.seed_noise(runs), groups)
+    assert a.verdicts == {"a": "does not hold"} and a.values["differ"] >= 1
+
+
+def test_a_world_without_a_gap_or_a_catch_up():
+    table, _ = synthetic()
+    d = table.objective == "distillation"
+    twin = table[~d & (table.split == "student")].set_index(["N", "tokens", "seed"]).val_ce
+    # every student 3% better than its twin, whatever the teacher and the tokens
+    table.loc[d, "val_ce"] = [twin[(n, t, s)] * math.exp(-0.03) for n, t, s in
+                              zip(table.N[d], table.tokens[d], table.seed[d])]
+    runs = RD.from_table(table)
+    noise_free = RD.Noise(RD.seed_noise(RD.from_table(synthetic()[0])).student, RD.seed_noise(runs).teacher)
+    c = RD.small_budget_advantage(runs, noise_free)
+    assert c.verdicts == {"c1": "does not hold", "c2": "cannot tell"} and c.values["crossings"] == 0
+
+
+def test_bad_inputs_are_named():
+    table, groups = synthetic()
+    with pytest.raises(ValueError, match="distillations"):
+        RD.from_table(table[table.objective != "distillation"])
+    runs = RD.from_table(table)
+    with pytest.raises(ValueError, match="neighbours"):
+        RD.seed_noise(runs, neighbours=99)
+    noise = RD.seed_noise(runs)
+    with pytest.raises(ValueError, match="min_teachers"):
+        RD.capacity_gap(runs, noise, min_teachers=50)
+    with pytest.raises(ValueError, match="what must be"):
+        noise.at([1e6], [1e7], "nope")
+    with pytest.raises(TypeError):
+        RD.calibration(table)
+
+
+def test_holm_matches_the_definition():
+    p = np.array([0.01, 0.04, 0.03, 0.5])
+    assert RD.holm(p) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    with pytest.raises(ValueError, match="p must be"):
+        RD.holm([0.2, 1.5])
