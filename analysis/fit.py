@@ -592,6 +592,19 @@ class DistillationLaw(Law):
         return np.where(np.isfinite(f), f, np.inf)
 
 
+class TwinDistillationLaw(DistillationLaw):
+    """Eq. 8 with the student's supervised loss L~_S inside the capacity-gap factor measured
+    (``L_tilde``: the loss of the student's supervised twin, same size, tokens and data)
+    instead of computed from fixed supervised coefficients; everything else as
+    :class:`DistillationLaw`."""
+
+    def prepare(self, *, N_S, D_S, L_T, L_S, L_tilde) -> tuple[dict, np.ndarray]:
+        data = _check_positive_data(N_S=N_S, D_S=D_S, L_T=L_T, L_S=L_S, L_tilde=L_tilde)
+        x = {"log_n": np.log(data["N_S"]), "log_d": np.log(data["D_S"]), "log_t": np.log(data["L_T"]),
+             "log_tilde": np.log(data["L_tilde"])}
+        return x, data["L_S"]
+
+
 _EXPONENT_FLOORS = {"alpha": _POSITIVE_FLOOR, "beta": _POSITIVE_FLOOR, "gamma": _POSITIVE_FLOOR}
 
 #: Eq. 1 with gamma free, the paper's grid (App. F.1), delta = 1e-4.
@@ -608,6 +621,12 @@ DISTILLATION = DistillationLaw(
     name="distillation",
     parameters=("log_A", "log_B", "alpha", "beta", "gamma", "c0", "c1", "f1", "log_d1"),
     lower=MappingProxyType({**_EXPONENT_FLOORS, "f1": 1e-3, "c0": 0.0, "c1": 0.0}),
+    grid=PAPER_DISTILLATION_GRID, search=DISTILLATION_SEARCH)
+
+#: Eq. 8 with measured twins (the replication's part 2: every distillation has a supervised
+#: twin), the paper's grid and settings otherwise.
+DISTILLATION_TWINS = TwinDistillationLaw(
+    name="distillation-twins", parameters=DISTILLATION.parameters, lower=DISTILLATION.lower,
     grid=PAPER_DISTILLATION_GRID, search=DISTILLATION_SEARCH)
 
 #: Parameter vectors, in the order the optimiser sees them.

@@ -131,6 +131,25 @@ def test_distillation_recovery_noiseless():
         assert got[k] == pytest.approx(getattr(c, k), rel=2e-2), k
 
 
+def test_distillation_with_measured_twins_recovers_the_law():
+    """Eq. 8 with L~_S given as data (the twins' losses) fits noiseless runs made with L~_S
+    from the supervised law exactly, and recovers the capacity-gap coefficients."""
+    c = PAPER_DISTILLATION
+    centre = {"log_A": np.log(c.A), "log_B": np.log(c.B), "alpha": c.alpha, "beta": c.beta,
+              "gamma": c.gamma, "c0": c.c0, "c1": c.c1, "f1": c.f1, "log_d1": np.log(c.d1)}
+    grid = _small_grid(centre, F.DISTILLATION_PARAMS, {"c0": 0.2, "log_d1": 0.05})
+    twins = np.asarray(supervised_loss(DIS.N_S, DIS.D_S))
+    r = F.fit(F.DISTILLATION_TWINS, grid=grid, search=dataclasses.replace(F.DISTILLATION_SEARCH, n_polish=4),
+              N_S=DIS.N_S, D_S=DIS.D_S, L_T=DIS.L_T, L_S=DIS.L_S, L_tilde=twins)
+    assert np.max(np.abs(r.residuals)) < 1e-5
+    got = r.coefficients.as_dict()
+    for k in ("c0", "f1", "d1"):
+        assert got[k] == pytest.approx(getattr(c, k), rel=2e-2), k
+    with pytest.raises(ValueError, match="L_tilde"):
+        F.fit(F.DISTILLATION_TWINS, grid=grid, N_S=DIS.N_S, D_S=DIS.D_S, L_T=DIS.L_T, L_S=DIS.L_S,
+              L_tilde=-twins)
+
+
 def test_paper_grid_sizes():
     assert F.grid_starts(F.PAPER_SUPERVISED_GRID)[1].shape == (9600, 6)
     assert F.grid_starts(F.PAPER_DISTILLATION_GRID)[1].shape == (216_000, 9)
