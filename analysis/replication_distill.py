@@ -461,3 +461,109 @@ def calibration(runs: DistillRuns, *, min_teachers: int = MIN_TEACHERS, limit: f
               "student_ece_max": float(d.ece.max()), "twin_ece_med": float(d.twin_ece.median()),
               "kl_configs": len(rho), "kl_share": kl_share}
     return ClaimResult("e", verdicts, values, pd.DataFrame({"kl_rho": rho}))
+
+
+# -- Eq. 8 fitted, extrapolated and against simple baselines -------------------------------
+#
+# Rules fixed with the claims' (before any part-2 run was looked at): the *strong students*
+# of an extrapolation (Figs. 1 and 5b: fit on the weaker students, predict the stronger) are
+# the STRONG_SHARE of distillations with the lowest student loss; a model is judged by the
+# RMS of its log residuals on the runs it did not see. The baselines need no law: the
+# *twin* baseline predicts L_S = L_twin (distillation changes nothing), and the *ratio* curve
+# ln(L_S / L_twin) = a + b x + c x^2 with x = ln(L_T / L_twin) (three parameters, least
+# squares) predicts any student from its twin and its teacher.
+
+#: Share of the distillations held out as the strong students of an extrapolation.
+STRONG_SHARE = 0.2
+
+
+def eq8_data(frame_: pd.DataFrame, supervised=None) -> dict:
+    """Eq. 8's data (``analysis.fit``'s names) from distillation rows (``DistillRuns.distilled``
+    or part of it): with ``supervised`` (``SupervisedCoefficients``) the student's supervised
+    loss comes from that law; without, from the measured twins (``L_tilde``)."""
+    from analysis.laws import SupervisedCoefficients
+
+    frame("frame_", frame_, ("N", "tokens", "teacher_loss", "val_ce", "twin_loss"))
+    data = {"N_S": frame_.N.to_numpy(float), "D_S": frame_.tokens.to_numpy(float),
+            "L_T": frame_.teacher_loss.to_numpy(float), "L_S": frame_.val_ce.to_numpy(float)}
+    if supervised is None:
+        data["L_tilde"] = frame_.twin_loss.to_numpy(float)
+    else:
+        instance("supervised", supervised, SupervisedCoefficients, " (analysis.laws)")
+        data["supervised"] = supervised
+    return data
+
+
+def _eq8_law(supervised):
+    from analysis import fit as F
+
+    return F.DISTILLATION if supervised is not None else F.DISTILLATION_TWINS
+
+
+def fit_eq8(frame_: pd.DataFrame, supervised=None, *, grid=None, search=None):
+    """Eq. 8 fitted (``analysis.fit.fit``, the paper's grid and search unless given) to the
+    distillation rows ``frame_``: with measured twins, or with ``supervised`` inside."""
+    from analysis import fit as F
+
+    return F.fit(_eq8_law(supervised), grid=grid, search=search, **eq8_data(frame_, supervised))
+
+
+def predict_eq8(result, frame_: pd.DataFrame, supervised=None) -> np.ndarray:
+    """ln L_S that a fit of :func:`fit_eq8` (a ``FitResult``) predicts for the rows ``frame_``."""
+    from analysis import fit as F
+
+    instance("result", result, F.FitResult, " (analysis.fit)")
+    law = _eq8_law(supervised)
+    if tuple(result.parameter_names) != law.parameters:
+        raise ValueError(f"result must be a fit of Eq. 8 (parameters {law.parameters}); got {result.parameter_names}")
+    x, _ = law.prepare(**eq8_data(frame_, supervised))
+    y, _ = law.predict(np.asarray(result.theta, float)[None, :], x, False)
+    return y[0]
+
+
+def ratio_baseline(frame_: pd.DataFrame) -> np.ndarray:
+    """The ratio curve's coefficients (a, b, c), least squares on the rows ``frame_``."""
+    frame("frame_", frame_, ("teacher_loss", "val_ce", "twin_loss"))
+    x = np.log(frame_.teacher_loss.to_numpy(float) / frame_.twin_loss.to_numpy(float))
+    y = np.log(frame_.val_ce.to_numpy(float) / frame_.twin_loss.to_numpy(float))
+    if len(np.unique(np.round(x, 12))) < 3:
+        raise ValueError(f"frame_ must hold students of three or more distinct teacher-to-twin ratios to fit "
+                         f"the ratio curve; got {len(np.unique(np.round(x, 12)))}")
+    return np.polyfit(x, y, 2)[::-1].copy()
+
+
+def predict_ratio_baseline(coef, frame_: pd.DataFrame) -> np.ndarray:
+    """ln L_S that the ratio curve of coefficients ``coef`` (a, b, c) predicts for ``frame_``."""
+    coef = values_in_range("coef", coef, -1e6, 1e6)
+    if coef.shape != (3,):
+        raise ValueError(f"coef must be three finite numbers (a, b, c); got {shown(coef)}")
+    frame("frame_", frame_, ("teacher_loss", "twin_loss"))
+    lt = np.log(frame_.twin_loss.to_numpy(float))
+    x = np.log(frame_.teacher_loss.to_numpy(float)) - lt
+    return lt + coef[0] + coef[1] * x + coef[2] * x * x
+
+
+def strong_students(runs: DistillRuns, share: float = STRONG_SHARE) -> np.ndarray:
+    """The mask of the held-out strong students: the ``share`` of distillations with the lowest loss."""
+    instance("runs", runs, DistillRuns)
+    share = in_range("share", share, 0.01, 0.5)
+    loss = runs.distilled.val_ce.to_numpy(float)
+    return loss <= np.quantile(loss, share)
+
+
+def held_out_errors(frame_: pd.DataFrame, predictions: dict) -> pd.DataFrame:
+    """Per model (``predictions``: name -> predicted ln L_S for the rows ``frame_``), the RMS
+    and the largest absolute log residual, and the mean (bias), on those rows."""
+    frame("frame_", frame_, ("val_ce",))
+    if not isinstance(predictions, dict) or not predictions:
+        raise TypeError(f"predictions must map model names to arrays of predicted ln L_S; got {shown(predictions)}")
+    truth = np.log(frame_.val_ce.to_numpy(float))
+    rows = []
+    for name, pred in predictions.items():
+        pred = np.asarray(pred, dtype=float)
+        if pred.shape != truth.shape or not np.all(np.isfinite(pred)):
+            raise ValueError(f"predictions[{name!r}] must hold {truth.size} finite values; got {shown(pred)}")
+        r = pred - truth
+        rows.append({"model": name, "rms": float(np.sqrt(np.mean(r * r))), "max_abs": float(np.abs(r).max()),
+                     "bias": float(r.mean()), "runs": int(r.size)})
+    return pd.DataFrame(rows).set_index("model")

@@ -312,6 +312,13 @@ def _completion_calls(table, fits, noise, points) -> dict:
     distill_table, distill_groups = synthetic()
     distill = RD.from_table(distill_table)
     distill_noise = RD.seed_noise(distill)
+    from analysis.laws import PAPER_DISTILLATION as _c
+    from tests.test_replication_distill import _eq8_world
+
+    eq8_world = _eq8_world().iloc[::4]
+    distill_grid = {"log_A": (np.log(_c.A),), "log_B": (np.log(_c.B),), "alpha": (_c.alpha,), "beta": (_c.beta,),
+                    "gamma": (_c.gamma,), "c0": (_c.c0,), "c1": (_c.c1,), "f1": (_c.f1,), "log_d1": (np.log(_c.d1),)}
+    distill_fit = RD.fit_eq8(eq8_world, grid=distill_grid, search=_SMALL)
     scratch = Path(tempfile.mkdtemp(prefix="hostile-"))
     distill_dir = scratch / "distill"
     distill_dir.mkdir(exist_ok=True)
@@ -497,6 +504,17 @@ def _completion_calls(table, fits, noise, points) -> dict:
                                                       {"alpha": 0.05}),
         "replication_distill.calibration": (RD.calibration, (distill,),
                                             {"min_teachers": 4, "limit": 0.02, "share": 0.8}),
+        "replication_distill.eq8_data": (RD.eq8_data, (distill.distilled, laws.PAPER_SUPERVISED), {}),
+        "replication_distill.fit_eq8": (RD.fit_eq8, (eq8_world,),
+                                        {"grid": distill_grid, "search": _SMALL}),
+        "replication_distill.predict_eq8": (RD.predict_eq8, (distill_fit, eq8_world), {}),
+        "replication_distill.ratio_baseline": (RD.ratio_baseline, (distill.distilled,), {}),
+        "replication_distill.predict_ratio_baseline": (RD.predict_ratio_baseline,
+                                                       ((0.0, -0.1, 0.2), distill.distilled), {}),
+        "replication_distill.strong_students": (RD.strong_students, (distill,), {"share": 0.2}),
+        "replication_distill.held_out_errors": (RD.held_out_errors, (distill.distilled,
+                                                                     {"twin": np.log(distill.distilled.twin_loss)}),
+                                                {}),
         # robustness: two findings, one draw
         "robustness.evaluate": (RB.evaluate, (recipes.PAPER_SETTING, RB.FINDINGS[:2]), {}),
         "robustness.run": (RB.run, ("rounding", 1, 0, RB.FINDINGS[:2]), {}),

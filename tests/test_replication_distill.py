@@ -146,3 +146,51 @@ def test_holm_matches_the_definition():
     assert RD.holm(p) == pytest.approx([0.04, 0.09, 0.09, 0.5])
     with pytest.raises(ValueError, match="p must be"):
         RD.holm([0.2, 1.5])
+
+
+def _eq8_world(sigma=0.0):
+    """Distillations whose losses follow Eq. 8 (the paper's coefficients) with twins on the
+    paper's supervised law; students of six sizes at three budgets from eight teachers."""
+    from analysis.laws import PAPER_DISTILLATION, distilled_loss, supervised_loss
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for N in np.geomspace(1e8, 3e9, 6):
+        for M in (20, 80, 320):
+            D = M * N
+            Lt = float(supervised_loss(N, D))
+            for k, LT in enumerate(np.linspace(1.9, 3.2, 8)):
+                L = float(distilled_loss(N, D, LT, PAPER_DISTILLATION)) * math.exp(rng.normal(0, sigma))
+                rows.append(dict(N=N, tokens=D, teacher_loss=LT, val_ce=L, twin_loss=Lt, teacher=f"t{k}"))
+    return pd.DataFrame(rows)
+
+
+def test_eq8_with_twins_fits_its_own_world_and_the_baselines_predict():
+    import dataclasses
+
+    from analysis import fit as F
+    from analysis.laws import PAPER_DISTILLATION as c
+
+    world = _eq8_world()
+    centre = {"log_A": np.log(c.A), "log_B": np.log(c.B), "alpha": c.alpha, "beta": c.beta,
+              "gamma": c.gamma, "c0": c.c0, "c1": c.c1, "f1": c.f1, "log_d1": np.log(c.d1)}
+    grid = {k: (v * 0.9, v, v * 1.1) if k in ("c0", "log_d1") else (v,) for k, v in centre.items()}
+    r = RD.fit_eq8(world, grid=grid, search=dataclasses.replace(F.DISTILLATION_SEARCH, n_polish=2))
+    assert np.max(np.abs(r.residuals)) < 1e-4
+    pred = RD.predict_eq8(r, world)
+    assert np.allclose(pred, np.log(world.val_ce), atol=1e-4)
+    coef = RD.ratio_baseline(world)
+    errors = RD.held_out_errors(world, {"eq8": pred, "ratio": RD.predict_ratio_baseline(coef, world),
+                                        "twin": np.log(world.twin_loss)})
+    assert errors.loc["eq8", "rms"] < 1e-4 < errors.loc["ratio", "rms"] < errors.loc["twin", "rms"]
+    with pytest.raises(ValueError, match="three or more distinct"):
+        RD.ratio_baseline(world.iloc[:2])
+    with pytest.raises(ValueError, match="predictions"):
+        RD.held_out_errors(world, {"bad": np.zeros(3)})
+
+
+def test_strong_students_are_the_lowest_losses(honest):
+    runs, _, _ = honest
+    m = RD.strong_students(runs, 0.2)
+    assert 0.15 < m.mean() <= 0.25
+    assert runs.distilled.val_ce[m].max() <= runs.distilled.val_ce[~m].min()
