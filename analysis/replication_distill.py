@@ -103,7 +103,7 @@ def holm(p) -> np.ndarray:
 class DistillRuns:
     """Part 2's runs. ``distilled``: one row per distillation whose twin exists, with
     ``teacher`` (the part-1 id), ``twin_loss``, ``twin_ece``, ``gap`` and ``tags``;
-    ``twins``: the supervised student-half runs; ``teachers``: the teacher-half supervised
+    ``twins``: the supervised student-half runs (a rerun ``-r1`` in place of its first run); ``teachers``: the teacher-half supervised
     runs (part 1's and the retrained ones) by id; ``missing_twins``: distillations left out
     because their twin has not run."""
 
@@ -130,6 +130,9 @@ def from_table(table: pd.DataFrame) -> DistillRuns:
         raise ValueError("table must hold distillations (rows of objective 'distillation'); it has none")
     sup = t[t.objective == "supervised"]
     twins = sup[sup.split == "student"]
+    # a run trained again with the copying probe (id suffix -r1) replaces its first run, as in part 1
+    base = twins.run_id.astype(str).str.replace(r"-r\d+(?=--|$)", "", regex=True)
+    twins = twins[~twins.run_id.isin(set(base[base != twins.run_id]))]
     teachers = sup[sup.split == "teacher"].set_index("run_id")
     dist["teacher"] = dist.teacher_run_id.astype(str).str.replace(_SUFFIX, "", regex=True)
     key = ["n_layers", "d_model", "tokens", "seed"]
