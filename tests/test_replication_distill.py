@@ -194,3 +194,9 @@ def test_strong_students_are_the_lowest_losses(honest):
     m = RD.strong_students(runs, 0.2)
     assert 0.15 < m.mean() <= 0.25
     assert runs.distilled.val_ce[m].max() <= runs.distilled.val_ce[~m].min()
+
+
+def test_the_real_table_pairs_every_distillation_with_one_twin():
+    runs = RD.load()
+    assert not runs.missing_twins and len(runs.distilled) >= 13
+    assert runs.distilled.run_id.is_unique and (runs.distilled.teacher_run_id.str.contains("-p2")).all()
