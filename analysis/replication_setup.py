@@ -684,9 +684,9 @@ def copy_probe(s: SetupRuns, *, drop: float = 0.5, vocab: int = 8192) -> CopyPro
 
 
 def status(s: SetupRuns) -> pd.DataFrame:
-    """Per protocol: the runs the blocks planned (``plan_*.csv`` beside the run table, the
-    learning-rate sweep included; a run planned by several blocks counts once) and those in the
-    run table."""
+    """Per protocol of part 1: the runs the blocks planned (``plan_*.csv`` beside the run table,
+    the learning-rate sweep included; a run planned by several blocks counts once) and those in
+    the run table (part 2's protocols, ``p2-...``, are left out)."""
     from experiments.plan import read_plan
 
     done = set(_runs(s).runs.run_id)
@@ -697,6 +697,8 @@ def status(s: SetupRuns) -> pd.DataFrame:
     rows: dict[str, dict] = {}
     for run_id, protocol in planned.items():
         for tag in protocol.split("+"):
+            if tag.startswith(PART2_PREFIX):
+                continue
             d = rows.setdefault(tag, {"planned": 0, "run": 0})
             d["planned"] += 1
             d["run"] += run_id in done
