@@ -12,7 +12,9 @@ creating ``R/claims/<run_id>`` exclusively, so no run is done twice; a run whose
 resume (claims without a row are cleared at start). Runs go by the plan's priority, then
 largest cost first; with a deadline, a worker skips a run that its measured rate says would
 not finish in time. ``--shard i/n`` keeps the runs whose id hashes to i modulo n, to split
-one plan over machines. A distillation waits until its teacher's checkpoint exists;
+one plan over machines. A distillation waits until its teacher's checkpoint exists, and no
+worker starts a teacher while as many teachers as there are workers per GPU have students
+left (so that teachers do not run ahead of their students);
 supervised runs on the teacher half save theirs in ``R/ckpt`` when ``--save-teachers`` is
 given. Each finished run appends one row to ``R/runs.csv``.
 
@@ -171,8 +173,15 @@ class Worker:
         failed = {p.name for p in (self.R / "failed").glob("*")}
         claimed = {p.name for p in (self.R / "claims").iterdir()}
         busy = len(claimed - set(rows) - failed)  # runs in progress on the other workers
+        plans = self.plans()
+        taught = {}  # teacher id -> its students' ids
+        for r in plans:
+            if r["teacher_run_id"]:
+                taught.setdefault(r["teacher_run_id"], []).append(r["run_id"])
+        open_teachers = sum(1 for t, students in taught.items() if (t in rows or t in claimed) and t not in failed
+                            and any(s not in rows and s not in failed for s in students))
         group = []
-        for r in sorted(self.plans(), key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
+        for r in sorted(plans, key=lambda r: (r["priority"], -r["cost_flops"], r["run_id"])):
             if group and r["priority"] != group[0]["priority"]:
                 break
             if group and self.share_key(r) != self.share_key(group[0]):
@@ -182,6 +191,9 @@ class Worker:
                 continue
             if not (Path(self.args.corpus) / f"{r['split']}.npy").exists():
                 waiting = True
+                continue
+            if rid in taught and open_teachers >= max(1, self.args.workers_per_gpu):
+                waiting = True  # as many teachers as workers await their students: train those first
                 continue
             t = r["teacher_run_id"]
             if t:

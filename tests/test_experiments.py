@@ -774,3 +774,26 @@ def test_benchmark_rate_is_shared_only_with_the_runs_in_progress(tiny_corpus, tm
     w = Worker(args, "cpu", "me")
     r = {"n_layers": 2, "d_model": 64}
     assert [w.expected_rate(r, busy) for busy in (0, 1, 3, 7)] == [4e12, 2e12, 1e12, 1e12]
+
+
+def test_teachers_do_not_run_ahead_of_their_students(tiny_corpus, tmp_path):
+    """With as many teachers awaiting their students as workers per GPU, a worker waits (or
+    trains a student) instead of starting the next teacher."""
+    from experiments.sweep import Worker, parse_args
+
+    out, _ = tiny_corpus
+    t1 = _tiny_plan_rows()[0]
+    rows = [t1, dict(t1, run_id="s1", priority=1, split="student", teacher_run_id="t1"),
+            dict(t1, run_id="t2", priority=2), dict(t1, run_id="s2", priority=3, split="student", teacher_run_id="t2")]
+    _write_plan(rows, tmp_path / "plans")
+
+    def worker(results, k):
+        for sub in ("rows", "ckpt", "claims"):
+            (results / sub).mkdir(parents=True, exist_ok=True)
+        (results / "rows" / "t1.json").write_text(json.dumps({"run_id": "t1"}))  # t1 done, its checkpoint not yet
+        args = parse_args(["worker", "--plan-dir", str(tmp_path / "plans"), "--corpus", str(out), "--results",
+                           str(results), "--vocab", str(VOCAB), "--n-ctx", str(N_CTX), "--workers-per-gpu", str(k)])
+        return Worker(args, "cpu", "me")
+
+    assert worker(tmp_path / "one", 1).next_run() == "wait"
+    assert [r["run_id"] for r in worker(tmp_path / "two", 2).next_run()] == ["t2"]
