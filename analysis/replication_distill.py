@@ -204,6 +204,8 @@ def seed_noise(runs: DistillRuns, neighbours: int = NEIGHBOURS) -> Noise:
     tg = t.groupby(["N", "tokens"]).agg(seeds=("seed", "nunique"), sd=("lnL", "std")).reset_index()
     teacher = tg[tg.seeds >= 3].reset_index(drop=True)
     for name, f in (("distilled configurations", student), ("teacher configurations", teacher)):
+        if not len(f):
+            raise ValueError(f"runs must hold {name} with three seeds to measure the seed noise; these have none")
         if len(f) < neighbours:
             raise ValueError(f"neighbours must be an integer in [1, {len(f)}] for these runs (only {len(f)} "
                              f"{name} have three seeds); got {shown(neighbours)}")

@@ -198,5 +198,5 @@ def test_strong_students_are_the_lowest_losses(honest):
 
 def test_the_real_table_pairs_every_distillation_with_one_twin():
     runs = RD.load()
-    assert not runs.missing_twins and len(runs.distilled) >= 13
+    assert not runs.missing_twins and len(runs.distilled) >= 24
     assert runs.distilled.run_id.is_unique and (runs.distilled.teacher_run_id.str.contains("-p2")).all()
