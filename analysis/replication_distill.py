@@ -55,7 +55,6 @@ step-down method at :data:`ALPHA`.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +63,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._checks import existing_path, frame, in_range, instance, integer, shown, values_in_range
+from experiments.plan import part1_teacher, without_rerun
 
 DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "replication"
 #: Family-wise error rate of each claim's comparisons (Holm).
@@ -82,7 +82,6 @@ KL_SHARE = 0.8
 VERDICTS = ("holds", "does not hold", "cannot tell")
 COLUMNS = ("run_id", "protocol", "objective", "split", "N", "n_layers", "d_model", "tokens", "seed",
            "teacher_run_id", "teacher_N", "teacher_loss", "teacher_ece", "val_ce", "kl_to_teacher", "ece")
-_SUFFIX = re.compile(r"-p2[a-z0-9]+$")
 
 
 def holm(p) -> np.ndarray:
@@ -131,10 +130,10 @@ def from_table(table: pd.DataFrame) -> DistillRuns:
     sup = t[t.objective == "supervised"]
     twins = sup[sup.split == "student"]
     # a run trained again with the copying probe (id suffix -r1) replaces its first run, as in part 1
-    base = twins.run_id.astype(str).str.replace(r"-r\d+(?=--|$)", "", regex=True)
+    base = twins.run_id.astype(str).map(without_rerun)
     twins = twins[~twins.run_id.isin(set(base[base != twins.run_id]))]
     teachers = sup[sup.split == "teacher"].set_index("run_id")
-    dist["teacher"] = dist.teacher_run_id.astype(str).str.replace(_SUFFIX, "", regex=True)
+    dist["teacher"] = dist.teacher_run_id.astype(str).map(part1_teacher)
     key = ["n_layers", "d_model", "tokens", "seed"]
     dup = twins.duplicated(key, keep=False)
     if dup.any():
@@ -200,7 +199,7 @@ def seed_noise(runs: DistillRuns, neighbours: int = NEIGHBOURS) -> Noise:
                                                   sd_gap=("gap", "std")).reset_index()
     student = g[g.seeds >= 3].reset_index(drop=True)
     t = runs.teachers.assign(lnL=np.log(runs.teachers.val_ce))
-    t = t[~t.index.str.contains(_SUFFIX.pattern)]
+    t = t[t.index.map(part1_teacher) == t.index]  # part 1's runs, not the retrained teachers
     tg = t.groupby(["N", "tokens"]).agg(seeds=("seed", "nunique"), sd=("lnL", "std")).reset_index()
     teacher = tg[tg.seeds >= 3].reset_index(drop=True)
     for name, f in (("distilled configurations", student), ("teacher configurations", teacher)):

@@ -107,8 +107,11 @@ class SetupRuns:
     reruns: pd.DataFrame = None
 
 
-#: The prefix of part 2's protocol names (experiments.plan.PROTOCOLS).
-PART2_PREFIX = "p2-"
+def _part2(tags) -> bool:
+    """Whether protocol tags name a part-2 protocol (experiments.plan.PART2_PREFIX)."""
+    from experiments.plan import PART2_PREFIX
+
+    return any(t.startswith(PART2_PREFIX) for t in tags)
 
 
 def _tags(runs: pd.DataFrame) -> pd.Series:
@@ -141,8 +144,7 @@ def load(directory: str | Path = DIRECTORY) -> SetupRuns:
     (``SetupRuns``); part 2's runs (distillations, their twins and the teachers trained again
     for them: protocols named ``p2-...``) are left out."""
     table = _csv(directory, "runs.csv")
-    part2 = table.protocol.str.split("+").apply(lambda tags: any(t.startswith(PART2_PREFIX) for t in tags))
-    table = table[~part2].reset_index(drop=True)
+    table = table[~table.protocol.str.split("+").apply(_part2)].reset_index(drop=True)
     table["name"] = "L" + table.n_layers.astype(str) + "d" + table.d_model.astype(str)
     table["M"] = table.tokens / table.N
     runs, reruns = _with_reruns(table)
@@ -697,7 +699,7 @@ def status(s: SetupRuns) -> pd.DataFrame:
     rows: dict[str, dict] = {}
     for run_id, protocol in planned.items():
         for tag in protocol.split("+"):
-            if tag.startswith(PART2_PREFIX):
+            if _part2([tag]):
                 continue
             d = rows.setdefault(tag, {"planned": 0, "run": 0})
             d["planned"] += 1

@@ -232,15 +232,29 @@ def teacher_of(name: str, tokens: int) -> str:
 
 
 _SUPERVISED = re.compile(r"^s-(L\d+d\d+)-D(\d+)-(t|s)-s(\d+)$")
+#: A block's suffix of the teachers it trains again (``teacher_suffix``): "-p2" and letters or digits.
+TEACHER_SUFFIX = re.compile(r"-p2[a-z0-9]+$")
+#: The prefix of part 2's protocol names (and of TEACHERS_PROTOCOL).
+PART2_PREFIX = "p2-"
+
+
+def part1_teacher(run_id: str) -> str:
+    """The part-1 run id that a (retrained) teacher id repeats: the id less a block's suffix."""
+    return TEACHER_SUFFIX.sub("", run_id)
 
 
 def parse_teacher(run_id: str) -> tuple[Architecture, int]:
     """(architecture, tokens) of a teacher id (a part-1 run id, teacher half, seed 0, or that
     id with a block's suffix)."""
-    m = _SUPERVISED.match(re.sub(r"-p2[a-z0-9]+$", "", run_id))
+    m = _SUPERVISED.match(part1_teacher(run_id))
     if not m or m.group(3) != "t" or m.group(4) != "0":
         raise ValueError(f"teacher id must name a teacher-half seed-0 supervised run, got {run_id!r}")
     return arch_of(m.group(1)), int(m.group(2))
+
+
+def teacher_forward_flops(r: dict) -> float:
+    """The teacher's forward FLOPs over a run's tokens (0 for a supervised run)."""
+    return parse_teacher(r["teacher_run_id"])[0].forward_flops_per_token * r["tokens"] if r["teacher_run_id"] else 0.0
 
 
 def distillation(s: Setting, teacher: str, arch: Architecture, tokens: int, seed: int = 0) -> dict | None:
@@ -379,8 +393,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
 )}
 #: The protocol of the teachers each part-2 block trains again (not a protocol of its own:
 #: :func:`block_plan` adds them).
-TEACHERS_PROTOCOL = "p2-teachers"
-_SUFFIX = re.compile(r"^-p2[a-z0-9]+$")
+TEACHERS_PROTOCOL = PART2_PREFIX + "teachers"
 
 
 class Plan:
@@ -427,7 +440,7 @@ def block_plan(protocols: list[str], setting: Setting, done: set[str] = frozense
         for t in teachers:
             parse_teacher(t)  # a malformed id is an error; a teacher with nothing left to teach drops out
         groups = {t: groups[t] for t in teachers if t in groups}
-    if groups and not _SUFFIX.match(teacher_suffix):
+    if groups and not TEACHER_SUFFIX.fullmatch(teacher_suffix):
         raise ValueError(f"teacher_suffix must be '-p2' and letters or digits (teachers are trained again under "
                          f"their id plus it), got {teacher_suffix!r}")
     for g, (teacher, members) in enumerate(groups.items()):
@@ -513,15 +526,13 @@ def rates_of(throughput: list[dict], mode: str) -> Callable[[Architecture], floa
     return of
 
 
-def run_seconds(r: dict, rate: Callable[[Architecture], float], teacher: Architecture | None = None) -> float:
+def run_seconds(r: dict, rate: Callable[[Architecture], float]) -> float:
     """Seconds of run ``r`` alone: its training, 3 F(N) D, at ``rate`` of its size, and for a
-    distillation the teacher's forward pass, F(N_T) D, at ``rate`` of the teacher's size
-    (``teacher``, or parsed from the run's teacher id)."""
+    distillation the teacher's forward pass, F(N_T) D, at ``rate`` of the teacher's size."""
     a = architecture(r["n_layers"], r["d_model"])
     seconds = 3.0 * a.forward_flops_per_token * r["tokens"] / rate(a)
     if r["teacher_run_id"]:
-        t = teacher or parse_teacher(r["teacher_run_id"])[0]
-        seconds += t.forward_flops_per_token * r["tokens"] / rate(t)
+        seconds += teacher_forward_flops(r) / rate(parse_teacher(r["teacher_run_id"])[0])
     return seconds
 
 
@@ -541,8 +552,7 @@ def design_table(setting: Setting, protocols: list[str] | None = None, part: int
     for name in protocols or [n for n, p in PROTOCOLS.items() if p.part == part]:
         rows = [r for r in PROTOCOLS[name].runs(setting) if r is not None]
         Ns = [architecture(r["n_layers"], r["d_model"]).non_embedding_params for r in rows]
-        forward = sum(parse_teacher(r["teacher_run_id"])[0].forward_flops_per_token * r["tokens"]
-                      for r in rows if r["teacher_run_id"])
+        forward = sum(teacher_forward_flops(r) for r in rows)
         flops = sum(r["cost_flops"] for r in rows)
         out.append({"protocol": name, "what": PROTOCOLS[name].what, "runs": len(rows),
                     "teachers": len({r["teacher_run_id"] for r in rows if r["teacher_run_id"]}),
@@ -563,8 +573,7 @@ def part2_totals(setting: Setting, done: set[str] = frozenset()) -> dict:
     for k, v in kinds.items():
         out[k] = len(v)
         out[f"{k}_flops"] = sum(r["cost_flops"] for r in v)
-    out["teacher_forward_flops"] = sum(parse_teacher(r["teacher_run_id"])[0].forward_flops_per_token * r["tokens"]
-                                       for r in kinds["distillations"])
+    out["teacher_forward_flops"] = sum(teacher_forward_flops(r) for r in kinds["distillations"])
     out["model_flops"] = sum(r["cost_flops"] for r in rows)
     return out
 

@@ -5,7 +5,6 @@ every run traced to a plan and to the corpus manifest."""
 import csv
 import json
 import math
-import re
 from pathlib import Path
 
 import pytest
@@ -163,7 +162,7 @@ def test_retrained_teachers_repeat_their_part1_runs(runs):
     the teacher it learnt from, not of the part-1 run."""
     by_id = {r["run_id"]: r for r in runs}
     retrained = [r for r in runs if r["protocol"] == planmod.TEACHERS_PROTOCOL]
-    diff = {r["run_id"]: math.log(float(r["val_ce"]) / float(by_id[re.sub(r"-p2[a-z0-9]+$", "", r["run_id"])]["val_ce"]))
+    diff = {r["run_id"]: math.log(float(r["val_ce"]) / float(by_id[planmod.part1_teacher(r["run_id"])]["val_ce"]))
             for r in retrained}
     worst = max(diff, key=lambda k: abs(diff[k]))
     assert sorted(abs(v) for v in diff.values())[len(diff) // 2] < 0.002
