@@ -173,7 +173,8 @@ class Block:
     def sharing(self, mode: str) -> bool:
         """Whether the sweep trains students of one teacher as groups: the block asks for it
         (``share_teacher``) and the sharing check passed for the step modes the sweep uses
-        (this block's graph_check.json, else the one named by ``checked_by``; a CPU
+        (this block's graph_check.json, a whole check or only the sharing check where the block
+        asks for ``recheck_sharing``, else the one named by ``checked_by``; a CPU
         rehearsal trains eager, where the tests check that a group trains as its students
         alone)."""
         if not self.cfg.get("share_teacher"):
@@ -181,6 +182,8 @@ class Block:
         if self.tiny:
             return True
         check = self.W / "graph_check.json"
+        if not check.exists() and self.cfg.get("recheck_sharing"):
+            return False  # the block's own sharing check did not finish: the earlier one no longer applies
         if not check.exists() and self.cfg.get("checked_by"):
             check = Path(self.cfg["checked_by"])
         try:
@@ -199,6 +202,11 @@ class Block:
         mode = "eager"
         if self.cfg.get("mode") and not self.tiny and same_software(self.cfg.get("checked_by")):
             mode = self.cfg["mode"]  # checked on this software by an earlier block
+            if self.cfg.get("recheck_sharing") and self.cfg.get("share_teacher"):
+                # the group code changed since that check: this block checks sharing again
+                python(["-m", "experiments.graph_check", "--corpus", str(self.corpus), "--sharing-only",
+                        str(self.cfg["checked_by"]), "--out", str(self.W / "graph_check.json")], self.log,
+                       timeout=600)
         elif not self.tiny and self.cfg.get("check_modes", True):
             python(["-m", "experiments.graph_check", "--corpus", str(self.corpus),
                     "--out", str(self.W / "graph_check.json")], self.log, timeout=600)

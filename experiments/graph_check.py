@@ -13,7 +13,8 @@ fused kernels) and none of its runs fails.
 The sharing check (:func:`sharing_check`): the students :data:`GROUP` of the last
 configuration's eager model, trained alone (:func:`experiments.train.train_run`) and as one
 group that computes the teacher's forward pass once (:func:`experiments.train.train_group`),
-in every mode; a mode is fit for sharing (``fit_for_sharing``) only if every student's loss
+in every mode (``--sharing-only CHECK`` runs only this, keeping an earlier check's verdict on
+the step modes); a mode is fit for sharing (``fit_for_sharing``) only if every student's loss
 in the group agrees with its loss alone within ``--tol`` and nothing fails. It also records
 the group's wall time against the students' alone.
 """
@@ -66,17 +67,44 @@ def sharing_check(teacher, train, val, device, modes=MODES, group=GROUP, tol=0.0
     return {"fit_for_sharing": verdict, "group_results": results}
 
 
+def _device_name(device: str) -> str:
+    return torch.cuda.get_device_name(0) if torch.device(device).type == "cuda" else "cpu"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="check the fast step modes against eager")
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--tol", type=float, default=0.02)
+    ap.add_argument("--sharing-only", metavar="CHECK",
+                    help="keep the step modes' verdict of an earlier check (its graph_check.json, same torch and "
+                         "GPU) and run only the sharing check, on the eager teacher of the last configuration")
+    ap.add_argument("--device", default="cuda", help="cuda (a CPU rehearsal runs the eager paths alone)")
     a = ap.parse_args(argv)
-    device = "cuda"
+    device = a.device
     data = {s: torch.from_numpy(load_split(a.corpus, s).astype(np.int32)).to(device)
             for s in ("teacher", "validation")}
     val = data["validation"][: 262_144 + 1]
     results, failed = [], set()
+    if a.sharing_only:
+        earlier = json.loads(open(a.sharing_only).read())
+        if earlier.get("torch") != torch.__version__ or earlier.get("gpu") != _device_name(device):
+            raise SystemExit(f"--sharing-only: {a.sharing_only} was checked on torch {earlier.get('torch')} and "
+                             f"{earlier.get('gpu')}, this machine has {torch.__version__} and "
+                             f"{_device_name(device)}")
+        (L, d), tokens = CONFIGS[-1]
+        cfg = RunConfig(run_id=f"check-L{L}d{d}-s", n_layers=L, d_model=d, tokens=tokens, split="teacher")
+        teacher = train_run(cfg, data["teacher"], val, device, mode="eager")[1].eval().requires_grad_(False)
+        modes = MODES[1:] if torch.device(device).type == "cuda" else ("eager",)  # a block uses the fast modes
+        sharing = sharing_check(teacher, data["teacher"], val, device, modes=modes, group=GROUP, tol=a.tol)
+        out = {"fit_for_sweep": earlier["fit_for_sweep"], "tol": a.tol, "results": earlier["results"],
+               "modes_from": a.sharing_only, **sharing, "torch": torch.__version__,
+               "gpu": _device_name(device)}
+        with open(a.out, "w") as f:
+            json.dump(out, f, indent=1)
+        print("fit for the sweep (from", a.sharing_only + "):", out["fit_for_sweep"], "fit for sharing:",
+              sharing["fit_for_sharing"], flush=True)
+        return
     for (L, d), tokens in CONFIGS:
         teacher = None
         for distill, modes in ((False, MODES), (True, MODES)):
@@ -113,7 +141,7 @@ def main(argv=None):
         diffs = [r["abs_diff"] for r in results if r.get("mode") == mode and "abs_diff" in r]
         verdict[mode] = bool(diffs) and mode not in failed and max(diffs) <= a.tol
     out = {"fit_for_sweep": verdict, "tol": a.tol, "results": results, **sharing,
-           "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0)}
+           "torch": torch.__version__, "gpu": _device_name(device)}
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)
     print("fit for the sweep:", verdict, "fit for sharing:", sharing["fit_for_sharing"], flush=True)

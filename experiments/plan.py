@@ -493,7 +493,7 @@ def read_plan(path: Path) -> list[dict]:
 BLOCK_KEYS = frozenset({"name", "what", "usage", "session_seconds", "mps", "workers_per_gpu", "benchmark",
                         "check_modes", "checked_by", "mode", "graph_below", "throughput_from", "lr_from",
                         "done_from", "first", "protocols", "save_teachers", "teachers", "teacher_suffix",
-                        "share_teacher", "group_max"})
+                        "share_teacher", "group_max", "recheck_sharing"})
 
 
 def read_block(path: Path) -> dict:

@@ -363,6 +363,49 @@ def targets_of(teacher, x: torch.Tensor, cfg: RunConfig, device) -> torch.Tensor
     return teacher_targets(t_logits, cfg.distill_tau, cfg.distill_topk)
 
 
+class GroupTargets:
+    """A group's teacher targets (:func:`targets_of`) on its blocks of ``block`` windows, in
+    the group's step mode, as a run alone has them inside its step: ``eager``; ``compile``,
+    the teacher's forward pass and targets compiled for a full block; ``graph``, captured
+    once as a CUDA graph on a full block and replayed (the same kernels as eager, so the
+    same numbers), each call returning a copy of the graph's output (a group holds up to
+    two blocks). A shorter block (the stream's last) runs eagerly, which costs no second
+    compilation or capture."""
+
+    def __init__(self, teacher, cfg: RunConfig, device, mode: str, block: int, warmup: int = 3):
+        _check_mode(mode, device)
+        if block < 1:
+            raise ValueError(f"block must be a positive number of windows, got {block}")
+        self.block, self.mode = block, mode
+        self.eager = lambda x: targets_of(teacher, x, cfg, device)
+        self.fast = None
+        if mode == "compile":
+            self.fast = torch.compile(self.eager, dynamic=False)
+        elif mode == "graph":
+            self.x = torch.zeros((block, cfg.n_ctx), dtype=torch.long, device=device)
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(warmup):
+                    self.eager(self.x)
+            torch.cuda.current_stream().wait_stream(side)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.out = self.eager(self.x)
+            torch.cuda.synchronize()
+            self.fast = self._replay
+
+    def _replay(self, x: torch.Tensor) -> torch.Tensor:
+        self.x.copy_(x)
+        self.graph.replay()
+        return self.out.clone()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fast is None or x.shape[0] != self.block:
+            return self.eager(x)
+        return self.fast(x)
+
+
 def student_loss_fn(logits: torch.Tensor, y: torch.Tensor, cfg: RunConfig,
                     t_logp: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Training loss and cross-entropy of a model's ``logits`` on targets ``y``: the
@@ -611,8 +654,9 @@ def train_group(cfgs, train_tokens: torch.Tensor, val_tokens: torch.Tensor, devi
     windows, with exactly the targets, that it would see alone. On the CPU the rows equal
     :func:`train_run`'s bit for bit (the test checks it); on the GPU, the teacher's bf16
     forward pass runs on another batch than alone, so its targets, and the rows, may
-    differ in the last bits (not measured: the CUDA paths, ``graph`` and ``compile``
-    included, have not run here).
+    differ in the last bits (``experiments.graph_check``'s sharing check bounds the
+    difference in each mode). The teacher's targets are computed in the group's step mode
+    (:class:`GroupTargets`), as a run alone computes them inside its step.
 
     Memory: every student's model, gradients and AdamW state are held at once, plus at
     most two blocks of teacher targets, 2 x (largest batch) x n_ctx x vocab float32
@@ -635,12 +679,13 @@ def train_group(cfgs, train_tokens: torch.Tensor, val_tokens: torch.Tensor, devi
                          source_names, shared=True) for cfg in cfgs]
     block = max(t.batch for t in trainees)
     need = max(t.steps * t.batch for t in trainees)  # windows of the stream that some student takes
+    targets = GroupTargets(teacher, cfgs[0], device, mode, block)
     held = []  # blocks (first window's index, windows, targets) from the oldest a student still needs
     end = 0
     taken = [0] * len(trainees)  # windows of the stream each student has taken
     while end < need:
         w = chunks.next(min(block, need - end), device)
-        held.append((end, w, targets_of(teacher, w[:, :-1], cfgs[0], device)))
+        held.append((end, w, targets(w[:, :-1])))
         end += w.shape[0]
         for i, t in enumerate(trainees):
             while not t.done and taken[i] + t.batch <= end:

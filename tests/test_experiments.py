@@ -25,7 +25,7 @@ from experiments.family import SHAPES, architecture, by_name, family, nearest_ar
 from experiments.model import Transformer, count_non_embedding
 from experiments.schema import RUN_COLUMNS, SHARE_COLUMNS
 from experiments.sweep import in_shard, parse_shard
-from experiments.train import (RunConfig, batch_seqs_for, config_dict, copy_ce, copy_windows, ece, lr_factor, train_group,
+from experiments.train import (GroupTargets, RunConfig, batch_seqs_for, config_dict, copy_ce, copy_windows, ece, lr_factor, train_group,
                                train_run)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,6 +286,28 @@ def test_grouped_students_train_as_alone(tiny_corpus):
     assert len({round(r["model_flops_per_s"]) for r in rows}) == 1  # the group's rate
 
 
+def test_group_targets_in_eager_are_the_teachers_targets():
+    """A group's teacher targets (GroupTargets) in eager mode are targets_of's, for a full
+    block and for the stream's shorter last block; the fast modes need a CUDA device (the
+    device's sharing check compares them with runs alone)."""
+    from experiments.train import targets_of
+    teacher = Transformer(architecture(1, 64, N_CTX, VOCAB)).eval()
+    cfg = _students(distill_tau=2.0, distill_topk=8)[0]
+    targets = GroupTargets(teacher, cfg, "cpu", "eager", block=4)
+    x = torch.randint(0, VOCAB, (4, N_CTX), generator=torch.Generator().manual_seed(0))
+    for w in (x, x[:3]):
+        got = targets(w)
+        assert got.shape == (w.shape[0], N_CTX, VOCAB)
+        assert torch.equal(got, targets_of(teacher, w, cfg, "cpu"))
+    for mode in ("graph", "compile"):
+        with pytest.raises(ValueError, match=f"mode '{mode}' needs a CUDA device"):
+            GroupTargets(teacher, cfg, "cpu", mode, block=4)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        GroupTargets(teacher, cfg, "cpu", "fast", block=4)
+    with pytest.raises(ValueError, match="block must be a positive number of windows, got 0"):
+        GroupTargets(teacher, cfg, "cpu", "eager", block=0)
+
+
 def test_sharing_check_passes_where_a_group_trains_as_alone(tiny_corpus):
     """The device's sharing check (experiments.graph_check.sharing_check), on the CPU in eager
     mode: a group's students match themselves alone, so the mode is fit for sharing; a
@@ -306,6 +328,37 @@ def test_sharing_check_passes_where_a_group_trains_as_alone(tiny_corpus):
     strict = sharing_check(teacher, d["teacher"], d["validation"], "cpu", modes=("eager",), group=group,
                            tol=-1.0, **knobs)
     assert strict["fit_for_sharing"] == {"eager": False}
+
+
+def test_sharing_only_check_keeps_the_earlier_verdict(tmp_path, monkeypatch):
+    """``graph_check --sharing-only`` (a block whose group code changed since its modes were
+    checked): the earlier check's verdict on the step modes is kept, only the sharing check
+    runs (here on the CPU, eager, at a tiny size), and an earlier check made on other
+    software is refused."""
+    import functools
+    from experiments import graph_check
+    monkeypatch.setattr(graph_check, "CONFIGS", (((1, 64), N_CTX * 4 * 10),))
+    monkeypatch.setattr(graph_check, "GROUP", (((1, 64), N_CTX * 4 * 6), ((2, 64), N_CTX * 4 * 5)))
+    monkeypatch.setattr(graph_check, "RunConfig", functools.partial(RunConfig, batch_seqs=4, n_ctx=N_CTX,
+                                                                     n_vocab=VOCAB, eval_tokens=2048))
+    rng = np.random.default_rng(0)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split, n in (("teacher", 20_000), ("validation", 8_000)):
+        np.save(corpus / f"{split}.npy", rng.integers(0, VOCAB, n).astype(np.uint16))
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"fit_for_sweep": {"graph": True, "compile": True}, "results": [{"mode": "graph"}],
+                                   "torch": torch.__version__, "gpu": "cpu"}))
+    out = tmp_path / "check.json"
+    graph_check.main(["--corpus", str(corpus), "--out", str(out), "--device", "cpu", "--sharing-only", str(earlier)])
+    got = json.loads(out.read_text())
+    assert got["fit_for_sweep"] == {"graph": True, "compile": True} and got["results"] == [{"mode": "graph"}]
+    assert got["modes_from"] == str(earlier) and got["fit_for_sharing"] == {"eager": True}
+    assert [r["size"] for r in got["group_results"]] == ["L1d64", "L2d64"]
+    earlier.write_text(json.dumps({"fit_for_sweep": {}, "results": [], "torch": "0.0", "gpu": "cpu"}))
+    with pytest.raises(SystemExit, match="was checked on torch 0.0"):
+        graph_check.main(["--corpus", str(corpus), "--out", str(out), "--device", "cpu", "--sharing-only",
+                          str(earlier)])
 
 
 @pytest.mark.parametrize("field, value", [("teacher_run_id", "other"), ("seed", 2), ("split", "teacher"),
