@@ -453,6 +453,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+#: Compiled versions of one function a worker keeps (one per model size and teacher it meets).
+RECOMPILE_LIMIT = 256
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.cmd == "run":
@@ -460,6 +464,10 @@ def main(argv=None):
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(max(1, int(os.environ.get("REPLICATION_CPU_THREADS", "1"))))
+    # A worker compiles the loss of every model it trains and, in groups, each teacher's
+    # targets; past dynamo's default of 8 versions of one function it runs the rest eagerly
+    # without saying so in the rows (block p2b hit it). This process is the worker's own.
+    torch._dynamo.config.recompile_limit = RECOMPILE_LIMIT
     w = Worker(args, device, args.name)
     n = w.loop()
     print(f"{args.name}: {n} runs", flush=True)
