@@ -71,40 +71,16 @@ def _device_name(device: str) -> str:
     return torch.cuda.get_device_name(0) if torch.device(device).type == "cuda" else "cpu"
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="check the fast step modes against eager")
-    ap.add_argument("--corpus", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--tol", type=float, default=0.02)
-    ap.add_argument("--sharing-only", metavar="CHECK",
-                    help="keep the step modes' verdict of an earlier check (its graph_check.json, same torch and "
-                         "GPU) and run only the sharing check, on the eager teacher of the last configuration")
-    ap.add_argument("--device", default="cuda", help="cuda (a CPU rehearsal runs the eager paths alone)")
-    a = ap.parse_args(argv)
-    device = a.device
-    data = {s: torch.from_numpy(load_split(a.corpus, s).astype(np.int32)).to(device)
-            for s in ("teacher", "validation")}
-    val = data["validation"][: 262_144 + 1]
+def _config(L: int, d: int, tokens: int, distill: bool) -> RunConfig:
+    return RunConfig(run_id=f"check-L{L}d{d}-{'d' if distill else 's'}", n_layers=L, d_model=d, tokens=tokens,
+                     split="teacher", teacher_run_id="teacher" if distill else "")
+
+
+def mode_check(train, val, device, tol: float):
+    """Every configuration of :data:`CONFIGS` in every mode, supervised and then distilled
+    from its eager model: the verdict per fast mode, the results, and the last
+    configuration's eager model (the sharing check's teacher; None if it failed)."""
     results, failed = [], set()
-    if a.sharing_only:
-        earlier = json.loads(open(a.sharing_only).read())
-        if earlier.get("torch") != torch.__version__ or earlier.get("gpu") != _device_name(device):
-            raise SystemExit(f"--sharing-only: {a.sharing_only} was checked on torch {earlier.get('torch')} and "
-                             f"{earlier.get('gpu')}, this machine has {torch.__version__} and "
-                             f"{_device_name(device)}")
-        (L, d), tokens = CONFIGS[-1]
-        cfg = RunConfig(run_id=f"check-L{L}d{d}-s", n_layers=L, d_model=d, tokens=tokens, split="teacher")
-        teacher = train_run(cfg, data["teacher"], val, device, mode="eager")[1].eval().requires_grad_(False)
-        modes = MODES[1:] if torch.device(device).type == "cuda" else ("eager",)  # a block uses the fast modes
-        sharing = sharing_check(teacher, data["teacher"], val, device, modes=modes, group=GROUP, tol=a.tol)
-        out = {"fit_for_sweep": earlier["fit_for_sweep"], "tol": a.tol, "results": earlier["results"],
-               "modes_from": a.sharing_only, **sharing, "torch": torch.__version__,
-               "gpu": _device_name(device)}
-        with open(a.out, "w") as f:
-            json.dump(out, f, indent=1)
-        print("fit for the sweep (from", a.sharing_only + "):", out["fit_for_sweep"], "fit for sharing:",
-              sharing["fit_for_sharing"], flush=True)
-        return
     for (L, d), tokens in CONFIGS:
         teacher = None
         for distill, modes in ((False, MODES), (True, MODES)):
@@ -112,10 +88,8 @@ def main(argv=None):
                 continue
             got = {}
             for mode in modes:
-                cfg = RunConfig(run_id=f"check-L{L}d{d}-{'d' if distill else 's'}", n_layers=L, d_model=d,
-                                tokens=tokens, split="teacher", teacher_run_id="teacher" if distill else "")
                 try:
-                    row, model = train_run(cfg, data["teacher"], val, device,
+                    row, model = train_run(_config(L, d, tokens, distill), train, val, device,
                                            teacher=teacher if distill else None, mode=mode)
                 except Exception:
                     failed.add(mode)
@@ -134,14 +108,45 @@ def main(argv=None):
                                     "val_ce_eager": got["eager"]["val_ce"], "val_ce": row["val_ce"],
                                     "abs_diff": abs(row["val_ce"] - got["eager"]["val_ce"]),
                                     "speedup": got["eager"]["wall_s"] / row["wall_s"]})
-    sharing = sharing_check(teacher, data["teacher"], val, device, tol=a.tol) if teacher is not None \
-        else {"fit_for_sharing": {m: False for m in MODES}, "group_results": []}
     verdict = {}
     for mode in MODES[1:]:
         diffs = [r["abs_diff"] for r in results if r.get("mode") == mode and "abs_diff" in r]
-        verdict[mode] = bool(diffs) and mode not in failed and max(diffs) <= a.tol
-    out = {"fit_for_sweep": verdict, "tol": a.tol, "results": results, **sharing,
-           "torch": torch.__version__, "gpu": _device_name(device)}
+        verdict[mode] = bool(diffs) and mode not in failed and max(diffs) <= tol
+    return verdict, results, teacher
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="check the fast step modes against eager")
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--tol", type=float, default=0.02)
+    ap.add_argument("--sharing-only", metavar="CHECK",
+                    help="keep the step modes' verdict of an earlier check (its graph_check.json, same torch and "
+                         "GPU) and run only the sharing check, on the eager teacher of the last configuration")
+    ap.add_argument("--device", default="cuda", help="cuda (a CPU rehearsal runs the eager paths alone)")
+    a = ap.parse_args(argv)
+    device = a.device
+    data = {s: torch.from_numpy(load_split(a.corpus, s).astype(np.int32)).to(device)
+            for s in ("teacher", "validation")}
+    val = data["validation"][: 262_144 + 1]
+    software = {"torch": torch.__version__, "gpu": _device_name(device)}
+    extra = {}
+    if a.sharing_only:
+        earlier = json.loads(open(a.sharing_only).read())
+        if {k: earlier.get(k) for k in software} != software:
+            raise SystemExit(f"--sharing-only: {a.sharing_only} was checked on torch {earlier.get('torch')} and "
+                             f"{earlier.get('gpu')}, this machine has {software['torch']} and {software['gpu']}")
+        verdict, results, extra = earlier["fit_for_sweep"], earlier["results"], {"modes_from": a.sharing_only}
+        (L, d), tokens = CONFIGS[-1]
+        teacher = train_run(_config(L, d, tokens, False), data["teacher"], val, device,
+                            mode="eager")[1].eval().requires_grad_(False)
+        modes = MODES[1:] if torch.device(device).type == "cuda" else ("eager",)  # a block uses the fast modes
+    else:
+        verdict, results, teacher = mode_check(data["teacher"], val, device, a.tol)
+        modes = MODES
+    sharing = sharing_check(teacher, data["teacher"], val, device, modes=modes, group=GROUP, tol=a.tol) \
+        if teacher is not None else {"fit_for_sharing": {m: False for m in MODES}, "group_results": []}
+    out = {"fit_for_sweep": verdict, "tol": a.tol, "results": results, **extra, **sharing, **software}
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)
     print("fit for the sweep:", verdict, "fit for sharing:", sharing["fit_for_sharing"], flush=True)

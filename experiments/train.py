@@ -298,6 +298,16 @@ def optimiser_step(model, opt, loss_fn, w: torch.Tensor, t_logp: torch.Tensor | 
     return ce
 
 
+def _warm_up(fn, n: int) -> None:
+    """Run ``fn`` ``n`` times on a side stream, as CUDA graph capture needs before it starts."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(n):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+
+
 class GraphedStep:
     """One optimiser step (forward, backward, clipping, AdamW) captured as a CUDA graph.
 
@@ -320,12 +330,7 @@ class GraphedStep:
             g["lr"] = torch.tensor(float(g["lr"]), dtype=torch.float32, device=example.device)
         self.w = example.clone()
         self.t_logp = None if example_targets is None else example_targets.clone()
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(warmup_steps):
-                self._step(loss_fn)
-        torch.cuda.current_stream().wait_stream(side)
+        _warm_up(lambda: self._step(loss_fn), warmup_steps)
         self.graph = torch.cuda.CUDAGraph()
         opt.zero_grad(set_to_none=True)
         with torch.cuda.graph(self.graph):
@@ -376,19 +381,14 @@ class GroupTargets:
         _check_mode(mode, device)
         if block < 1:
             raise ValueError(f"block must be a positive number of windows, got {block}")
-        self.block, self.mode = block, mode
+        self.block = block
         self.eager = lambda x: targets_of(teacher, x, cfg, device)
         self.fast = None
         if mode == "compile":
             self.fast = torch.compile(self.eager, dynamic=False)
         elif mode == "graph":
             self.x = torch.zeros((block, cfg.n_ctx), dtype=torch.long, device=device)
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                for _ in range(warmup):
-                    self.eager(self.x)
-            torch.cuda.current_stream().wait_stream(side)
+            _warm_up(lambda: self.eager(self.x), warmup)
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph):
                 self.out = self.eager(self.x)
