@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis._checks import choice, existing_path, in_range, instance, integer, shown, values_in_range
+from analysis._checks import choice, existing_path, frame, in_range, instance, integer, shown, values_in_range
 from analysis.fit import SUPERVISED, BootstrapResult, FitWarning, bootstrap, evaluate, fit_supervised
 from analysis.laws import supervised_loss
 
@@ -281,7 +281,12 @@ def throughput(directory: str | Path = DIRECTORY, peak: float = 790e12) -> Throu
 @dataclass(frozen=True)
 class SweepRate:
     """Model FLOPs of one machine's runs over its sweep's wall time (first start to last end):
-    the whole GPU's rate, and its ratio to version 1's."""
+    the whole GPU's rate, its ratio to version 1's and its MFU against ``peak``. A sharing
+    group's teacher forward pass ran once for the group (its longest student's tokens), so
+    ``teacher_forward_flops`` counts it once, not once per student as the rows'
+    ``teacher_inference_flops`` (a per-student cost) do; ``with_teacher_per_gpu_s`` and
+    ``mfu_with_teacher`` add it. ``worker_s``: the wall times of the runs trained alone and
+    of the groups (each once), so ``worker_s / (workers * wall_s)`` is the workers' busy share."""
 
     git_rev: str
     runs: int
@@ -289,15 +294,27 @@ class SweepRate:
     wall_s: float
     flops_per_gpu_s: float
     over_v1: float
+    mfu: float
+    teacher_forward_flops: float
+    with_teacher_per_gpu_s: float
+    mfu_with_teacher: float
+    worker_s: float
 
 
-def sweep_rate(s: SetupRuns, git_rev: str | None = None) -> SweepRate:
-    """The sweep rate of the runs of one machine, named by the ``git_rev`` its runs record
-    (each block's machine ran one revision: ``data/replication/README.md``). Without
-    ``git_rev`` the table must hold one revision only: a wall time across machines would count
-    the hours between sessions."""
-    _runs(s)
-    rev = _text(s.runs.git_rev)
+def sweep_rate(s: SetupRuns, git_rev: str | None = None, peak: float = 790e12) -> SweepRate:
+    """:func:`block_rate` of part 1's runs (``s.runs``)."""
+    return block_rate(_runs(s).runs, git_rev, peak)
+
+
+def block_rate(table: pd.DataFrame, git_rev: str | None = None, peak: float = 790e12) -> SweepRate:
+    """The sweep rate of the runs of one machine in a run table (rows of ``runs.csv``, part
+    2's included), named by the ``git_rev`` its runs record (each block's machine ran one
+    revision: ``data/replication/README.md``). Without ``git_rev`` the table must hold one
+    revision only: a wall time across machines would count the hours between sessions.
+    ``peak``: the GPU's FLOP/s the MFU is measured against."""
+    frame("table", table, ("git_rev", "finished_utc", "wall_s", "total_flops"))
+    peak = in_range("peak", peak, 1e9, 1e18)
+    rev = _text(table.git_rev)
     revs = sorted(rev.unique())
     if git_rev is None:
         if len(revs) != 1:
@@ -305,21 +322,29 @@ def sweep_rate(s: SetupRuns, git_rev: str | None = None) -> SweepRate:
         git_rev = revs[0]
     if not isinstance(git_rev, str):
         raise TypeError(f"git_rev must be a string (a revision of the run table); got {shown(git_rev)}")
-    runs = s.runs[rev == git_rev]
+    runs = table[rev == git_rev]
     if runs.empty:
         raise ValueError(f"git_rev={shown(git_rev)} names no run; the revisions are {', '.join(revs)}")
+    group = _text(runs["share_group"]) if "share_group" in runs else pd.Series("", index=runs.index)
+    alone = group == ""
+    wall = runs.wall_s.where(alone, runs.get("group_wall_s"))  # a group member started with its group
     t = pd.to_datetime(runs.finished_utc)
     end = (t - t.min()).dt.total_seconds()
-    start = end - runs.wall_s
-    wall = float(end.max() - start.min())
+    start = end - wall
+    span = float(end.max() - start.min())
     fl = float(runs.total_flops.sum())
-    return SweepRate(git_rev, len(runs), fl, wall, fl / wall, fl / wall / V1_FLOPS_PER_GPU_S)
+    forward = pd.to_numeric(runs.get("teacher_inference_flops", pd.Series(0.0, index=runs.index)),
+                            errors="coerce").fillna(0.0)
+    teacher = float(forward[alone].sum() + forward[~alone].groupby(group[~alone]).max().sum())
+    worker = float(runs.wall_s[alone].sum() + wall[~alone].groupby(group[~alone]).first().sum())
+    return SweepRate(git_rev, len(runs), fl, span, fl / span, fl / span / V1_FLOPS_PER_GPU_S, fl / span / peak,
+                     teacher, (fl + teacher) / span, (fl + teacher) / span / peak, worker)
 
 
-def sweep_rates(s: SetupRuns) -> pd.DataFrame:
+def sweep_rates(s: SetupRuns, peak: float = 790e12) -> pd.DataFrame:
     """:func:`sweep_rate` of every machine (revision) in the run table, in order of its first run."""
     first = _runs(s).runs.groupby(_text(s.runs.git_rev)).finished_utc.min().sort_values()
-    return pd.DataFrame([vars(sweep_rate(s, rev)) for rev in first.index]).set_index("git_rev")
+    return pd.DataFrame([vars(sweep_rate(s, rev, peak)) for rev in first.index]).set_index("git_rev")
 
 
 # -- recipe --------------------------------------------------------------------------------

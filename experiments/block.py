@@ -321,8 +321,10 @@ def ingest(config: Path, results: Path, tag: str, header: str) -> dict:
     """Store what a block's calls copied back (``results``, the device's ``$OUT``) beside
     the run table the block started from (its ``done_from``): append the runs not in the
     table yet (each checked against the committed corpus manifest), store the block's
-    plan as ``plan_<tag>_main.csv`` (an existing one must be the same plan) and append its
-    log, under ``header``, to ``block_<tag>.log`` without :data:`NOISE`. Returns the counts."""
+    plan as ``plan_<tag>_main.csv`` (an existing one must be the same plan), the step-mode
+    and sharing check it ran on the device (``graph_check.json``, from ``recheck_sharing``)
+    as ``graph_check_<tag>.json``, and append its log, under ``header``, to
+    ``block_<tag>.log`` without :data:`NOISE`. Returns the counts."""
     cfg = planmod.read_block(config)
     if not cfg.get("done_from"):
         raise ValueError(f"config {config} names no done_from run table to ingest into")
@@ -350,6 +352,9 @@ def ingest(config: Path, results: Path, tag: str, header: str) -> dict:
         if stored.exists() and stored.read_bytes() != plan.read_bytes():
             raise ValueError(f"{stored} exists and holds another plan than {plan}")
         shutil.copy(plan, stored)
+    check = results / "graph_check.json"
+    if check.exists():
+        shutil.copy(check, data / f"graph_check_{tag}.json")
     log = results / "block.log"
     lines = [ln for ln in log.read_text(errors="replace").splitlines() if not any(n in ln for n in NOISE)] \
         if log.exists() else []

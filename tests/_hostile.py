@@ -468,6 +468,7 @@ def _completion_calls(table, fits, noise, points) -> dict:
         "replication_setup.throughput": (RS.throughput, (RS.DIRECTORY, 790e12), {}),
         "replication_setup.sweep_rate": (RS.sweep_rate, (setup, "5a09468"), {}),
         "replication_setup.sweep_rates": (RS.sweep_rates, (setup,), {}),
+        "replication_setup.block_rate": (RS.block_rate, (pd.read_csv(RS.DIRECTORY / "runs.csv"), "24f5cd5"), {}),
         "replication_setup.copy_probe": (RS.copy_probe, (setup,), {"drop": 0.5, "vocab": 8192}),
         "replication_setup.source_gain": (RS.source_gain, (setup, "s-L3d192-D78207900-t-s0",
                                                            "s-L3d192-D208554401-t-s0"), {}),

@@ -686,6 +686,10 @@ def test_ingest_appends_new_runs_plan_and_log(tmp_path):
     assert [r["run_id"] for r in csv.DictReader(open(data / "runs.csv"))] == ["old", "new"]
     assert (data / "plan_c_main.csv").read_text() == "run_id\nnew\n"
     assert (data / "block_c.log").read_text() == "# block c, first machine\n== w0-0.log\ndone new\n"
+    assert not (data / "graph_check_c.json").exists()  # the block ran no check of its own
+    (results / "graph_check.json").write_text('{"fit_for_sharing": {"graph": true}}')
+    blockmod.ingest(cfg, results, "c", "block c, with its check")
+    assert (data / "graph_check_c.json").read_text() == '{"fit_for_sharing": {"graph": true}}'
     again = blockmod.ingest(cfg, results, "c", "block c, second call")  # idempotent for the runs
     assert again["runs_added"] == 0 and again["runs_in_table"] == 2
     (results / "main.csv").write_text("run_id\nother\n")

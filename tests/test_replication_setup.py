@@ -256,3 +256,24 @@ def test_throughput_separates_the_sizes_where_compiling_is_slower(tmp_path):
     assert tp.compile_slower == ("L2d128",) and tp.compile_slower_ratio == pytest.approx(0.015 / 0.024)
     assert tp.compile_faster_from == "L5d320" and tp.compile_over_graph_max == pytest.approx(0.28 / 0.086)
     assert tp.compile_20m_name == "L7d512" and tp.eager_over_graph_max == pytest.approx(0.013 / 0.024)
+
+
+def test_block_rate_counts_a_shared_teacher_pass_once():
+    """A sharing group starts with its group (its ``group_wall_s``), its teacher's forward
+    pass counts once (its longest student's), and the workers' time counts the group once."""
+    t0 = pd.Timestamp("2026-12-03T10:00:00Z")
+    table = pd.DataFrame({
+        "run_id": ["alone", "a", "b", "other"], "git_rev": ["r1", "r1", "r1", "r2"],
+        "finished_utc": [str(t0 + pd.Timedelta(seconds=s)) for s in (100, 110, 110, 5000)],
+        "wall_s": [10.0, 12.0, 20.0, 1.0], "group_wall_s": [np.nan, 30.0, 30.0, np.nan],
+        "share_group": [np.nan, "g", "g", np.nan], "total_flops": [1e15, 2e15, 3e15, 7e15],
+        "teacher_inference_flops": [np.nan, 5e14, 8e14, np.nan]})
+    r = S.block_rate(table, "r1", peak=1e15)
+    assert r.runs == 3 and r.wall_s == pytest.approx(30.0)  # the group started at 80 s, the run alone at 90 s
+    assert r.flops == pytest.approx(6e15) and r.teacher_forward_flops == pytest.approx(8e14)
+    assert r.with_teacher_per_gpu_s == pytest.approx(6.8e15 / 30) and r.mfu == pytest.approx(6e15 / 30 / 1e15)
+    assert r.worker_s == pytest.approx(10.0 + 30.0)
+    with pytest.raises(ValueError, match="missing total_flops"):
+        S.block_rate(table.drop(columns="total_flops"), "r1")
+    with pytest.raises(ValueError, match="peak"):
+        S.block_rate(table, "r1", peak=0.0)
