@@ -63,7 +63,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._checks import existing_path, frame, in_range, instance, integer, shown, values_in_range
-from experiments.plan import part1_teacher, without_rerun
+from experiments.plan import EQUAL_LOSS_GROUPS, part1_teacher, teacher_of, without_rerun
 
 DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "replication"
 #: Family-wise error rate of each claim's comparisons (Holm).
@@ -80,6 +80,8 @@ ECE_LIMIT = 0.02
 #: Claim (e3): the share of student configurations whose KL must grow with teacher strength.
 KL_SHARE = 0.8
 VERDICTS = ("holds", "does not hold", "cannot tell")
+#: Claim (a)'s teacher groups as part-1 run ids (protocol 4's ``experiments.plan.EQUAL_LOSS_GROUPS``).
+EQUAL_LOSS_TEACHERS = tuple(tuple(teacher_of(name, tokens) for name, tokens in g) for g in EQUAL_LOSS_GROUPS)
 COLUMNS = ("run_id", "protocol", "objective", "split", "N", "n_layers", "d_model", "tokens", "seed",
            "teacher_run_id", "teacher_N", "teacher_loss", "teacher_ece", "val_ce", "kl_to_teacher", "ece")
 
@@ -153,6 +155,46 @@ def load(directory: str | Path = DIRECTORY) -> DistillRuns:
         raise ValueError(f"directory must hold runs.csv (the replication's data live in data/replication/); "
                          f"{shown(str(folder))} has none")
     return from_table(pd.read_csv(folder / "runs.csv"))
+
+
+def design(directory: str | Path = DIRECTORY) -> pd.DataFrame:
+    """Part 2's design against what has run: per protocol of ``experiments.plan`` (planned in
+    the setting the blocks plan with: the corpus manifest's smaller half and ``lr_choice.json``),
+    its ``what``, the distillations ``planned`` and ``run`` (in ``runs.csv``), their twins
+    planned and run, and the teachers and student sizes of the planned distillations; a last
+    row ``all`` counts each run once."""
+    import json
+
+    from experiments import plan as P
+
+    folder = existing_path("directory", directory, folder=True)
+    for name in ("runs.csv", "corpus_manifest.json", "lr_choice.json"):
+        if not (folder / name).is_file():
+            raise ValueError(f"directory must hold {name} (the replication's data live in data/replication/); "
+                             f"{shown(str(folder))} has none")
+    tokens = json.loads((folder / "corpus_manifest.json").read_text())["tokens"]
+    half = min(tokens["teacher"], tokens["student"])
+    setting = P.Setting(half, json.loads((folder / "lr_choice.json").read_text())["lr"])
+    done = set(pd.read_csv(folder / "runs.csv", usecols=["run_id"]).run_id)
+    rows, every, twins_all = [], {}, {}
+    for name, protocol in P.PROTOCOLS.items():
+        if protocol.part != 2:
+            continue
+        runs = [r for r in protocol.runs(setting) if r is not None]
+        twins = {t["run_id"]: t for t in (P.twin_of(setting, r) for r in runs)}
+        every.update({r["run_id"]: r for r in runs})
+        twins_all.update(twins)
+        rows.append({"protocol": name, "what": protocol.what, "planned": len(runs),
+                     "run": sum(r["run_id"] in done for r in runs), "twins_planned": len(twins),
+                     "twins_run": sum(t in done for t in twins),
+                     "teachers": len({r["teacher_run_id"] for r in runs}),
+                     "student_sizes": len({(r["n_layers"], r["d_model"]) for r in runs})})
+    rows.append({"protocol": "all", "what": "every part-2 distillation once", "planned": len(every),
+                 "run": sum(k in done for k in every), "twins_planned": len(twins_all),
+                 "twins_run": sum(t in done for t in twins_all),
+                 "teachers": len({r["teacher_run_id"] for r in every.values()}),
+                 "student_sizes": len({(r["n_layers"], r["d_model"]) for r in every.values()})})
+    return pd.DataFrame(rows).set_index("protocol")
 
 
 @dataclass(frozen=True)
@@ -268,9 +310,9 @@ def _p_one(z, dof) -> np.ndarray:
     return stats.t.sf(z, dof)
 
 
-def teacher_loss_only(runs: DistillRuns, noise: Noise, groups, *, tag: str = "p2-equal-loss",
+def teacher_loss_only(runs: DistillRuns, noise: Noise, groups=EQUAL_LOSS_TEACHERS, *, tag: str = "p2-equal-loss",
                       alpha: float = ALPHA, equivalence: float = EQUIVALENCE) -> ClaimResult:
-    """``groups``: the teacher groups (part-1 ids), e.g. from ``experiments.plan.EQUAL_LOSS_GROUPS``."""
+    """``groups``: the teacher groups (part-1 run ids; protocol 4's, :data:`EQUAL_LOSS_TEACHERS`, by default)."""
     instance("runs", runs, DistillRuns), instance("noise", noise, Noise)
     alpha, equivalence = in_range("alpha", alpha, 1e-6, 0.5), in_range("equivalence", equivalence, 1e-6, 1.0)
     member, tag = _groups(groups), _tag(tag)

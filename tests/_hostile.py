@@ -494,6 +494,7 @@ def _completion_calls(table, fits, noise, points) -> dict:
                                             {}),
         "replication_distill.from_table": (RD.from_table, (distill_table,), {}),
         "replication_distill.load": (RD.load, (distill_dir,), {}),
+        "replication_distill.design": (RD.design, (RD.DIRECTORY,), {}),
         "replication_distill.seed_noise": (RD.seed_noise, (distill,), {"neighbours": 3}),
         "replication_distill.teacher_loss_only": (RD.teacher_loss_only, (distill, distill_noise, distill_groups),
                                                   {"alpha": 0.05, "equivalence": 0.02}),

@@ -200,3 +200,33 @@ def test_the_real_table_pairs_every_distillation_with_one_twin():
     runs = RD.load()
     assert not runs.missing_twins and len(runs.distilled) >= 24
     assert runs.distilled.run_id.is_unique and (runs.distilled.teacher_run_id.str.contains("-p2")).all()
+
+
+def test_design_counts_what_the_planner_leaves(tmp_path):
+    """RD.design on the real run table: what it counts as planned and not run is what
+    experiments.plan.part2_totals leaves to run (each teacher trained once), and a folder
+    without the run table is named."""
+    import json
+
+    from experiments import plan as P
+
+    table = RD.design()
+    tokens = json.loads((RD.DIRECTORY / "corpus_manifest.json").read_text())["tokens"]
+    setting = P.Setting(min(tokens["teacher"], tokens["student"]),
+                        json.loads((RD.DIRECTORY / "lr_choice.json").read_text())["lr"])
+    done = set(pd.read_csv(RD.DIRECTORY / "runs.csv").run_id)
+    left = P.part2_totals(setting, done)
+    total = table.loc["all"]
+    assert total.planned - total.run == left["distillations"] and total.twins_planned - total.twins_run == left["twins"]
+    assert set(table.index) == {n for n, p in P.PROTOCOLS.items() if p.part == 2} | {"all"}
+    assert (table.run <= table.planned).all() and total.planned <= table.planned.drop("all").sum()
+    with pytest.raises(ValueError, match="must hold runs.csv"):
+        RD.design(tmp_path)
+
+
+def test_equal_loss_teachers_are_protocol_4s_part1_runs():
+    from experiments import plan as P
+
+    assert len(RD.EQUAL_LOSS_TEACHERS) == len(P.EQUAL_LOSS_GROUPS)
+    assert all(P.parse_teacher(t) for g in RD.EQUAL_LOSS_TEACHERS for t in g)
+    assert RD.EQUAL_LOSS_TEACHERS[0][0] == P.teacher_of(*P.EQUAL_LOSS_GROUPS[0][0])
