@@ -613,3 +613,49 @@ def held_out_errors(frame_: pd.DataFrame, predictions: dict) -> pd.DataFrame:
         rows.append({"model": name, "rms": float(np.sqrt(np.mean(r * r))), "max_abs": float(np.abs(r).max()),
                      "bias": float(r.mean()), "runs": int(r.size)})
     return pd.DataFrame(rows).set_index("model")
+
+
+def leave_one_teacher_out(frame_: pd.DataFrame, supervised=None, *, grid=None, search=None) -> pd.DataFrame:
+    """Per teacher (``teacher`` column) of the distillation rows ``frame_``: Eq. 8
+    (:func:`fit_eq8`, with ``supervised`` inside or the measured twins) and the ratio curve
+    fitted to the other teachers' students, and the RMS log error of each, and of the twin
+    baseline, on this teacher's students; one row per teacher (``students``, ``eq8``,
+    ``ratio``, ``twin``)."""
+    import warnings
+
+    frame("frame_", frame_, ("teacher", "N", "tokens", "teacher_loss", "val_ce", "twin_loss"))
+    teachers = frame_.teacher.unique()
+    if len(teachers) < 3:
+        raise ValueError(f"frame_ must hold students of three or more teachers to leave one out; got {len(teachers)}")
+    rows = []
+    for t in teachers:
+        held, rest = frame_[frame_.teacher == t], frame_[frame_.teacher != t]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a fit's diagnostics belong to the fit on every teacher
+            fit = fit_eq8(rest, supervised, grid=grid, search=search)
+        errors = held_out_errors(held, {"eq8": predict_eq8(fit, held, supervised),
+                                        "ratio": predict_ratio_baseline(ratio_baseline(rest), held),
+                                        "twin": np.log(held.twin_loss.to_numpy(float))})
+        rows.append({"teacher": t, "students": len(held), **errors.rms.to_dict()})
+    return pd.DataFrame(rows).set_index("teacher")
+
+
+def supervised_misfit(runs: DistillRuns, supervised) -> pd.DataFrame:
+    """How far a supervised law (``SupervisedCoefficients``) is from the measured seed-0 twins
+    of the distillations in ``runs``, per student configuration: ``error`` = ln L(N, D) -
+    ln L_twin, and ``copies``: whether the twin's copying probe (its ``copy_curve``) ends below
+    ln(vocabulary), the set-up chapter's test of having learned to copy (False where the twin
+    records no probe)."""
+    from analysis.laws import SupervisedCoefficients, supervised_loss
+
+    instance("runs", runs, DistillRuns)
+    instance("supervised", supervised, SupervisedCoefficients, " (analysis.laws)")
+    used = runs.distilled[runs.distilled.seed == 0][["N", "tokens"]].drop_duplicates()
+    t = runs.twins[runs.twins.seed == 0].merge(used, on=["N", "tokens"]).sort_values(["N", "tokens"])
+    law = np.log(supervised_loss(t.N.to_numpy(float), t.tokens.to_numpy(float), supervised))
+    curve = t.copy_curve if "copy_curve" in t else pd.Series("", index=t.index)
+    final = [float(str(c).split(";")[-1].split(":")[1]) if isinstance(c, str) and c else math.inf for c in curve]
+    vocab = t.vocab.to_numpy(float) if "vocab" in t else np.full(len(t), np.nan)
+    return pd.DataFrame({"N": t.N.to_numpy(), "tokens": t.tokens.to_numpy(), "twin_loss": t.val_ce.to_numpy(),
+                         "error": law - np.log(t.val_ce.to_numpy(float)),
+                         "copies": np.asarray(final) < np.log(vocab)})

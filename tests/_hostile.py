@@ -316,6 +316,7 @@ def _completion_calls(table, fits, noise, points) -> dict:
     from tests.test_replication_distill import _eq8_world
 
     eq8_world = _eq8_world().iloc[::4]
+    loto_world = _eq8_world().query("teacher in ('t0', 't3', 't7')").iloc[::2]
     distill_grid = {"log_A": (np.log(_c.A),), "log_B": (np.log(_c.B),), "alpha": (_c.alpha,), "beta": (_c.beta,),
                     "gamma": (_c.gamma,), "c0": (_c.c0,), "c1": (_c.c1,), "f1": (_c.f1,), "log_d1": (np.log(_c.d1),)}
     distill_fit = RD.fit_eq8(eq8_world, grid=distill_grid, search=_SMALL)
@@ -517,6 +518,10 @@ def _completion_calls(table, fits, noise, points) -> dict:
         "replication_distill.held_out_errors": (RD.held_out_errors, (distill.distilled,
                                                                      {"twin": np.log(distill.distilled.twin_loss)}),
                                                 {}),
+        "replication_distill.leave_one_teacher_out": (RD.leave_one_teacher_out,
+                                                      (loto_world,),
+                                                      {"grid": distill_grid, "search": _SMALL}),
+        "replication_distill.supervised_misfit": (RD.supervised_misfit, (distill, laws.PAPER_SUPERVISED), {}),
         # robustness: two findings, one draw
         "robustness.evaluate": (RB.evaluate, (recipes.PAPER_SETTING, RB.FINDINGS[:2]), {}),
         "robustness.run": (RB.run, ("rounding", 1, 0, RB.FINDINGS[:2]), {}),

@@ -230,3 +230,38 @@ def test_equal_loss_teachers_are_protocol_4s_part1_runs():
     assert len(RD.EQUAL_LOSS_TEACHERS) == len(P.EQUAL_LOSS_GROUPS)
     assert all(P.parse_teacher(t) for g in RD.EQUAL_LOSS_TEACHERS for t in g)
     assert RD.EQUAL_LOSS_TEACHERS[0][0] == P.teacher_of(*P.EQUAL_LOSS_GROUPS[0][0])
+
+
+def test_leave_one_teacher_out_recovers_its_own_world():
+    """On students that follow Eq. 8 exactly, Eq. 8 fitted without a teacher predicts that
+    teacher's students; the ratio curve (no size dependence) and the twin do worse."""
+    import dataclasses
+
+    from analysis import fit as F
+    from analysis.laws import PAPER_DISTILLATION as c, PAPER_SUPERVISED
+
+    world = _eq8_world()
+    centre = {"log_A": np.log(c.A), "log_B": np.log(c.B), "alpha": c.alpha, "beta": c.beta,
+              "gamma": c.gamma, "c0": c.c0, "c1": c.c1, "f1": c.f1, "log_d1": np.log(c.d1)}
+    grid = {k: (v * 0.9, v, v * 1.1) if k == "c0" else (v,) for k, v in centre.items()}
+    search = dataclasses.replace(F.DISTILLATION_SEARCH, n_polish=1)
+    table = RD.leave_one_teacher_out(world[world.teacher.isin(["t0", "t3", "t7"])], grid=grid, search=search)
+    assert list(table.index) == ["t0", "t3", "t7"] and (table.students == 18).all()
+    assert (table.eq8 < 1e-3).all() and (table.eq8 < table.ratio).all() and (table.eq8 < table.twin).all()
+    with pytest.raises(ValueError, match="three or more teachers"):
+        RD.leave_one_teacher_out(world[world.teacher.isin(["t0", "t1"])])
+
+
+def test_supervised_misfit_compares_a_law_with_the_twins(honest):
+    """A law's error against the seed-0 twins, one row per distilled configuration, with
+    whether each twin copies (no probe recorded: it does not)."""
+    from analysis.laws import PAPER_SUPERVISED, supervised_loss
+
+    runs, _, _ = honest
+    misfit = RD.supervised_misfit(runs, PAPER_SUPERVISED)
+    configs = runs.distilled[runs.distilled.seed == 0][["N", "tokens"]].drop_duplicates()
+    assert len(misfit) == len(configs) and not misfit.copies.any()
+    row = misfit.iloc[0]
+    assert row.error == pytest.approx(math.log(supervised_loss(row.N, row.tokens, PAPER_SUPERVISED) / row.twin_loss))
+    with pytest.raises(TypeError, match="supervised"):
+        RD.supervised_misfit(runs, "paper")
