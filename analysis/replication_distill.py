@@ -653,8 +653,11 @@ def supervised_misfit(runs: DistillRuns, supervised) -> pd.DataFrame:
     used = runs.distilled[runs.distilled.seed == 0][["N", "tokens"]].drop_duplicates()
     t = runs.twins[runs.twins.seed == 0].merge(used, on=["N", "tokens"]).sort_values(["N", "tokens"])
     law = np.log(supervised_loss(t.N.to_numpy(float), t.tokens.to_numpy(float), supervised))
-    curve = t.copy_curve if "copy_curve" in t else pd.Series("", index=t.index)
-    final = [float(str(c).split(";")[-1].split(":")[1]) if isinstance(c, str) and c else math.inf for c in curve]
+    from analysis.replication_setup import curve
+
+    probe = t.get("copy_curve", pd.Series("", index=t.index))
+    final = [curve(row, "copy_curve").val_ce.iloc[-1] if isinstance(c, str) and c else math.inf
+             for (_, row), c in zip(t.iterrows(), probe)]
     vocab = t.vocab.to_numpy(float) if "vocab" in t else np.full(len(t), np.nan)
     return pd.DataFrame({"N": t.N.to_numpy(), "tokens": t.tokens.to_numpy(), "twin_loss": t.val_ce.to_numpy(),
                          "error": law - np.log(t.val_ce.to_numpy(float)),

@@ -7,8 +7,10 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from analysis import replication_setup as S
 from experiments import lr_rule
 from experiments import plan as planmod
 
@@ -172,8 +174,8 @@ def test_retrained_teachers_repeat_their_part1_runs(runs):
     late = {k for k in diff if planmod.part1_teacher(k) == "s-L2d128-D160526424-t-s0"}
     assert late and all(0.003 < diff[k] < 0.015 for k in late)
     for k in late:
-        part1 = dict(_curve(by_id[planmod.part1_teacher(k)]["val_curve"]))
-        again = dict(_curve(by_id[k]["val_curve"]))
+        part1 = dict(S.curve(pd.Series(by_id[planmod.part1_teacher(k)])).itertuples(index=False))
+        again = dict(S.curve(pd.Series(by_id[k])).itertuples(index=False))
         at = min(part1, key=lambda d: abs(d - 0.75 * max(part1)))
         assert math.log(again[at] / part1[at]) > 0.02
     assert sorted(abs(v) for v in diff.values())[len(diff) // 2] < 0.002
@@ -181,8 +183,3 @@ def test_retrained_teachers_repeat_their_part1_runs(runs):
     for r in runs:
         if r["objective"] == "distillation":
             assert float(r["teacher_loss"]) == float(by_id[r["teacher_run_id"]]["val_ce"])
-
-
-def _curve(text):
-    """A stored ``tokens:value;...`` curve as (tokens, value) pairs."""
-    return [(int(a), float(b)) for a, b in (x.split(":") for x in text.split(";"))]
