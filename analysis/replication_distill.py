@@ -396,6 +396,32 @@ def capacity_gap(runs: DistillRuns, noise: Noise, *, min_teachers: int = MIN_TEA
     return ClaimResult("b", {"b": verdict}, values, configs)
 
 
+def teacher_line_scatter(runs: DistillRuns, max_teacher_loss: float, *,
+                         min_teachers: int = MIN_TEACHERS) -> pd.DataFrame:
+    """How far one student's losses scatter from a smooth dependence on its teacher's loss: per
+    student configuration (seed 0) with ``min_teachers`` or more teachers of loss below
+    ``max_teacher_loss`` (nats), the residual standard deviation (two degrees of freedom spent)
+    of ln L_S about its least-squares line in ln L_T. Not a rule of the module docstring: a
+    diagnostic for the seed noise the rules borrow, since a scatter far above it means either
+    that something besides L_T moves the student or that the noise there is larger."""
+    instance("runs", runs, DistillRuns)
+    max_teacher_loss = in_range("max_teacher_loss", max_teacher_loss, 0.0, 20.0)
+    min_teachers = integer("min_teachers", min_teachers, 3)
+    d0 = runs.distilled[(runs.distilled.seed == 0) & (runs.distilled.teacher_loss < max_teacher_loss)]
+    rows = []
+    for (n, tokens), c in d0.groupby(["N", "tokens"]):
+        c = c.drop_duplicates("teacher")
+        if len(c) < min_teachers:
+            continue
+        x, y = np.log(c.teacher_loss.to_numpy(float)), np.log(c.val_ce.to_numpy(float))
+        residuals = y - np.polyval(np.polyfit(x, y, 1), x)
+        rows.append(dict(N_S=n, D_S=tokens, teachers=len(c), sd=float(np.sqrt(np.sum(residuals ** 2) / (len(c) - 2)))))
+    if not rows:
+        raise ValueError(f"max_teacher_loss must leave {min_teachers} or more teachers below it for some student "
+                         f"configuration; got {shown(max_teacher_loss)}")
+    return pd.DataFrame(rows)
+
+
 def _crossing(lnD: np.ndarray, gap: np.ndarray) -> float:
     s = np.sign(gap)
     idx = np.where((s[:-1] > 0) & (s[1:] <= 0))[0]

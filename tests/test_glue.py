@@ -71,3 +71,24 @@ def test_claim_without_a_name_glues_nothing_and_rejects_non_booleans(glued):
         G.claim("x", 1.0, lambda v: v, "x")
     with pytest.raises(ValueError):
         G.claim("x", 1.0, True, " ")
+
+
+def test_every_chapter_claim_computes_whether_it_holds():
+    """``claim(name, value, True, ...)`` can never fail: a chapter's ``holds`` must be computed
+    (a function of the value or an expression), never a literal."""
+    import ast
+    from pathlib import Path
+
+    import jupytext
+
+    literal = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "book").glob("*.md")):
+        for cell in jupytext.read(path).cells:
+            if cell.cell_type != "code":
+                continue
+            source = "\n".join(line for line in cell.source.splitlines() if not line.startswith(("%", "!")))
+            for node in ast.walk(ast.parse(source)):
+                if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "claim"
+                        and len(node.args) > 2 and isinstance(node.args[2], ast.Constant)):
+                    literal.append(f"{path.name}: {ast.get_source_segment(source, node)[:80]}")
+    assert not literal, literal

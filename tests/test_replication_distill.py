@@ -275,3 +275,20 @@ def test_supervised_misfit_compares_a_law_with_the_twins(honest):
     assert row.error == pytest.approx(math.log(supervised_loss(row.N, row.tokens, PAPER_SUPERVISED) / row.twin_loss))
     with pytest.raises(TypeError, match="supervised"):
         RD.supervised_misfit(runs, "paper")
+
+
+def test_teacher_line_scatter_measures_the_noise_about_a_line():
+    table, _ = synthetic()
+    d = (table.objective == "distillation").to_numpy()
+    rng = np.random.default_rng(1)
+    line = 0.4 + 0.5 * np.log(table.teacher_loss[d].to_numpy(float))
+    for sd, expected in ((0.0, 0.0), (0.01, 0.01)):
+        table.loc[d, "val_ce"] = np.exp(line + rng.normal(0, sd, d.sum()))
+        scatter = RD.teacher_line_scatter(RD.from_table(table), max_teacher_loss=10.0)
+        assert len(scatter) == len(SIZES) * len(MS) and (scatter.teachers == 8).all()
+        # the pooled residual SD (6 degrees of freedom a configuration, 15 configurations) within 20%
+        assert math.sqrt(np.mean(scatter.sd ** 2)) == pytest.approx(expected, rel=0.2, abs=1e-9)
+    strong = RD.teacher_line_scatter(RD.from_table(table), max_teacher_loss=3.5, min_teachers=3)
+    assert (strong.teachers < 8).all()
+    with pytest.raises(ValueError, match="max_teacher_loss"):
+        RD.teacher_line_scatter(RD.from_table(table), max_teacher_loss=0.5)
