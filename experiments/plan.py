@@ -416,14 +416,19 @@ class Plan:
 
 
 def block_plan(protocols: list[str], setting: Setting, done: set[str] = frozenset(),
-               teachers: list[str] | None = None, teacher_suffix: str = "") -> Plan:
+               teachers: list[str] | None = None, teacher_suffix: str = "", by_protocol: bool = False) -> Plan:
     """The runs of ``protocols`` (in this order of priority), leaving out ids in ``done``.
 
     Distillations (part 2) go by teacher group: each teacher that a remaining distillation
     needs (only those of ``teachers``, part-1 run ids in this order, if given) is trained
     again under its id plus ``teacher_suffix`` (``-p2`` and letters or digits) at priority
     2 (len(protocols) + g), and its distillations, each with its twin (:func:`twin_of`), at
-    that priority + 1."""
+    that priority + 1. With ``by_protocol``, a teacher's distillations go by protocol too: the
+    teacher of group g at 2 len(protocols) + g (len(protocols) + 1), the runs of its k-th
+    protocol at that + 1 + k, so that a block cut short within a teacher's students leaves
+    whole protocols of them (students share a teacher's pass only within one priority)."""
+    if not isinstance(by_protocol, bool):
+        raise TypeError(f"by_protocol must be true or false; got {by_protocol!r}")
     plan = Plan()
     groups: dict[str, list] = {}
     for k, name in enumerate(protocols):
@@ -449,20 +454,22 @@ def block_plan(protocols: list[str], setting: Setting, done: set[str] = frozense
         if retrained is None or retrained["run_id"] != teacher:
             raise ValueError(f"teacher {teacher!r} is not a run part 1 could plan in this setting")
         retrained = {**retrained, "run_id": teacher + teacher_suffix}
-        first = 2 * (len(protocols) + g)
+        first = 2 * len(protocols) + g * (len(protocols) + 1) if by_protocol else 2 * (len(protocols) + g)
         plan.add(retrained, TEACHERS_PROTOCOL, first)
-        for run, name in members:
-            plan.add({**run, "teacher_run_id": retrained["run_id"]}, name, first + 1)
+        for run, name in members:  # in the order of protocols, so a run in several keeps its first
+            priority = first + 1 + (protocols.index(name) if by_protocol else 0)
+            plan.add({**run, "teacher_run_id": retrained["run_id"]}, name, priority)
             twin = twin_of(setting, run)
             if twin["run_id"] not in done:
-                plan.add(twin, name, first + 1)
+                plan.add(twin, name, priority)
     return plan
 
 
 def plan_of_block(block: dict, setting: Setting, done: set[str] = frozenset()) -> Plan:
     """The plan of a block's configuration (:func:`read_block`): its protocols, and for part
     2 its teachers and their suffix."""
-    return block_plan(block["protocols"], setting, done, block.get("teachers"), block.get("teacher_suffix", ""))
+    return block_plan(block["protocols"], setting, done, block.get("teachers"), block.get("teacher_suffix", ""),
+                      block.get("by_protocol", False))
 
 
 def write_plan(plan: Plan, path: Path) -> None:
@@ -493,7 +500,7 @@ def read_plan(path: Path) -> list[dict]:
 BLOCK_KEYS = frozenset({"name", "what", "usage", "session_seconds", "mps", "workers_per_gpu", "benchmark",
                         "check_modes", "checked_by", "mode", "graph_below", "throughput_from", "lr_from",
                         "done_from", "first", "protocols", "save_teachers", "teachers", "teacher_suffix",
-                        "share_teacher", "group_max", "recheck_sharing"})
+                        "share_teacher", "group_max", "recheck_sharing", "by_protocol"})
 
 
 def read_block(path: Path) -> dict:

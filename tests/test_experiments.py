@@ -805,6 +805,25 @@ def test_part2_block_plan_groups_teachers_with_their_students_and_twins():
         planmod.block_plan(PART2, s, teachers=["s-L5d320-D1-s-s0"], teacher_suffix="-p2b")
 
 
+def test_part2_block_plan_by_protocol_orders_a_teachers_students_by_protocol():
+    s = planmod.Setting(HALF)
+    plain = planmod.block_plan(PART2, s, teacher_suffix="-p2x").rows()
+    ordered = planmod.block_plan(PART2, s, teacher_suffix="-p2x", by_protocol=True).rows()
+    assert {r["run_id"]: r["protocol"] for r in plain} == {r["run_id"]: r["protocol"] for r in ordered}
+    prio = {r["run_id"]: r["priority"] for r in ordered if r["protocol"] == planmod.TEACHERS_PROTOCOL}
+    assert sorted(prio.values()) == list(prio.values()) == [2 * len(PART2) + g * (len(PART2) + 1) for g in range(len(prio))]
+    for r in ordered:
+        if r["teacher_run_id"]:  # after its teacher, by its first protocol, before the next teacher
+            k = PART2.index(r["protocol"].split("+")[0])
+            assert r["priority"] == prio[r["teacher_run_id"]] + 1 + k < prio[r["teacher_run_id"]] + len(PART2) + 1
+    seeds = [r for r in ordered if r["protocol"].split("+")[0] == PART2[0] and r["teacher_run_id"]]
+    later = [q for q in ordered if q["teacher_run_id"] and q["protocol"].split("+")[0] != PART2[0]]
+    assert seeds and later and all(r["priority"] < q["priority"] for r in seeds for q in later
+                                   if q["teacher_run_id"] == r["teacher_run_id"])
+    with pytest.raises(TypeError, match="by_protocol"):
+        planmod.block_plan(PART2, s, teacher_suffix="-p2x", by_protocol="yes")
+
+
 def test_distillation_time_counts_the_teacher_forward_pass():
     s = planmod.Setting(HALF)
     r = planmod.distillation(s, planmod.teacher_of("L7d512", 435985920), planmod.arch_of("L2d128"), 7554560)
