@@ -417,8 +417,9 @@ def teacher_line_scatter(runs: DistillRuns, max_teacher_loss: float, *,
         residuals = y - np.polyval(np.polyfit(x, y, 1), x)
         rows.append(dict(N_S=n, D_S=tokens, teachers=len(c), sd=float(np.sqrt(np.sum(residuals ** 2) / (len(c) - 2)))))
     if not rows:
-        raise ValueError(f"max_teacher_loss must leave {min_teachers} or more teachers below it for some student "
-                         f"configuration; got {shown(max_teacher_loss)}")
+        raise ValueError(f"max_teacher_loss and min_teachers must leave min_teachers or more teachers below "
+                         f"max_teacher_loss for some student configuration; got max_teacher_loss "
+                         f"{shown(max_teacher_loss)}, min_teachers {shown(min_teachers)}")
     return pd.DataFrame(rows)
 
 

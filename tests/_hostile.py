@@ -522,6 +522,7 @@ def _completion_calls(table, fits, noise, points) -> dict:
                                                       (loto_world,),
                                                       {"grid": distill_grid, "search": _SMALL}),
         "replication_distill.supervised_misfit": (RD.supervised_misfit, (distill, laws.PAPER_SUPERVISED), {}),
+        "replication_distill.teacher_line_scatter": (RD.teacher_line_scatter, (distill, 10.0), {"min_teachers": 3}),
         # robustness: two findings, one draw
         "robustness.evaluate": (RB.evaluate, (recipes.PAPER_SETTING, RB.FINDINGS[:2]), {}),
         "robustness.run": (RB.run, ("rounding", 1, 0, RB.FINDINGS[:2]), {}),
