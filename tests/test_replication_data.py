@@ -141,7 +141,8 @@ def test_equal_loss_groups_have_equal_loss_in_part1(runs):
 
 #: Part 2's blocks: (tag of the stored files, configuration, the git revision its rows name).
 PART2_BLOCKS = [("p2a", "v2-part2-a", "64a1c95"), ("p2a2", "v2-part2-a2", "7985cee"), ("p2b", "v2-part2-b", "0b1ccf5"),
-                ("p2c", "v2-part2-c", "24f5cd5"), ("p2d", "v2-part2-d", "1ce0a14"), ("p2d2", "v2-part2-d2", "135af71")]
+                ("p2c", "v2-part2-c", "24f5cd5"), ("p2d", "v2-part2-d", "1ce0a14"), ("p2d2", "v2-part2-d2", "135af71"),
+                ("p2e", "v2-part2-e", "cc8cd22"), ("p2e3", "v2-part2-e3", "7548ce8")]
 
 
 @pytest.mark.parametrize("k", range(len(PART2_BLOCKS)), ids=[t for t, _, _ in PART2_BLOCKS])

@@ -199,16 +199,16 @@ def test_strong_students_are_the_lowest_losses(honest):
 def test_the_real_table_pairs_every_distillation_with_one_twin():
     """Every distillation has its twin, except where the block that ran it reached its deadline
     first: the twin is in that block's plan and has not run (block p2d2 left one, L2d128 at 54M
-    tokens)."""
+    tokens; block p2e, cut, left seed 2 of L4d256 at 129M; block p2e3 left L2d128 at 15M and 30M)."""
     runs = RD.load()
     table = pd.read_csv(RD.DIRECTORY / "runs.csv").set_index("run_id")
     for run_id in runs.missing_twins:
         row = table.loc[run_id]
         student, seed = run_id.split("--")[1].rsplit("-s", 1)
         twin = f"s-{student}-s-s{seed}"
-        tag = {"135af71": "p2d2"}[row.git_rev]
+        tag = {"135af71": "p2d2", "cc8cd22": "p2e", "7548ce8": "p2e3"}[row.git_rev]
         assert twin in set(pd.read_csv(RD.DIRECTORY / f"plan_{tag}_main.csv").run_id) and twin not in table.index
-    assert len(runs.missing_twins) <= 1 and len(runs.distilled) >= 24
+    assert len(runs.missing_twins) <= 4 and len(runs.distilled) >= 24
     assert runs.distilled.run_id.is_unique and (runs.distilled.teacher_run_id.str.contains("-p2")).all()
 
 
