@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis import replication_distill as RD
+from tests.test_replication_data import PART2_BLOCKS
 
 SIZES = (1e6, 2e6, 4e6)
 MS = (20, 40, 80, 160, 320)
@@ -206,7 +207,7 @@ def test_the_real_table_pairs_every_distillation_with_one_twin():
         row = table.loc[run_id]
         student, seed = run_id.split("--")[1].rsplit("-s", 1)
         twin = f"s-{student}-s-s{seed}"
-        tag = {"135af71": "p2d2", "cc8cd22": "p2e", "7548ce8": "p2e3"}[row.git_rev]
+        tag = {rev: tag for tag, _, rev in PART2_BLOCKS}[row.git_rev]
         assert twin in set(pd.read_csv(RD.DIRECTORY / f"plan_{tag}_main.csv").run_id) and twin not in table.index
     assert len(runs.missing_twins) <= 4 and len(runs.distilled) >= 24
     assert runs.distilled.run_id.is_unique and (runs.distilled.teacher_run_id.str.contains("-p2")).all()
